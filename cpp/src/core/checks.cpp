@@ -1,0 +1,110 @@
+#include "core/checks.hpp"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "mlprims/core/build_info.hpp"
+
+namespace mlprims::detail {
+
+std::string ArgRef::prefix() const { return std::string(function) + ": '" + name + "'"; }
+
+void require_floating(const TensorView& t, ArgRef arg) {
+  if (t.dtype() != DType::kFloat32 && t.dtype() != DType::kFloat64) {
+    throw TypeError(arg.prefix() + " must have dtype float32 or float64, got " +
+                    dtype_name(t.dtype()));
+  }
+}
+
+void require_dtype(const TensorView& t, DType dtype, ArgRef arg) {
+  if (t.dtype() != dtype) {
+    throw TypeError(arg.prefix() + " must have dtype " + dtype_name(dtype) + ", got " +
+                    dtype_name(t.dtype()));
+  }
+}
+
+void require_same_device(const TensorView& t, const Device& device, ArgRef arg) {
+  if (t.device() != device) {
+    throw ValueError(arg.prefix() + " must be on device " + device.str() + " like the other inputs, got " +
+                     t.device().str());
+  }
+}
+
+void require_writable(const TensorView& t, ArgRef arg) {
+  if (t.read_only()) throw ValueError(arg.prefix() + " must be writable, got a read-only array");
+}
+
+void require_ndim(const TensorView& t, int ndim, ArgRef arg) {
+  if (t.ndim() != ndim) {
+    throw ValueError(arg.prefix() + " must have " + std::to_string(ndim) + " dimension(s), got shape " +
+                     shape_str(t.shape()));
+  }
+}
+
+void require_shape(const TensorView& t, const Shape& shape, ArgRef arg) {
+  if (t.shape() != shape) {
+    throw ValueError(arg.prefix() + " must have shape " + shape_str(shape) + ", got " +
+                     shape_str(t.shape()));
+  }
+}
+
+namespace {
+
+// [first, last) byte range a view can touch.
+struct ByteRange {
+  std::intptr_t first;
+  std::intptr_t last;
+};
+
+ByteRange byte_range(const TensorView& t) {
+  const auto base = reinterpret_cast<std::intptr_t>(t.data());
+  if (t.numel() == 0) return {base, base};
+  std::int64_t low = 0, high = 0;
+  for (int d = 0; d < t.ndim(); ++d) {
+    const std::int64_t reach = (t.shape(d) - 1) * t.stride(d);
+    (reach < 0 ? low : high) += reach;
+  }
+  const auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
+  return {base + static_cast<std::intptr_t>(low * size),
+          base + static_cast<std::intptr_t>((high + 1) * size)};
+}
+
+}  // namespace
+
+void require_no_partial_overlap(const TensorView& out, const TensorView& input, ArgRef out_arg,
+                                ArgRef input_arg) {
+  if (out.device() != input.device()) return;
+  const ByteRange a = byte_range(out), b = byte_range(input);
+  const bool overlap = a.first < b.last && b.first < a.last;
+  const bool identical = out.data() == input.data() && out.dtype() == input.dtype() &&
+                         out.shape() == input.shape() && out.strides() == input.strides();
+  if (overlap && !identical) {
+    throw ValueError(out_arg.prefix() + " must not overlap " + input_arg.prefix() +
+                     " (only exact in-place use is allowed)");
+  }
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, ArgRef a_arg, ArgRef b_arg) {
+  const std::size_t ndim = std::max(a.size(), b.size());
+  Shape out(ndim);
+  for (std::size_t i = 0; i < ndim; ++i) {
+    const std::int64_t da = i < ndim - a.size() ? 1 : a[i - (ndim - a.size())];
+    const std::int64_t db = i < ndim - b.size() ? 1 : b[i - (ndim - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      throw ValueError(std::string(a_arg.function) + ": shapes of '" + a_arg.name + "' " + shape_str(a) +
+                       " and '" + b_arg.name + "' " + shape_str(b) + " cannot be broadcast together");
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+void require_cuda_build(const TensorView& t, ArgRef arg) {
+  if (t.device().is_cuda() && !built_with_cuda()) {
+    throw TypeError(arg.prefix() +
+                    " is on a CUDA device, but this build of mlprims has no CUDA back end "
+                    "(rebuild with MLPRIMS_CUDA=ON)");
+  }
+}
+
+}  // namespace mlprims::detail

@@ -1,0 +1,63 @@
+#include "linalg/blas.hpp"
+
+#include <limits>
+#include <string>
+
+#include "linalg/blas_symbols.hpp"
+#include "mlprims/core/error.hpp"
+
+namespace mlprims::linalg {
+namespace {
+
+int blas_int(std::int64_t value, const char* what) {
+  if (value < 0 || value > std::numeric_limits<int>::max()) {
+    throw ValueError(std::string("BLAS: ") + what + " = " + std::to_string(value) +
+                     " does not fit the 32-bit integers of the BLAS in use");
+  }
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+void set_blas_threads(int threads) {
+  if (&MLPRIMS_OPENBLAS(set_num_threads) != nullptr) MLPRIMS_OPENBLAS(set_num_threads)(threads);
+}
+
+std::string blas_description() {
+  if (&MLPRIMS_OPENBLAS(get_config) != nullptr) {
+#if defined(MLPRIMS_BLAS_SCIPY_PREFIX)
+    return std::string(MLPRIMS_OPENBLAS(get_config)()) + " (scipy-openblas32)";
+#else
+    return std::string(MLPRIMS_OPENBLAS(get_config)());
+#endif
+  }
+  return "system BLAS/LAPACK";
+}
+
+template <class T>
+struct GemmSymbol;
+template <>
+struct GemmSymbol<double> {
+  static constexpr auto call = &MLPRIMS_BLAS(dgemm);
+};
+template <>
+struct GemmSymbol<float> {
+  static constexpr auto call = &MLPRIMS_BLAS(sgemm);
+};
+
+// Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
+template <class T>
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
+  const int M = blas_int(n, "n"), N = blas_int(m, "m"), K = blas_int(k, "k");
+  const int LDA = blas_int(ldb, "ldb"), LDB = blas_int(lda, "lda"), LDC = blas_int(ldc, "ldc");
+  GemmSymbol<T>::call(&tb, &ta, &M, &N, &K, &alpha, b, &LDA, a, &LDB, &beta, c, &LDC);
+}
+
+template void gemm<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double, const double*,
+                           std::int64_t, const double*, std::int64_t, double, double*, std::int64_t);
+template void gemm<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
+                          std::int64_t, const float*, std::int64_t, float, float*, std::int64_t);
+
+}  // namespace mlprims::linalg

@@ -1,0 +1,27 @@
+// The Fortran BLAS/LAPACK symbols mlprims calls. With the scipy-openblas32 wheel (the default,
+// MLPRIMS_BLAS=wheel) every symbol carries a "scipy_" prefix; MLPRIMS_BLAS=system links plain
+// names. Integers are 32-bit (LP64) in both.
+#pragma once
+
+#if defined(MLPRIMS_BLAS_SCIPY_PREFIX)
+#define MLPRIMS_BLAS(name) scipy_##name##_
+#define MLPRIMS_OPENBLAS(name) scipy_openblas_##name
+#else
+#define MLPRIMS_BLAS(name) name##_
+#define MLPRIMS_OPENBLAS(name) openblas_##name
+#endif
+
+extern "C" {
+
+void MLPRIMS_BLAS(dgemm)(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+                         const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
+                         const double* beta, double* c, const int* ldc);
+void MLPRIMS_BLAS(sgemm)(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+                         const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+                         const float* beta, float* c, const int* ldc);
+
+// OpenBLAS thread control and configuration; weak so that a system BLAS without them links.
+void MLPRIMS_OPENBLAS(set_num_threads)(int threads) __attribute__((weak));
+char* MLPRIMS_OPENBLAS(get_config)(void) __attribute__((weak));
+
+}  // extern "C"

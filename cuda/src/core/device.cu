@@ -1,0 +1,70 @@
+// CUDA runtime queries and small host<->device vector moves.
+#include <vector>
+
+#include "core/cuda_device.hpp"
+#include "core/cuda_common.cuh"
+#include "core/vector_io.hpp"
+
+namespace mlprims::detail {
+
+int cuda_runtime_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no device" error
+    return 0;
+  }
+  return count;
+}
+
+namespace {
+
+__global__ void gather_to_double(const char* data, DType dtype, std::int64_t stride, std::int64_t n, double* out) {
+  const std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (j >= n) return;
+  out[j] = load_as_double_device(data, dtype, j * stride);
+}
+
+__global__ void scatter_from_double(const double* values, std::int64_t n, char* data, DType dtype, std::int64_t stride) {
+  const std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  if (j >= n) return;
+  store_from_double_device(data, dtype, j * stride, values[j]);
+}
+
+}  // namespace
+
+std::vector<double> read_vector_cuda(const TensorView& t) {
+  DeviceGuard guard(t);
+  const std::int64_t n = t.shape(0);
+  std::vector<double> values(static_cast<std::size_t>(n));
+  if (n == 0) return values;
+  cudaStream_t stream = stream_of(t);
+  double* buffer = nullptr;
+  cuda_check(cudaMallocAsync(&buffer, n * sizeof(double), stream), "read_vector: cudaMallocAsync");
+  gather_to_double<<<blocks_for(n, 256), 256, 0, stream>>>(static_cast<const char*>(t.data()), t.dtype(),
+                                                           t.stride(0), n, buffer);
+  cuda_check(cudaGetLastError(), "read_vector: kernel launch");
+  cuda_check(cudaMemcpyAsync(values.data(), buffer, n * sizeof(double), cudaMemcpyDeviceToHost, stream),
+             "read_vector: cudaMemcpyAsync");
+  cuda_check(cudaFreeAsync(buffer, stream), "read_vector: cudaFreeAsync");
+  cuda_check(cudaStreamSynchronize(stream), "read_vector: cudaStreamSynchronize");
+  return values;
+}
+
+void write_vector_cuda(const std::vector<double>& values, const TensorView& out) {
+  DeviceGuard guard(out);
+  const auto n = static_cast<std::int64_t>(values.size());
+  if (n == 0) return;
+  cudaStream_t stream = stream_of(out);
+  double* buffer = nullptr;
+  cuda_check(cudaMallocAsync(&buffer, n * sizeof(double), stream), "write_vector: cudaMallocAsync");
+  cuda_check(cudaMemcpyAsync(buffer, values.data(), n * sizeof(double), cudaMemcpyHostToDevice, stream),
+             "write_vector: cudaMemcpyAsync");
+  scatter_from_double<<<blocks_for(n, 256), 256, 0, stream>>>(buffer, n, static_cast<char*>(out.data()),
+                                                              out.dtype(), out.stride(0));
+  cuda_check(cudaGetLastError(), "write_vector: kernel launch");
+  cuda_check(cudaFreeAsync(buffer, stream), "write_vector: cudaFreeAsync");
+  // `values` is pageable host memory: wait before it can go away.
+  cuda_check(cudaStreamSynchronize(stream), "write_vector: cudaStreamSynchronize");
+}
+
+}  // namespace mlprims::detail

@@ -1,0 +1,47 @@
+"""mlprims: fast, accurate numeric primitives for machine learning.
+
+Modules: :mod:`mlprims.special` (log-Bessel functions and ratios) and :mod:`mlprims.vmf`
+(von Mises-Fisher distribution). Functions take numpy arrays, torch tensors (CPU and CUDA),
+Python scalars and lists, and anything with ``__dlpack__``; results come back as the caller's
+array type on the caller's device, without copies.
+
+``python -m mlprims tour`` runs each primitive on built-in data against the best installed peer.
+"""
+
+from __future__ import annotations
+
+from ._native import _core
+from . import special, vmf
+
+__version__ = _core.version()
+
+__all__ = ["special", "vmf", "set_num_threads", "get_num_threads", "build_info", "cmake_dir", "__version__"]
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for mlprims' CPU work (its OpenMP loops and the BLAS it calls); 0 = all cores."""
+    _core.set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    """Threads mlprims' CPU work uses."""
+    return _core.get_num_threads()
+
+
+def build_info() -> dict:
+    """What this build contains: version, BLAS, CUDA back end and visible CUDA devices."""
+    return {
+        "version": __version__,
+        "blas": _core.blas_library(),
+        "cuda": _core.built_with_cuda(),
+        "cuda_libraries": _core.cuda_libraries(),
+        "cuda_devices": _core.cuda_device_count(),
+        "threads": _core.get_num_threads(),
+    }
+
+
+def cmake_dir() -> str:
+    """Folder with mlprimsConfig.cmake, for ``find_package(mlprims)`` in C++ projects."""
+    import os
+
+    return os.path.join(os.path.dirname(__file__), "lib", "cmake", "mlprims")

@@ -1,0 +1,30 @@
+"""Loads the native core. A CUDA build links cuBLAS/cuSOLVER from the nvidia-cublas and
+nvidia-cusolver wheels; they are loaded from those packages first so the core finds them."""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+
+def _preload_nvidia_libraries() -> None:
+    try:
+        import nvidia  # namespace package of the NVIDIA wheels
+    except ImportError:
+        return
+    for root in getattr(nvidia, "__path__", []):
+        for pattern in ("*/lib/libcublasLt.so.*", "*/lib/libcublas.so.*", "*/lib/libnvJitLink.so.*",
+                        "*/lib/libcusparse.so.*", "*/lib/libcusolver.so.*"):
+            for path in sorted(glob.glob(os.path.join(root, pattern))):
+                try:
+                    ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+                except OSError:
+                    pass
+
+
+_preload_nvidia_libraries()
+
+from . import _core  # noqa: E402
+
+__all__ = ["_core"]
