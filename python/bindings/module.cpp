@@ -1,9 +1,13 @@
 // The extension module mlprims._core: one registration function per primitive, plus the
 // exception mapping and the build/threading controls.
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstdint>
 
 #include "mlprims/core/build_info.hpp"
 #include "mlprims/core/error.hpp"
+#include "dlpack.hpp"
 #include "mlprims/core/threading.hpp"
 #include "registration.hpp"
 
@@ -31,6 +35,23 @@ PYBIND11_MODULE(_core, m) {
   m.def("cuda_device_count", &mlprims::cuda_device_count);
   m.def("blas_library", &mlprims::blas_library);
   m.def("cuda_libraries", &mlprims::cuda_libraries);
+
+  // What the DLPack/buffer import sees of an object, for tests of the zero-copy path.
+  m.def(
+      "_import_info",
+      [](py::handle obj) {
+        const mlprims::python::ImportedTensor imported = mlprims::python::import_tensor(obj, "_import_info", "obj", 0);
+        const mlprims::TensorView& view = imported.view();
+        py::dict info;
+        info["data"] = reinterpret_cast<std::uintptr_t>(view.data());
+        info["dtype"] = mlprims::dtype_name(view.dtype());
+        info["shape"] = py::tuple(py::cast(view.shape()));
+        info["strides"] = py::tuple(py::cast(view.strides()));
+        info["device"] = view.device().str();
+        info["read_only"] = view.read_only();
+        return info;
+      },
+      py::arg("obj"));
 
   mlprims::python::register_special(m);
   mlprims::python::register_vmf(m);

@@ -88,6 +88,11 @@ class Prepared:
             return int(torch_module().cuda.current_stream(self.device).cuda_stream)
         return 0
 
+    def native(self, name: str):
+        """The argument as the native core reads it (torch tensors detached from autograd)."""
+        value = self.arrays[name]
+        return value.detach() if self.framework == "torch" else value
+
     def empty(self, shape):
         if self.framework == "torch":
             return torch_module().empty(tuple(shape), dtype=self.dtype, device=self.device)

@@ -134,5 +134,5 @@ def _binary(name: str, v, x):
 def evaluate(name: str, prepared):
     """Runs the native function `name` over prepared arguments v and x into a new array."""
     out = prepared.empty(broadcast_shape(name, prepared, "v", "x"))
-    getattr(_core, name)(prepared.arrays["v"], prepared.arrays["x"], out, prepared.stream)
+    getattr(_core, name)(prepared.native("v"), prepared.native("x"), out, prepared.stream)
     return prepared.result(out)

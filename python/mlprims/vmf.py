@@ -39,7 +39,7 @@ def _check_dim(function: str, dim) -> int:
 def _normalizer(function: str, kappa, dim):
     dim = _check_dim(function, dim)
     prepared = prepare(function, kappa=kappa)
-    k = prepared.arrays["kappa"]
+    k = prepared.native("kappa")
     out = prepared.empty(k.shape)
     getattr(_core, "vmf_" + function)(k, dim, out, prepared.stream)
     return prepared.result(out)
@@ -98,7 +98,7 @@ def _as_points(function: str, X, mu=None, weights=None):
     if weights is not None:
         arguments["weights"] = weights
     prepared = prepare(function, **arguments)
-    points = prepared.arrays["X"]
+    points = prepared.native("X")
     if points.ndim < 2:
         raise ValueError(f"{function}: 'X' must have shape (n, p) or (..., p), got shape {tuple(points.shape)}")
     return prepared, points
@@ -135,7 +135,7 @@ def log_prob(X, mu, kappa: float):
     leading = tuple(points.shape[:-1])
     flat = points.reshape(-1, points.shape[-1])
     out = prepared.empty((flat.shape[0],))
-    _core.vmf_log_prob(flat, prepared.arrays["mu"], float(kappa), out, prepared.stream)
+    _core.vmf_log_prob(flat, prepared.native("mu"), float(kappa), out, prepared.stream)
     return out.reshape(leading)
 
 
@@ -223,5 +223,6 @@ def fit(X, weights=None) -> VonMisesFisherFit:
     if points.ndim != 2:
         raise ValueError(f"fit: 'X' must have shape (n, p), got shape {tuple(points.shape)}")
     mu = prepared.empty((points.shape[1],))
-    kappa, rbar, iterations, converged = _core.vmf_fit(points, prepared.arrays.get("weights"), mu, prepared.stream)
+    weights = prepared.native("weights") if "weights" in prepared.arrays else None
+    kappa, rbar, iterations, converged = _core.vmf_fit(points, weights, mu, prepared.stream)
     return VonMisesFisherFit(mu, kappa, rbar, iterations, converged)

@@ -56,7 +56,7 @@ MLPRIMS_HD inline double log_iv_derivative(double v, double x) {
   if (is_inf(x)) return is_inf(v) ? kNaN : 1.0;
   if (is_inf(v)) return kInfinity;
   if (in_small_region(v, x)) return iv_ratio(v + 1.0, x) + v / x;
-  return log_iv_derivative_debye(debye_variables(v, x), x);
+  return log_iv_derivative_debye(debye_variables(v, x));
 }
 
 // d/dx log K_v(x) = v/x - K_{v+1}(x)/K_v(x).
@@ -67,7 +67,7 @@ MLPRIMS_HD inline double log_kv_derivative(double v, double x) {
   if (is_inf(x)) return is_inf(v) ? kNaN : -1.0;
   if (is_inf(v)) return -kInfinity;
   if (in_small_region(v, x)) return log_kv_derivative_small(v, x);
-  return log_kv_derivative_debye(debye_variables(v, x), x);
+  return log_kv_derivative_debye(debye_variables(v, x));
 }
 
 }  // namespace mlprims::special::detail

@@ -55,7 +55,8 @@ MLPRIMS_HD inline double log_iv_power_series(double v, double x) {
     const double prefactor = ::pow(half_x, v) * (g.reciprocal / g.product);
     return ::log(prefactor * (1.0 + tail));
   }
-  return v * ::log(half_x) + ::log(g.reciprocal / g.product) + ::log1p(tail);
+  // log(x) - log 2 rather than log(x/2): x/2 underflows for the smallest subnormal x.
+  return v * (::log(x) - kLn2) + ::log(g.reciprocal / g.product) + ::log1p(tail);
 }
 
 }  // namespace mlprims::special::detail

@@ -25,10 +25,12 @@ MLPRIMS_HD inline double log_normalizer(double kappa, double p) {
     return ::lgamma(0.5 * p) - kLn2 - 0.5 * p * kLogPi;
   }
   if (is_inf(kappa)) return -kInfinity;
-  if (in_small_region(nu, kappa)) {
-    // nu log kappa cancels against log I's own (kappa/2)^nu: use the series parts directly.
+  if (in_small_region(nu, kappa) || kappa * kappa < nu + 1.0) {
+    // nu log kappa cancels against log I's own (kappa/2)^nu: use the series parts directly
+    // (they converge within ~25 terms here: the term ratio is at most kappa^2/(4(nu+1)) < 1/4).
     const double tail = bessel_i_series_tail(nu, 0.25 * kappa * kappa);
-    return nu * kLn2 + log_gamma_1p(nu) - 0.5 * p * kLog2Pi - ::log1p(tail);
+    const double log_gamma = nu <= 150.0 ? log_gamma_1p(nu) : ::lgamma(nu + 1.0);
+    return nu * kLn2 + log_gamma - 0.5 * p * kLog2Pi - ::log1p(tail);
   }
   return nu * ::log(kappa) - 0.5 * p * kLog2Pi - log_iv_debye(debye_variables(nu, kappa));
 }

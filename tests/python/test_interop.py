@@ -1,0 +1,200 @@
+"""Arrays in and out: numpy, torch (CPU), scalars, lists, other DLPack objects; dtypes, shapes,
+strides, devices and bad input. The function under test is special.log_iv; every elementwise
+function shares this path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlprims import _core, special
+
+torch = pytest.importorskip("torch")
+
+
+def test_numpy_in_numpy_out_broadcasting():
+    v = np.array([[0.0], [1.0], [2.5]])
+    x = np.array([0.5, 1.0, 2.0, 4.0])
+    out = special.log_iv(v, x)
+    assert isinstance(out, np.ndarray) and out.shape == (3, 4) and out.dtype == np.float64
+    for i in range(3):
+        for j in range(4):
+            assert out[i, j] == special.log_iv(float(v[i, 0]), float(x[j]))
+
+
+def test_scalars_return_numpy_scalars():
+    out = special.log_iv(1.0, 2.0)
+    assert isinstance(out, np.float64)
+    assert isinstance(special.log_iv(np.float32(1.0), np.float32(2.0)), np.float32)
+
+
+def test_python_scalars_are_weak():
+    x = np.linspace(1, 2, 5, dtype=np.float32)
+    assert special.log_iv(3, x).dtype == np.float32
+    assert special.log_iv(3.0, x).dtype == np.float32
+
+
+def test_lists_and_integers_promote_to_float64():
+    out = special.log_iv([0, 1, 2], [1, 2, 3])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, special.log_iv(np.array([0.0, 1, 2]), np.array([1.0, 2, 3])))
+    assert special.log_iv(np.arange(3, dtype=np.int32), np.float32(2.0)).dtype == np.float64
+
+
+def test_float32_stays_float32_and_float16_computes_in_float32():
+    x = np.linspace(0.1, 9, 7)
+    got32 = special.log_kv(np.float32(2.0), x.astype(np.float32))
+    assert got32.dtype == np.float32
+    got16 = special.log_kv(np.float16(2.0), x.astype(np.float16))
+    assert got16.dtype == np.float32
+    ref = special.log_kv(2.0, x.astype(np.float16).astype(np.float64))
+    np.testing.assert_allclose(got16, ref, rtol=2e-6)
+
+
+def test_non_contiguous_and_negative_strides():
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.1, 50, (40, 30))
+    v = rng.uniform(0, 20, (30, 40)).T  # transposed view
+    x = base[::-2, ::3]  # negative and non-unit strides
+    vv = v[::-2, ::3]
+    got = special.log_iv(vv, x)
+    np.testing.assert_array_equal(got, special.log_iv(np.ascontiguousarray(vv), np.ascontiguousarray(x)))
+
+
+def test_read_only_and_broadcast_views():
+    x = np.broadcast_to(np.array([1.0, 2.0, 3.0]), (4, 3))
+    assert not x.flags.writeable
+    got = special.log_iv(2.0, x)
+    assert got.shape == (4, 3)
+    np.testing.assert_array_equal(got[3], special.log_iv(2.0, np.array([1.0, 2.0, 3.0])))
+
+
+def test_empty_arrays():
+    out = special.log_iv(np.zeros((0, 3)), 1.0)
+    assert out.shape == (0, 3)
+    assert special.log_kv(torch.zeros(0), 1.0).shape == (0,)
+
+
+def test_torch_cpu_in_torch_out():
+    x = torch.linspace(0.5, 10, 6, dtype=torch.float32)
+    out = special.log_kv(1.5, x)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.device == x.device
+    np.testing.assert_array_equal(out.numpy(), special.log_kv(np.float32(1.5), x.numpy()))
+    t = torch.arange(12, dtype=torch.float64).reshape(3, 4).t() + 0.5  # non-contiguous
+    np.testing.assert_array_equal(special.log_iv(2.0, t).numpy(), special.log_iv(2.0, t.contiguous().numpy()))
+
+
+def test_torch_mixed_with_numpy_on_cpu():
+    out = special.log_iv(np.array([1.0, 2.0]), torch.tensor([3.0, 4.0], dtype=torch.float64))
+    assert isinstance(out, torch.Tensor)
+
+
+class DLPackOnly:
+    """An array from some other library: it only speaks DLPack."""
+
+    def __init__(self, array):
+        self._array = array
+
+    def __dlpack__(self, **kwargs):
+        return self._array.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self._array.__dlpack_device__()
+
+
+def test_any_dlpack_object():
+    x = np.linspace(1, 5, 5)
+    out = special.log_iv(2.0, DLPackOnly(x))
+    np.testing.assert_array_equal(out, special.log_iv(2.0, x))
+
+
+def test_import_is_zero_copy():
+    x = np.arange(12.0).reshape(3, 4)[:, ::2]
+    info = _core._import_info(x)
+    assert info["data"] == x.ctypes.data
+    assert info["shape"] == (3, 2) and info["strides"] == (4, 2)
+    assert info["dtype"] == "float64" and info["device"] == "cpu"
+    t = torch.arange(6, dtype=torch.float32).reshape(2, 3).t()
+    info = _core._import_info(t)
+    assert info["data"] == t.data_ptr() and info["strides"] == (1, 3) and info["dtype"] == "float32"
+    assert _core._import_info(np.broadcast_to(1.0, (3,)))["read_only"]
+
+
+def test_results_written_in_place_into_caller_memory():
+    x = np.linspace(1, 2, 4)
+    out = np.zeros(4)
+    _core.log_iv(np.float64(1.0), x, out, 0)
+    np.testing.assert_array_equal(out, special.log_iv(1.0, x))
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def test_complex_is_type_error():
+    with pytest.raises(TypeError, match=r"log_iv: 'x' must be real"):
+        special.log_iv(1.0, np.array([1 + 1j]))
+    with pytest.raises(TypeError, match=r"'v' must be real"):
+        special.log_iv(1j, 1.0)
+    with pytest.raises(TypeError, match=r"'x' must be real"):
+        special.log_kv(1.0, torch.tensor([1 + 1j]))
+
+
+def test_non_numeric_is_type_error():
+    with pytest.raises(TypeError, match=r"log_iv: 'x' must"):
+        special.log_iv(1.0, "abc")
+    with pytest.raises(TypeError, match=r"'x' must hold numbers"):
+        special.log_iv(1.0, np.array(["a"]))
+    with pytest.raises(TypeError, match=r"'v' must be a number or an array"):
+        special.log_iv(object(), 1.0)
+
+
+def test_incompatible_shapes_name_both():
+    with pytest.raises(ValueError, match=r"log_iv: shapes of 'v' \(3,\) and 'x' \(4,\) cannot be broadcast"):
+        special.log_iv(np.ones(3), np.ones(4))
+
+
+def test_ragged_list_is_value_error():
+    with pytest.raises(ValueError, match=r"'x' is not a rectangular list"):
+        special.log_iv(1.0, [[1.0, 2.0], [3.0]])
+
+
+def test_different_devices_value_error():
+    with pytest.raises(ValueError, match=r"all inputs must be on one device"):
+        special.log_iv(torch.ones(2), torch.ones(2, device="meta"))
+
+
+def test_native_layer_checks_its_arguments():
+    """The C++ entry points validate too (for C++ callers and the binding)."""
+    x = np.ones(3)
+    with pytest.raises(TypeError, match=r"log_iv: 'x' must have dtype float64, got float32"):
+        _core.log_iv(x, x.astype(np.float32), np.empty(3), 0)
+    with pytest.raises(ValueError, match=r"log_iv: 'out' must have shape \(3,\), got \(4,\)"):
+        _core.log_iv(x, x, np.empty(4), 0)
+    with pytest.raises(ValueError, match=r"'out' must be writable"):
+        _core.log_iv(x, x, np.broadcast_to(0.0, (3,)), 0)
+    with pytest.raises(ValueError, match=r"must not overlap"):
+        buffer = np.ones(4)
+        _core.log_iv(buffer[:3], x, buffer[1:], 0)
+    with pytest.raises(TypeError, match=r"must have dtype float32 or float64, got int64"):
+        _core.log_iv(np.ones(3, dtype=np.int64), x, np.empty(3), 0)
+    with pytest.raises(TypeError, match=r"'v' must be an array"):
+        _core.log_iv(object(), x, np.empty(3), 0)
+
+
+def test_in_place_exact_alias_is_allowed():
+    x = np.linspace(1, 3, 5)
+    expected = special.log_iv(1.0, x)
+    _core.log_iv(np.float64(1.0), x, x, 0)
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_no_crash_on_random_garbage():
+    rng = np.random.default_rng(3)
+    magnitudes = 10.0 ** rng.uniform(-320, 308, 500)
+    values = np.concatenate([rng.standard_normal(500) * magnitudes,
+                             [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, 1.7976931348623157e308]])
+    v, x = np.meshgrid(values, values)
+    for function in (special.log_iv, special.log_kv, special.iv_ratio):
+        out = function(v, x)
+        assert out.shape == v.shape
+        assert not np.isnan(out[(x >= 0) & (v >= 0.5) & np.isfinite(x) & np.isfinite(v)]).any()
