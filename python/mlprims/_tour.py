@@ -1,0 +1,190 @@
+"""``python -m mlprims tour``: each primitive on built-in data, its error against a reference and
+its time against the best installed peer (SciPy when present)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+import mlprims
+from mlprims import special, vmf
+
+
+def _median_time(function, repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _try_import(name: str):
+    try:
+        return __import__(name, fromlist=["_"])
+    except ImportError:
+        return None
+
+
+def _section(title: str) -> None:
+    print(f"\n== {title}")
+
+
+def _reference_log_bessel(kind: str, v: np.ndarray, x: np.ndarray):
+    """(values, source): Arb through python-flint when installed, else mpmath on the points it
+    handles quickly (NaN elsewhere; mpmath's besselk can take minutes at v >> x), else None."""
+    flint = _try_import("flint")
+    if flint is not None:
+        flint.ctx.prec = 256
+
+        def exact(value):
+            numerator, denominator = float(value).as_integer_ratio()
+            return flint.arb(numerator) / flint.arb(denominator)
+
+        values = [
+            (exact(b).bessel_i(exact(a)) if kind == "i" else exact(b).bessel_k(exact(a))).log() for a, b in zip(v, x)
+        ]
+        return np.array([float(value.mid()) if value.is_finite() else np.nan for value in values]), "Arb"
+    mpmath = _try_import("mpmath")
+    if mpmath is None:
+        return None, ""
+    mpmath.mp.dps = 30
+    f = mpmath.besseli if kind == "i" else mpmath.besselk
+    values = []
+    for a, b in zip(v, x):
+        fast = b <= 1e5 if kind == "i" else a <= 50
+        try:
+            value = float(mpmath.log(f(mpmath.mpf(a), mpmath.mpf(b), maxprec=20000, maxterms=10**5))) if fast else np.nan
+        except (mpmath.libmp.NoConvergence, ValueError):
+            value = np.nan
+        values.append(value)
+    return np.array(values), "mpmath"
+
+
+def _tour_log_bessel(rng: np.random.Generator, n: int) -> None:
+    _section(f"special.log_iv / log_kv: {n:,} points, orders 0..1e4, arguments 1e-3..1e6")
+    v = np.floor(10 ** rng.uniform(0, 4, n)) - 1.0  # integer and vMF-style orders
+    x = 10 ** rng.uniform(-3, 6, n)
+    scipy_special = _try_import("scipy.special")
+    sample = rng.choice(n, 60, replace=False)
+    for kind, ours, name in (("i", special.log_iv, "log_iv"), ("k", special.log_kv, "log_kv")):
+        out = ours(v, x)
+        t_ours = _median_time(lambda: ours(v, x))
+        line = f"  {name}: {t_ours / n * 1e9:6.1f} ns/value, all finite: {bool(np.isfinite(out).all())}"
+        reference, source = _reference_log_bessel(kind, v[sample], x[sample])
+        if reference is not None:
+            checked = np.isfinite(reference)
+            err = np.abs(out[sample][checked] - reference[checked]) / np.maximum(1, np.abs(reference[checked]))
+            line += f", max error vs {source} {err.max():.1e} ({checked.sum()} points)"
+        print(line)
+        if scipy_special is not None:
+            with np.errstate(all="ignore"):
+                if kind == "i":
+                    peer = lambda: np.log(scipy_special.ive(v, x)) + x  # noqa: E731
+                else:
+                    peer = lambda: np.log(scipy_special.kve(v, x)) - x  # noqa: E731
+                peer_out = peer()
+                t_peer = _median_time(peer, repeats=3)
+            finite = np.isfinite(peer_out)
+            print(
+                f"  SciPy log({name[4:]}e(v, x)) {'+' if kind == 'i' else '-'} x: {t_peer / n * 1e9:6.1f} ns/value "
+                f"({t_peer / t_ours:.1f}x slower), non-finite at {np.count_nonzero(~finite):,} of {n:,} points; "
+                f"where finite, max difference {np.max(np.abs(out[finite] - peer_out[finite]) / np.maximum(1, np.abs(out[finite]))):.1e}"
+            )
+
+
+def _tour_ratio(rng: np.random.Generator, n: int) -> None:
+    _section(f"special.iv_ratio: {n:,} points, v in [0.5, 1e4], x in [1e-3, 1e7]")
+    v = 10 ** rng.uniform(np.log10(0.5), 4, n)
+    x = 10 ** rng.uniform(-3, 7, n)
+    out = special.iv_ratio(v, x)
+    t_ours = _median_time(lambda: special.iv_ratio(v, x))
+    print(f"  iv_ratio: {t_ours / n * 1e9:6.1f} ns/value, in [0, 1): {bool(((out >= 0) & (out < 1)).all())}")
+    ufuncs = _try_import("scipy.special._ufuncs")
+    if ufuncs is not None and hasattr(ufuncs, "_iv_ratio"):
+        peer = ufuncs._iv_ratio(v, x)
+        t_peer = _median_time(lambda: ufuncs._iv_ratio(v, x), repeats=3)
+        print(
+            f"  SciPy _iv_ratio (same continued fraction): {t_peer / n * 1e9:6.1f} ns/value ({t_peer / t_ours:.1f}x slower), "
+            f"max relative difference {np.max(np.abs(out - peer) / peer):.1e}"
+        )
+
+
+def _sample_vmf(rng: np.random.Generator, mu: np.ndarray, kappa: float, n: int) -> np.ndarray:
+    """Wood's (1994) rejection sampler."""
+    p = mu.shape[0]
+    b = (p - 1) / (2 * kappa + np.sqrt(4 * kappa**2 + (p - 1) ** 2))
+    x0 = (1 - b) / (1 + b)
+    c = kappa * x0 + (p - 1) * np.log(1 - x0**2)
+    w = np.empty(0)
+    while w.size < n:
+        z = rng.beta((p - 1) / 2, (p - 1) / 2, 2 * n)
+        candidate = (1 - (1 + b) * z) / (1 - (1 - b) * z)
+        accept = kappa * candidate + (p - 1) * np.log(1 - x0 * candidate) - c >= np.log(rng.uniform(size=2 * n))
+        w = np.concatenate([w, candidate[accept]])
+    tangent = rng.standard_normal((n, p))
+    tangent -= np.outer(tangent @ mu, mu)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    w = w[:n]
+    return w[:, None] * mu + np.sqrt(1 - w**2)[:, None] * tangent
+
+
+def _exact_kappa(rbar: float, p: int):
+    """The root of A_p(kappa) = rbar by mpmath, or None without it."""
+    mpmath = _try_import("mpmath")
+    if mpmath is None:
+        return None
+    mpmath.mp.dps = 40
+    nu = mpmath.mpf(p) / 2
+
+    def equation(k):
+        return mpmath.besseli(nu, k) / mpmath.besseli(nu - 1, k) - rbar
+
+    start = rbar * (p - rbar**2) / (1 - rbar**2)
+    return float(mpmath.findroot(equation, mpmath.mpf(start)))
+
+
+def _tour_vmf(rng: np.random.Generator, quick: bool) -> None:
+    stats = _try_import("scipy.stats")
+    cases = [(3, 20.0, 20000), (768, 300.0, 4000), (8192, 5000.0, 1000 if quick else 4000)]
+    _section("vmf.fit: maximum-likelihood fits to sampled embeddings (p = dimension)")
+    for p, kappa, n in cases:
+        mu = rng.standard_normal(p)
+        mu /= np.linalg.norm(mu)
+        X = _sample_vmf(rng, mu, kappa, n)
+        result = vmf.fit(X)
+        t_ours = _median_time(lambda: vmf.fit(X))
+        exact = _exact_kappa(result.mean_resultant_length, p)
+        line = f"  p={p:5d} n={n:6d} true kappa={kappa:g}: kappa={result.kappa:.6g} in {t_ours * 1e3:.2f} ms"
+        if exact is not None:
+            line += f", solve error vs mpmath {abs(result.kappa - exact) / exact:.1e}"
+        print(line)
+        if stats is not None and hasattr(stats, "vonmises_fisher"):
+            with np.errstate(all="ignore"):
+                import warnings
+
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t_peer = _median_time(lambda: stats.vonmises_fisher.fit(X), repeats=3)
+                    peer_kappa = stats.vonmises_fisher.fit(X)[1]
+            print(f"           SciPy vonmises_fisher.fit: kappa={peer_kappa:.6g} in {t_peer * 1e3:.2f} ms ({t_peer / t_ours:.1f}x slower)")
+    _section("vmf.log_prob at p = 8192 (where exp(kappa) and I_v overflow)")
+    p, kappa = 8192, 5000.0
+    mu = np.zeros(p)
+    mu[0] = 1.0
+    X = _sample_vmf(rng, mu, kappa, 1000)
+    out = vmf.log_prob(X, mu, kappa)
+    print(f"  log densities of 1000 samples: mean {out.mean():.6g}, all finite: {bool(np.isfinite(out).all())}")
+
+
+def run(quick: bool = False) -> None:
+    info = mlprims.build_info()
+    print(f"mlprims {info['version']} | BLAS: {info['blas']} | CUDA back end: {info['cuda']} "
+          f"({info['cuda_devices']} devices) | threads: {info['threads']}")
+    rng = np.random.default_rng(2024)
+    n = 200_000 if quick else 1_000_000
+    _tour_log_bessel(rng, n)
+    _tour_ratio(rng, n)
+    _tour_vmf(rng, quick)

@@ -1,0 +1,99 @@
+// TensorView, errors, threads and the BLAS wrapper.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "mlprims/core/build_info.hpp"
+#include "mlprims/core/error.hpp"
+#include "mlprims/core/tensor.hpp"
+#include "mlprims/core/threading.hpp"
+#include "mlprims/special.hpp"
+
+using mlprims::DType;
+using mlprims::TensorView;
+
+TEST(TensorView, ContiguousStridesAndNumel) {
+  std::vector<double> data(24);
+  TensorView t(data.data(), DType::kFloat64, {2, 3, 4});
+  EXPECT_EQ(t.strides(), (mlprims::Shape{12, 4, 1}));
+  EXPECT_EQ(t.numel(), 24);
+  EXPECT_TRUE(t.is_contiguous());
+  TensorView transposed(data.data(), DType::kFloat64, {4, 6}, {1, 4});
+  EXPECT_FALSE(transposed.is_contiguous());
+  EXPECT_EQ(mlprims::shape_str({2, 3}), "(2, 3)");
+  EXPECT_EQ(mlprims::shape_str({5}), "(5,)");
+  EXPECT_EQ(std::string(mlprims::dtype_name(DType::kBFloat16)), "bfloat16");
+  EXPECT_EQ(mlprims::dtype_size(DType::kComplex128), 16u);
+}
+
+TEST(TensorView, RejectsInconsistentShapes) {
+  double x = 0;
+  EXPECT_THROW(TensorView(&x, DType::kFloat64, {2, -1}), mlprims::ValueError);
+  EXPECT_THROW(TensorView(&x, DType::kFloat64, {2, 2}, {1}), mlprims::ValueError);
+  const TensorView read_only(static_cast<const void*>(&x), DType::kFloat64, {1});
+  EXPECT_TRUE(read_only.read_only());
+}
+
+TEST(Threads, SetAndGet) {
+  const int before = mlprims::get_num_threads();
+  mlprims::set_num_threads(1);
+  EXPECT_EQ(mlprims::get_num_threads(), 1);
+  mlprims::set_num_threads(0);
+  EXPECT_GE(mlprims::get_num_threads(), 1);
+  EXPECT_THROW(mlprims::set_num_threads(-2), mlprims::ValueError);
+  mlprims::set_num_threads(before);
+}
+
+TEST(BuildInfo, DescribesTheBuild) {
+  EXPECT_FALSE(mlprims::version().empty());
+  EXPECT_FALSE(mlprims::blas_library().empty());
+  EXPECT_GE(mlprims::cuda_device_count(), 0);
+  EXPECT_EQ(mlprims::built_with_cuda(), !mlprims::cuda_libraries().empty());
+}
+
+TEST(Errors, CudaTensorsWithoutCudaBuild) {
+  if (mlprims::built_with_cuda()) GTEST_SKIP() << "this build has the CUDA back end";
+  std::vector<double> data(3, 1.0);
+  TensorView on_gpu(data.data(), DType::kFloat64, {3}, {}, mlprims::Device::cuda(0));
+  try {
+    mlprims::special::log_iv(on_gpu, on_gpu, on_gpu);
+    FAIL() << "expected TypeError";
+  } catch (const mlprims::TypeError& e) {
+    EXPECT_NE(std::string(e.what()).find("no CUDA back end"), std::string::npos) << e.what();
+  }
+}
+
+#include "linalg/blas.hpp"
+
+// The BLAS wrapper against a plain triple loop, with transposes and leading dimensions.
+template <class T>
+void check_gemm(bool ta, bool tb) {
+  const int m = 5, n = 4, k = 3, lda = 7, ldb = 6, ldc = 9;
+  std::vector<T> a(static_cast<std::size_t>((ta ? k : m) * lda)), b(static_cast<std::size_t>((tb ? n : k) * ldb));
+  std::vector<T> c(static_cast<std::size_t>(m * ldc), T(0.5));
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = T(0.1) * T(i % 13) - T(0.3);
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = T(0.2) * T(i % 7) - T(0.5);
+  std::vector<T> expected = c;
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) {
+      T sum = 0;
+      for (int p = 0; p < k; ++p) {
+        const T aip = ta ? a[p * lda + i] : a[i * lda + p];
+        const T bpj = tb ? b[j * ldb + p] : b[p * ldb + j];
+        sum += aip * bpj;
+      }
+      expected[i * ldc + j] = T(2) * sum + T(0.25) * expected[i * ldc + j];
+    }
+  }
+  mlprims::linalg::gemm<T>(ta, tb, m, n, k, T(2), a.data(), lda, b.data(), ldb, T(0.25), c.data(), ldc);
+  for (std::size_t i = 0; i < c.size(); ++i) EXPECT_NEAR(c[i], expected[i], sizeof(T) == 4 ? 1e-5 : 1e-13) << i;
+}
+
+TEST(Blas, GemmMatchesLoops) {
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      check_gemm<double>(ta, tb);
+      check_gemm<float>(ta, tb);
+    }
+  }
+}
