@@ -7,3 +7,15 @@
 #else
 #define MLPRIMS_HD
 #endif
+
+// Fully unrolls a loop with a fixed trip count, so that the elementwise kernels that contain it
+// stay straight-line code the compiler can vectorize across elements.
+#if defined(__CUDACC__)
+#define MLPRIMS_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__) && !defined(__clang__)
+#define MLPRIMS_UNROLL _Pragma("GCC unroll 128")
+#elif defined(__clang__)
+#define MLPRIMS_UNROLL _Pragma("unroll")
+#else
+#define MLPRIMS_UNROLL
+#endif

@@ -1,5 +1,6 @@
 #include "linalg/blas.hpp"
 
+#include <atomic>
 #include <limits>
 #include <string>
 
@@ -19,9 +20,22 @@ int blas_int(std::int64_t value, const char* what) {
 
 }  // namespace
 
-void set_blas_threads(int threads) {
-  if (&MLPRIMS_OPENBLAS(set_num_threads) != nullptr) MLPRIMS_OPENBLAS(set_num_threads)(threads);
+namespace {
+
+std::atomic<int> requested_threads{0};  // 0: leave BLAS at its own default
+std::atomic<int> applied_threads{0};
+
+// Brings OpenBLAS's thread count to the requested one before a BLAS call.
+void apply_thread_setting() {
+  const int requested = requested_threads.load(std::memory_order_relaxed);
+  if (requested == 0 || requested == applied_threads.load(std::memory_order_relaxed)) return;
+  if (&MLPRIMS_OPENBLAS(set_num_threads) != nullptr) MLPRIMS_OPENBLAS(set_num_threads)(requested);
+  applied_threads.store(requested, std::memory_order_relaxed);
 }
+
+}  // namespace
+
+void set_blas_threads(int threads) { requested_threads.store(threads, std::memory_order_relaxed); }
 
 std::string blas_description() {
   if (&MLPRIMS_OPENBLAS(get_config) != nullptr) {
@@ -52,6 +66,7 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
   const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
   const int M = blas_int(n, "n"), N = blas_int(m, "m"), K = blas_int(k, "k");
   const int LDA = blas_int(ldb, "ldb"), LDB = blas_int(lda, "lda"), LDC = blas_int(ldc, "ldc");
+  apply_thread_setting();
   GemmSymbol<T>::call(&tb, &ta, &M, &N, &K, &alpha, b, &LDA, a, &LDB, &beta, c, &LDC);
 }
 

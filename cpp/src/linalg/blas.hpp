@@ -6,6 +6,9 @@
 
 namespace mlprims::linalg {
 
+// Records the thread count for BLAS; it is applied lazily, right before mlprims' next BLAS call,
+// because changing it wakes OpenBLAS's thread pool, whose spinning threads would otherwise steal
+// cycles from work that never calls BLAS.
 void set_blas_threads(int threads);
 std::string blas_description();  // the BLAS library and its configuration
 

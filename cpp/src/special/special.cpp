@@ -52,8 +52,8 @@ void iv_ratio_derivative(const TensorView& v, const TensorView& x, const TensorV
   run(BesselFunction::kIvRatioDerivative, "iv_ratio_derivative", v, x, out);
 }
 
-double log_iv(double v, double x) { return detail::log_iv(v, x); }
-double log_kv(double v, double x) { return detail::log_kv(v, x); }
+double log_iv(double v, double x) { return detail::log_iv_cpu(v, x); }
+double log_kv(double v, double x) { return detail::log_kv_cpu(v, x); }
 double iv_ratio(double v, double x) { return detail::iv_ratio(v, x); }
 double log_iv_derivative(double v, double x) { return detail::log_iv_derivative(v, x); }
 double log_kv_derivative(double v, double x) { return detail::log_kv_derivative(v, x); }

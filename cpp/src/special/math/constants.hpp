@@ -15,7 +15,7 @@ constexpr double kEulerGamma = 0.5772156649015329;
 constexpr double kEpsilon = 2.220446049250313e-16;
 
 // Below this rho = sqrt(v^2 + x^2) the Debye expansion would need more than 18 terms; the
-// power series (I) and Temme/Steed with recurrence (K) take over.
+// power series (I) and Temme or quadrature with recurrence (K) take over.
 constexpr double kDebyeMinRho = 25.0;
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/hd.hpp"
+#include "core/math/elementary.hpp"
 #include "special/math/constants.hpp"
 #include "special/math/debye_polynomials.hpp"
 #include "special/math/laplace_limit.hpp"
@@ -76,51 +77,74 @@ struct DebyeVariables {
   double v_eta;
 };
 
-// v >= 0 and 0 < x, both finite, v^2 + x^2 < 1e300.
+// v * eta near w0 ~ 0.6627, where eta(w) crosses zero and rho and v*asinh(v/x) nearly cancel:
+// eta is expanded around w0, with w - w0 = (x - w0 v)/v formed from one fused multiply-add.
+// For v > 0 and |x/v - w0| < 0.08.
+MLPRIMS_HD inline double debye_exponent_near_root(double v, double x) {
+  const double d = (mlprims::detail::fused_multiply_add(-kEtaRootHi, v, x) - kEtaRootLo * v) / v;
+  return v * (d * eta_taylor_tail(d));
+}
+
+// v * eta = rho - v asinh(v/x) away from w0, for v >= 0, 0 < x < 1e150, v < 1e300 x;
+// asinh(v/x) = log1p((v + rho - x)/x) with rho - x = v^2/(rho + x) to avoid cancellation.
+MLPRIMS_HD inline double debye_exponent_general(double v, double x, double rho) {
+  const double argument = v * (rho + x + v) / (x * (rho + x));
+  return rho - v * mlprims::detail::log1p_checked(argument);
+}
+
+MLPRIMS_HD inline bool near_eta_root(double v, double x) { return ::fabs(x - kEtaRootHi * v) < 0.08 * v; }
+
+MLPRIMS_HD inline double debye_exponent(double v, double x, double rho) {
+  return near_eta_root(v, x) ? debye_exponent_near_root(v, x) : debye_exponent_general(v, x, rho);
+}
+
+// v >= 0 and 0 < x, both below 1e150, v < 1e300 x.
 MLPRIMS_HD inline DebyeVariables debye_variables_unscaled(double v, double x) {
   const double rho = ::sqrt(v * v + x * x);
-  double v_eta;
-  if (::fabs(x - kEtaRootHi * v) < 0.08 * v) {
-    // eta(w) crosses zero at w0 ~ 0.6627: there rho and v*asinh(v/x) nearly cancel, so
-    // expand eta around w0 instead, with w - w0 formed exactly from x/v and its remainder.
-    const double w = x / v;
-    const double w_remainder = ::fma(-w, v, x) / v;
-    const double d = (w - kEtaRootHi) + (w_remainder - kEtaRootLo);
-    v_eta = v * (d * eta_taylor_tail(d));
-  } else {
-    // asinh(v/x) = log1p((v + rho - x)/x), with rho - x = v^2/(rho + x) to avoid cancellation.
-    const double numerator = v + v * (v / (rho + x));
-    const double argument = numerator / x;
-    const double asinh_v_over_x =
-        is_inf(argument) ? ::log(numerator) - ::log(x) : ::log1p(argument);
-    v_eta = rho - v * asinh_v_over_x;
-  }
-  const double t = v / rho;
-  return {1.0 / rho, ::log(rho), t * t, rho / x, v_eta};
+  const double inverse_rho = 1.0 / rho;
+  const double t = v * inverse_rho;
+  return {inverse_rho, mlprims::detail::log_positive(rho), t * t, rho / x, debye_exponent(v, x, rho)};
 }
 
 // v >= 0 and 0 < x, both finite. v*eta and rho are homogeneous of degree one in (v, x), so
-// huge arguments are scaled down by 2^600 and the results scaled back.
+// huge arguments are scaled down by 2^600 and the results scaled back; when v/x overflows,
+// asinh(v/x) = log(2v/x) to within (x/v)^2.
 MLPRIMS_HD inline DebyeVariables debye_variables(double v, double x) {
-  if (v < 1e150 && x < 1e150) return debye_variables_unscaled(v, x);
+  using mlprims::detail::log_positive;
+  if (v < 1e150 && x < 1e150 && v < 1e300 * x) return debye_variables_unscaled(v, x);
   constexpr double kScale = 0x1p-600;
-  DebyeVariables d = debye_variables_unscaled(v * kScale, x * kScale);
-  d.inverse_rho *= kScale;
-  d.log_rho += 600.0 * kLn2;
-  d.v_eta /= kScale;
-  return d;
+  const double vs = v * kScale, xs = x * kScale;
+  const double rho = ::hypot(vs, xs);
+  const double t = vs / rho;
+  const double asinh_v_over_x = v < 1e300 * x ? ::asinh(v / x) : kLn2 + log_positive(v) - log_positive(x);
+  return {kScale / rho, log_positive(rho) + 600.0 * kLn2, t * t, rho / xs, (rho - vs * asinh_v_over_x) / kScale};
 }
 
-// log I_v(x) for rho >= kDebyeMinRho.
+// log I_v(x) (kI) or log K_v(x) with N Debye terms, for v, x < 1e150, v < 1e300 x and rho large
+// enough for N (see debye_sum); kNearRoot says whether |x/v - w0| < 0.08. Branch-free, so that it
+// vectorizes.
+template <int N, bool kI, bool kNearRoot>
+MLPRIMS_HD inline double log_bessel_debye(double v, double x) {
+  const double rho = ::sqrt(v * v + x * x);
+  const double inverse_rho = 1.0 / rho;
+  const double t = v * inverse_rho;
+  const double one_plus_series = 1.0 + debye_sum_n<N, false>(t * t, kI ? inverse_rho : -inverse_rho);
+  // log(1 + series) - log(rho)/2 as half of one logarithm
+  const double log_part = 0.5 * mlprims::detail::log_positive(one_plus_series * one_plus_series * inverse_rho);
+  const double v_eta = kNearRoot ? debye_exponent_near_root(v, x) : debye_exponent_general(v, x, rho);
+  return kI ? (v_eta - kHalfLog2Pi) + log_part : (kHalfLogPiOver2 - v_eta) + log_part;
+}
+
+// log I_v(x) for rho >= kDebyeMinRho, any finite v >= 0 and x > 0.
 MLPRIMS_HD inline double log_iv_debye(const DebyeVariables& d) {
   const double series = debye_sum<false>(d.s, d.inverse_rho);
-  return (d.v_eta - kHalfLog2Pi) - 0.5 * d.log_rho + ::log1p(series);
+  return (d.v_eta - kHalfLog2Pi) - 0.5 * d.log_rho + mlprims::detail::log1p_checked(series);
 }
 
-// log K_v(x) for rho >= kDebyeMinRho.
+// log K_v(x) for rho >= kDebyeMinRho, any finite v >= 0 and x > 0.
 MLPRIMS_HD inline double log_kv_debye(const DebyeVariables& d) {
   const double series = debye_sum<false>(d.s, -d.inverse_rho);
-  return (kHalfLogPiOver2 - d.v_eta) - 0.5 * d.log_rho + ::log1p(series);
+  return (kHalfLogPiOver2 - d.v_eta) - 0.5 * d.log_rho + mlprims::detail::log1p_checked(series);
 }
 
 // d/dx log I_v(x) = (rho/x) * V/U (DLMF 10.41.3 and its derivative 10.41.5).

@@ -9,6 +9,8 @@ It rewrites, next to this script:
   reciprocal_gamma.hpp    Taylor coefficients of 1/Gamma(1+z) at z = 0 (mpmath, 50 digits).
   laplace_limit.hpp       w0 with eta(w0) = 0 as a double-double, and the Taylor
                           coefficients of eta(w) at w0 (mpmath, 50 digits).
+  k_quadrature.hpp        nodes of the trapezoidal rule for K_mu(x) = int_0^inf exp(-x cosh t)
+                          cosh(mu t) dt on three ranges of x (mpmath, 50 digits).
 
 Only this script needs mpmath; the generated headers are committed.
 """
@@ -145,7 +147,53 @@ def write_laplace_limit():
     (HERE / "laplace_limit.hpp").write_text("\n".join(lines))
 
 
+# Trapezoidal rule for K_mu(x), |mu| <= 1/2, 0.5 < x < 25: with step h the error is about
+# exp(x - pi^2/h) relative (the integrand's Fourier transform is K with imaginary order), so
+# h = pi^2/(x_max + 39.5); the nodes stop at T where x_min (cosh T - 1) - 1.5 T >= 41, which makes
+# the omitted tail of the K_{mu+1} integrand (cosh((mu+1)t) <= e^{1.5t}) below 1e-18 relative.
+K_QUADRATURE_RANGES = [(0.5, 2.0), (2.0, 8.0), (8.0, 25.0)]
+
+
+def quadrature_rule(x_min, x_max):
+    mpmath.mp.dps = 50
+    h = mpmath.pi**2 / (x_max + mpmath.mpf("39.5"))
+    t = mpmath.mpf(0)
+    while x_min * (mpmath.cosh(t) - 1) - mpmath.mpf("1.5") * t < 41:
+        t += mpmath.mpf("0.01")
+    nodes = int(mpmath.ceil(t / h))
+    return h, nodes
+
+
+def write_k_quadrature():
+    mpmath.mp.dps = 50
+    lines = [HEADER, "namespace mlprims::special::detail {", ""]
+    lines.append("// Constant tables live in __constant__ memory on the device and are constexpr on the host.")
+    lines.append("#if defined(__CUDA_ARCH__)")
+    lines.append("#define MLPRIMS_TABLE __constant__ const")
+    lines.append("#else")
+    lines.append("#define MLPRIMS_TABLE constexpr")
+    lines.append("#endif")
+    lines.append("")
+    lines.append("// Trapezoidal rules for K_mu(x) e^x = sum_j w_j exp(-x (cosh t_j - 1)) cosh(mu t_j), t_j = j h,")
+    lines.append("// one per range of x: node j holds w_j, cosh t_j - 1, cosh t_j, sinh t_j.")
+    for index, (x_min, x_max) in enumerate(K_QUADRATURE_RANGES):
+        h, nodes = quadrature_rule(x_min, x_max)
+        lines.append(f"// x in ({x_min}, {x_max}]: h = {float(h)!r}, {nodes + 1} nodes")
+        lines.append(f"constexpr int kKQuadratureNodes{index} = {nodes + 1};")
+        lines.append(f"constexpr double kKQuadratureStep{index} = {float(h)!r};")
+        lines.append(f"MLPRIMS_TABLE double kKQuadrature{index}[{nodes + 1}][4] = {{")
+        for j in range(nodes + 1):
+            t = j * h
+            w = h / 2 if j == 0 else h
+            c = 2 * mpmath.sinh(t / 2) ** 2
+            lines.append(f"    {{{float(w)!r}, {float(c)!r}, {float(mpmath.cosh(t))!r}, {float(mpmath.sinh(t))!r}}},")
+        lines.append("};")
+    lines += ["", "}  // namespace mlprims::special::detail", ""]
+    (HERE / "k_quadrature.hpp").write_text("\n".join(lines))
+
+
 if __name__ == "__main__":
     write_debye()
     write_reciprocal_gamma()
     write_laplace_limit()
+    write_k_quadrature()

@@ -1,18 +1,33 @@
-// Ascending power series of I_v(x) (DLMF 10.25.2) for the region rho = sqrt(v^2 + x^2) < 25:
+// Ascending power series of I_v(x) (DLMF 10.25.2), used for rho = sqrt(v^2 + x^2) < 25:
 //   I_v(x) = (x/2)^v / Gamma(v+1) * S,  S = sum_k (x^2/4)^k / (k! (v+1)_k).
-// All terms are positive, so S is accurate; 1/Gamma(v+1) comes from 1/Gamma(1+f) (|f| <= 1/2,
-// Taylor series) divided by (f+1)(f+2)...(f+n), v = n + f.
+// All terms are positive, so S is accurate. It is summed backwards as one fraction (no division
+// until the end, a fixed number of terms chosen by x), and the prefactor's logarithm is carried
+// in double-double so that log I stays accurate in absolute terms where it crosses zero.
 #pragma once
 
-#include <cmath>
-
 #include "core/hd.hpp"
+#include "core/math/elementary.hpp"
 #include "special/math/constants.hpp"
 #include "special/math/reciprocal_gamma.hpp"
 
 namespace mlprims::special::detail {
 
-// S - 1 for v >= 0 and x^2/4 = quarter_x2 (small enough that the series converges quickly).
+using mlprims::detail::DoubleDouble;
+
+// S - 1 with K terms (K = 19 is enough for x <= 6, K = 40 for x <= 25): nested as
+// 1 + q/d_1 (1 + q/d_2 (1 + ...)), d_k = k (v + k), each level kept as (b + c)/b.
+template <int K>
+MLPRIMS_HD inline double bessel_i_series_tail_fixed(double v, double quarter_x2) {
+  double b = 1.0, c = 0.0;
+  MLPRIMS_UNROLL
+  for (int k = K; k >= 1; --k) {
+    c = quarter_x2 * (b + c);
+    b *= k * (v + k);
+  }
+  return c / b;
+}
+
+// S - 1 summed forward until the terms no longer matter (any v >= 0, moderate x^2/(v+1)).
 MLPRIMS_HD inline double bessel_i_series_tail(double v, double quarter_x2) {
   double term = 1.0;
   double tail = 0.0;
@@ -24,39 +39,50 @@ MLPRIMS_HD inline double bessel_i_series_tail(double v, double quarter_x2) {
   return tail;
 }
 
-// Gamma(v+1) as numerator/denominator without overflow for 0 <= v <= ~150.
+// Gamma(v+1) = product / reciprocal for 0 <= v < 25.5: v = n + f with |f| <= 1/2,
+// reciprocal = 1/Gamma(1+f) (Taylor series), product = (f+1)(f+2)...(f+n).
 struct GammaParts {
-  double reciprocal;  // 1/Gamma(1+f) for v = n + f, |f| <= 1/2
-  double product;     // (f+1)(f+2)...(f+n)
+  double reciprocal;
+  double product;
 };
 
 MLPRIMS_HD inline GammaParts gamma_1p_parts(double v) {
-  const double n = ::floor(v + 0.5);
+  const double n = mlprims::detail::round_to_integer(v);
   const double f = v - n;
   double product = 1.0;
-  for (double k = 1.0; k <= n; k += 1.0) product *= f + k;
+  MLPRIMS_UNROLL
+  for (int k = 1; k <= 25; ++k) product *= (k <= n) ? f + k : 1.0;
   return {reciprocal_gamma_1p(f), product};
 }
 
-// log Gamma(v+1) for 0 <= v <= ~150, to a few ulps.
+// log Gamma(v+1) for 0 <= v < 25.5, to a few ulps.
 MLPRIMS_HD inline double log_gamma_1p(double v) {
   const GammaParts g = gamma_1p_parts(v);
-  return ::log(g.product / g.reciprocal);
+  return mlprims::detail::log_positive(g.product) - mlprims::detail::log_positive(g.reciprocal);
 }
 
-// log I_v(x) for v >= 0, x > 0 and v^2 + x^2 < kDebyeMinRho^2.
+// log I_v(x) for 0 <= v, 0 < x, v^2 + x^2 < kDebyeMinRho^2, with K series terms.
+template <int K>
 MLPRIMS_HD inline double log_iv_power_series(double v, double x) {
+  using mlprims::detail::log_double_double;
+  using mlprims::detail::log_positive;
+  using mlprims::detail::two_product;
+  using mlprims::detail::two_sum;
   const double half_x = 0.5 * x;
-  const double tail = bessel_i_series_tail(v, half_x * half_x);
+  const double tail = bessel_i_series_tail_fixed<K>(v, half_x * half_x);
+  // v log(x/2) in double-double
+  const DoubleDouble log_x = log_double_double(x);
+  const DoubleDouble log_half_x = two_sum(log_x.hi, -mlprims::detail::kLn2Hi);
+  const double log_half_x_lo = log_half_x.lo + (log_x.lo - mlprims::detail::kLn2Lo);
+  const DoubleDouble power = two_product(v, log_half_x.hi);
+  const double power_lo = power.lo + v * log_half_x_lo;
+  // log Gamma(v+1) = log(product) - log(1/Gamma(1+f))
   const GammaParts g = gamma_1p_parts(v);
-  if (x > 1e-8) {
-    // (x/2)^v stays within [1e-210, 1e28] here, and pow rounds it correctly to within an ulp;
-    // forming the product first keeps log I accurate in absolute terms near log I = 0.
-    const double prefactor = ::pow(half_x, v) * (g.reciprocal / g.product);
-    return ::log(prefactor * (1.0 + tail));
-  }
-  // log(x) - log 2 rather than log(x/2): x/2 underflows for the smallest subnormal x.
-  return v * (::log(x) - kLn2) + ::log(g.reciprocal / g.product) + ::log1p(tail);
+  const DoubleDouble log_product = log_double_double(g.product);
+  const DoubleDouble head = two_sum(power.hi, -log_product.hi);
+  const double rest = head.lo + (power_lo - log_product.lo) + log_positive(g.reciprocal) +
+                      mlprims::detail::log1p_checked(tail);
+  return head.hi + rest;
 }
 
 }  // namespace mlprims::special::detail

@@ -1,15 +1,19 @@
 // K_v(x) for rho = sqrt(v^2 + x^2) < 25, where the Debye expansion is not accurate enough.
-// With v = n + mu, |mu| <= 1/2, K_mu and K_{mu+1} come from Temme's series (x <= 2, Temme 1975)
-// or Steed's continued fraction CF2 with the Thompson-Barnett normalisation (x > 2), and the
-// forward recurrence K_{k+1} = K_{k-1} + (2k/x) K_k (stable for K) carries them up to v.
-// Everything is kept as log K plus ratios K_{k+1}/K_k, so tiny x cannot overflow.
+// With v = n + mu, |mu| <= 1/2, K_mu and K_{mu+1} come from Temme's series (x <= 1/2, Temme 1975)
+// or a trapezoidal rule on the integral representation (x > 1/2), and the forward recurrence
+// K_{k+1} = K_{k-1} + (2k/x) K_k (stable for K) carries them up to v. Loops have fixed trip
+// counts (chosen by x) and the recurrence freezes with selects, so that the CPU kernels
+// vectorize; values are kept as log K plus scaled ratios, so tiny x cannot overflow.
 #pragma once
 
 #include <cmath>
 
 #include "core/hd.hpp"
+#include "core/math/elementary.hpp"
 #include "special/math/constants.hpp"
+#include "special/math/k_quadrature.hpp"
 #include "special/math/reciprocal_gamma.hpp"
+#include "special/math/regions.hpp"
 
 namespace mlprims::special::detail {
 
@@ -18,124 +22,167 @@ struct LogKAndRatio {
   double ratio_up;  // K_{nu+1}(x) / K_nu(x)
 };
 
-// Leading term of Temme's series, f_0 = K_mu(x) + O(x^2), |mu| <= 1/2:
+// sin(y)/y for |y| <= pi/2 (Taylor series, error < 1e-20).
+MLPRIMS_HD inline double sinc_small(double y) {
+  const double z = y * y;
+  return 1.0 + z * (-1.0 / 6 + z * (1.0 / 120 + z * (-1.0 / 5040 + z * (1.0 / 362880 + z * (-1.0 / 39916800 +
+         z * (1.0 / 6227020800.0 + z * (-1.0 / 1307674368000.0 + z * (1.0 / 355687428096000.0 +
+         z * (-1.0 / 121645100408832000.0 + z * (1.0 / 51090942171709440000.0 +
+         z * (-1.0 / 25852016738884976640000.0)))))))))));
+}
+
+// sinh(s)/s for |s| < 1/2 (Taylor series, error < 1e-19).
+MLPRIMS_HD inline double sinhc_small(double s) {
+  const double z = s * s;
+  return 1.0 + z * (1.0 / 6 + z * (1.0 / 120 + z * (1.0 / 5040 + z * (1.0 / 362880 + z * (1.0 / 39916800 +
+         z * (1.0 / 6227020800.0 + z * (1.0 / 1307674368000.0)))))));
+}
+
+// Leading term of Temme's series, f_0 = K_mu(x) + O(x^2), |mu| <= 1/2, 0 <= L = log(2/x) <= 700:
 //   f_0 = (pi mu / sin(pi mu)) (Gamma1(mu) cosh(sigma) + Gamma2(mu) L sinh(sigma)/sigma),
-//   L = log(2/x), sigma = mu L, Gamma1 = (1/Gamma(1-mu) - 1/Gamma(1+mu))/(2 mu), Gamma2 = mean.
+//   sigma = mu L, Gamma1 = (1/Gamma(1-mu) - 1/Gamma(1+mu))/(2 mu), Gamma2 = their mean;
+// with p_0 = (2/x)^mu Gamma(1+mu)/2 and q_0 = (x/2)^mu Gamma(1-mu)/2.
 struct TemmeStart {
-  double f;           // f_0
-  double p;           // (2/x)^mu Gamma(1+mu) / 2
-  double q;           // (x/2)^mu Gamma(1-mu) / 2
+  double f;
+  double p;
+  double q;
 };
 
 MLPRIMS_HD inline TemmeStart temme_start(double mu, double log_two_over_x) {
   const double mu2 = mu * mu;
-  const double gamma1 = -reciprocal_gamma_odd(mu2);
+  const double odd = reciprocal_gamma_odd(mu2);
+  const double gamma1 = -odd;
   const double gamma2 = reciprocal_gamma_even(mu2);
-  const double odd_part = mu * reciprocal_gamma_odd(mu2);
-  const double reciprocal_gamma_plus = gamma2 + odd_part;   // 1/Gamma(1+mu)
-  const double reciprocal_gamma_minus = gamma2 - odd_part;  // 1/Gamma(1-mu)
-  const double pi_mu = kPi * mu;
-  const double mu_factor = (pi_mu == 0.0) ? 1.0 : pi_mu / ::sin(pi_mu);
+  const double mu_factor = 1.0 / sinc_small(kPi * mu);
   const double sigma = mu * log_two_over_x;
-  const double sinhc = (sigma == 0.0) ? 1.0 : ::sinh(sigma) / sigma;
-  const double f = mu_factor * (gamma1 * ::cosh(sigma) + gamma2 * sinhc * log_two_over_x);
-  const double e = ::exp(sigma);
-  return {f, 0.5 * e / reciprocal_gamma_plus, 0.5 / (e * reciprocal_gamma_minus)};
+  const double e = mlprims::detail::exp_moderate(sigma);
+  const double inverse_e = 1.0 / e;
+  const double sinhc = ::fabs(sigma) < 0.5 ? sinhc_small(sigma) : 0.5 * (e - inverse_e) / sigma;
+  const double f = mu_factor * (gamma1 * (0.5 * (e + inverse_e)) + gamma2 * sinhc * log_two_over_x);
+  return {f, 0.5 * e / (gamma2 + mu * odd), 0.5 * inverse_e / (gamma2 - mu * odd)};
 }
 
-// K_mu and K_{mu+1} by Temme's series, 1e-100 <= x <= 2, |mu| <= 1/2.
+// K_mu and K_{mu+1} by Temme's series, 1e-100 <= x <= 1/2, |mu| <= 1/2 (11 terms suffice).
 MLPRIMS_HD inline LogKAndRatio temme_log_k(double mu, double x) {
+  using mlprims::detail::log_positive;
   const double half_x = 0.5 * x;
-  TemmeStart t = temme_start(mu, -::log(half_x));
+  const TemmeStart t = temme_start(mu, kLn2 - log_positive(x));
   const double quarter_x2 = half_x * half_x;
   double f = t.f, p = t.p, q = t.q;
   double c = 1.0;
   double k_mu = f;
   double k_mu1 = p;  // times 2/x at the end
-  for (int k = 1; k < 200; ++k) {
+  MLPRIMS_UNROLL
+  for (int k = 1; k <= 11; ++k) {
     const double kd = k;
-    f = (kd * f + p + q) / (kd * kd - mu * mu);
-    p /= kd - mu;
-    q /= kd + mu;
+    const double r = 1.0 / (kd * kd - mu * mu);  // 1/((k - mu)(k + mu))
+    f = (kd * f + p + q) * r;
+    p *= (kd + mu) * r;
+    q *= (kd - mu) * r;
     c *= quarter_x2 / kd;
     const double term = c * f;
     k_mu += term;
     k_mu1 += c * p - kd * term;
-    if (::fabs(term) < ::fabs(k_mu) * 0x1p-56) break;
   }
-  return {::log(k_mu), k_mu1 / (half_x * k_mu)};
+  return {log_positive(k_mu), k_mu1 / (half_x * k_mu)};
 }
 
-// K_mu and K_{mu+1} by Steed's CF2 with the Thompson-Barnett sum, x > 2, |mu| <= 1/2.
-MLPRIMS_HD inline LogKAndRatio steed_log_k(double mu, double x) {
-  const double a1 = 0.25 - mu * mu;
-  double b = 2.0 * (1.0 + x);
-  double d = 1.0 / b;
-  double delta_h = d;
-  double h = d;
-  double q_prev = 0.0, q_curr = 1.0;
-  double q = a1, c = a1, a = -a1;
-  double s = 1.0 + q * delta_h;
-  for (int i = 2; i < 1000; ++i) {
-    a -= 2.0 * (i - 1);
-    c = -a * c / i;
-    const double q_next = (q_prev - b * q_curr) / a;
-    q_prev = q_curr;
-    q_curr = q_next;
-    q += c * q_next;
-    b += 2.0;
-    d = 1.0 / (b + a * d);
-    delta_h = (b * d - 1.0) * delta_h;
-    h += delta_h;
-    const double delta_s = q * delta_h;
-    s += delta_s;
-    if (::fabs(delta_s) < ::fabs(s) * 0x1p-56) break;
+// The trapezoidal rules of k_quadrature.hpp by range of x.
+template <int kRule>
+struct KQuadratureRule;
+template <>
+struct KQuadratureRule<0> {
+  static constexpr int kNodes = kKQuadratureNodes0;
+  static constexpr double kStep = kKQuadratureStep0;
+  MLPRIMS_HD static const double* node(int j) { return kKQuadrature0[j]; }
+};
+template <>
+struct KQuadratureRule<1> {
+  static constexpr int kNodes = kKQuadratureNodes1;
+  static constexpr double kStep = kKQuadratureStep1;
+  MLPRIMS_HD static const double* node(int j) { return kKQuadrature1[j]; }
+};
+template <>
+struct KQuadratureRule<2> {
+  static constexpr int kNodes = kKQuadratureNodes2;
+  static constexpr double kStep = kKQuadratureStep2;
+  MLPRIMS_HD static const double* node(int j) { return kKQuadrature2[j]; }
+};
+
+// K_mu and K_{mu+1} for |mu| <= 1/2 and x in the range of rule kRule (0: (0.5, 2], 1: (2, 8],
+// 2: (8, 25)) by the trapezoidal rule on K_nu(x) = int_0^inf exp(-x cosh t) cosh(nu t) dt, which
+// converges geometrically for this doubly-exponentially decaying integrand; all terms are
+// positive. cosh(mu t_j) comes from powers of exp(mu h), cosh((mu+1) t) from the addition formula.
+template <int kRule>
+MLPRIMS_HD inline LogKAndRatio quadrature_log_k(double mu, double x) {
+  using Rule = KQuadratureRule<kRule>;
+  const double e_step = mlprims::detail::exp_moderate(mu * Rule::kStep);
+  const double f_step = 1.0 / e_step;
+  double e = 1.0, f = 1.0;  // exp(mu t_j), exp(-mu t_j)
+  double k_mu = 0.0, k_mu1 = 0.0;
+  MLPRIMS_UNROLL
+  for (int j = 0; j < Rule::kNodes; ++j) {
+    const double* node = Rule::node(j);
+    const double weight = node[0] * mlprims::detail::exp_moderate(-x * node[1]);
+    const double cosh_mu = 0.5 * (e + f);
+    const double sinh_mu = 0.5 * (e - f);
+    k_mu += weight * cosh_mu;
+    k_mu1 += weight * (cosh_mu * node[2] + sinh_mu * node[3]);
+    e *= e_step;
+    f *= f_step;
   }
-  h *= a1;
-  const double log_k = (kHalfLogPiOver2 - 0.5 * ::log(x)) - x - ::log(s);
-  return {log_k, (mu + x + 0.5 - h) / x};
+  return {mlprims::detail::log_positive(k_mu) - x, k_mu1 / k_mu};
 }
 
-// log K_v(x) and K_{v+1}/K_v for v >= 0, x > 0, v^2 + x^2 < kDebyeMinRho^2.
+// Forward recurrence from (log K_mu, K_{mu+1}/K_mu) up to v = mu + n, n <= 25, x >= 1e-100:
+// A and B hold K_{mu+k} and K_{mu+k+1} divided by K_mu 2^scale; steps past n leave them alone.
+MLPRIMS_HD inline LogKAndRatio recur_k_up(LogKAndRatio start, double mu, double n, double x) {
+  const double two_over_x = 2.0 / x;
+  double a = 1.0, b = start.ratio_up, scale = 0.0;
+  MLPRIMS_UNROLL
+  for (int k = 1; k <= 25; ++k) {
+    const double next = a + (mu + k) * two_over_x * b;
+    const bool active = k <= n;
+    a = active ? b : a;
+    b = active ? next : b;
+    const bool big = b > 0x1p600;  // each step multiplies by < 2^340 here
+    a = big ? a * 0x1p-600 : a;
+    b = big ? b * 0x1p-600 : b;
+    scale += big ? 600.0 : 0.0;
+  }
+  return {start.log_k + mlprims::detail::log_positive(a) + scale * kLn2, b / a};
+}
+
+// log K_v(x) and K_{v+1}/K_v for v >= 0, 1e-100 <= x, v^2 + x^2 < kDebyeMinRho^2, by the method
+// of `kRegion` (kTemme or one of the kQuadrature regions).
+template <Region kRegion>
 MLPRIMS_HD inline LogKAndRatio log_kv_small(double v, double x) {
-  const double n = ::floor(v + 0.5);
+  const double n = mlprims::detail::round_to_integer(v);
   const double mu = v - n;
-  if (x < 1e-100) {
-    // K_v(x) = Gamma(v)/2 (2/x)^v (1 + O(x^2) + O((x/2)^(2v))): the corrections are below
-    // 1e-100 for v >= 1/2; smaller v keep Temme's leading term, which holds them exactly.
-    const double log_two_over_x = kLn2 - ::log(x);
-    if (v >= 0.5) {
-      return {::lgamma(v) - kLn2 + v * log_two_over_x, 2.0 * v / x};
-    }
-    const TemmeStart t = temme_start(v, log_two_over_x);
-    return {::log(t.f), (2.0 / x) * (t.p / t.f)};
-  }
-  LogKAndRatio start = (x <= 2.0) ? temme_log_k(mu, x) : steed_log_k(mu, x);
-  // Recurrence from mu up to v: multiply the ratios K_{k+1}/K_k (each >= 1), rescaling the
-  // product by powers of two; x >= 1e-100 keeps each ratio below 2^340.
-  double ratio = start.ratio_up;
-  double product = 1.0;
-  double scale_log2 = 0.0;
-  for (double k = 1.0; k <= n; k += 1.0) {
-    product *= ratio;
-    if (product > 0x1p600) {
-      product *= 0x1p-600;
-      scale_log2 += 600.0;
-    }
-    ratio = 1.0 / ratio + 2.0 * (mu + k) / x;
-  }
-  return {start.log_k + ::log(product) + scale_log2 * kLn2, ratio};
+  LogKAndRatio start{};
+  if constexpr (kRegion == Region::kTemme) start = temme_log_k(mu, x);
+  if constexpr (kRegion == Region::kQuadrature0) start = quadrature_log_k<0>(mu, x);
+  if constexpr (kRegion == Region::kQuadrature1) start = quadrature_log_k<1>(mu, x);
+  if constexpr (kRegion == Region::kQuadrature2) start = quadrature_log_k<2>(mu, x);
+  return recur_k_up(start, mu, n, x);
 }
 
-// d/dx log K_v(x) = v/x - K_{v+1}/K_v for v >= 0, x > 0, v^2 + x^2 < kDebyeMinRho^2. For tiny x
-// the two terms are both huge: use -v/x (v >= 1/2) or Temme's leading terms directly.
-MLPRIMS_HD inline double log_kv_derivative_small(double v, double x) {
-  if (x < 1e-100) {
-    if (v >= 0.5) return -v / x;
-    const TemmeStart t = temme_start(v, kLn2 - ::log(x));
-    return (v - 2.0 * t.p / t.f) / x;
-  }
-  return v / x - log_kv_small(v, x).ratio_up;
+// log K_v(x) and K_{v+1}/K_v for 0 <= v < 25 and 0 < x < 1e-100: K_v(x) = Gamma(v)/2 (2/x)^v
+// (1 + O(x^2) + O((x/2)^(2v))); the corrections are below 1e-100 for v >= 1/2, and smaller v
+// keep Temme's leading term, which holds them exactly.
+MLPRIMS_HD inline LogKAndRatio log_kv_tiny_x(double v, double x) {
+  const double log_two_over_x = kLn2 - mlprims::detail::log_positive(x);
+  if (v >= 0.5) return {::lgamma(v) - kLn2 + v * log_two_over_x, 2.0 * v / x};
+  const TemmeStart t = temme_start(v, log_two_over_x);
+  return {mlprims::detail::log_positive(t.f), (2.0 / x) * (t.p / t.f)};
+}
+
+// d/dx log K_v(x) = v/x - K_{v+1}/K_v for tiny x, where both terms are huge: -v/x (v >= 1/2)
+// or Temme's leading terms directly.
+MLPRIMS_HD inline double log_kv_derivative_tiny_x(double v, double x) {
+  if (v >= 0.5) return -v / x;
+  const TemmeStart t = temme_start(v, kLn2 - mlprims::detail::log_positive(x));
+  return (v - 2.0 * t.p / t.f) / x;
 }
 
 }  // namespace mlprims::special::detail

@@ -29,10 +29,10 @@ MLPRIMS_HD inline double log_normalizer(double kappa, double p) {
     // nu log kappa cancels against log I's own (kappa/2)^nu: use the series parts directly
     // (they converge within ~25 terms here: the term ratio is at most kappa^2/(4(nu+1)) < 1/4).
     const double tail = bessel_i_series_tail(nu, 0.25 * kappa * kappa);
-    const double log_gamma = nu <= 150.0 ? log_gamma_1p(nu) : ::lgamma(nu + 1.0);
-    return nu * kLn2 + log_gamma - 0.5 * p * kLog2Pi - ::log1p(tail);
+    const double log_gamma = nu < 25.0 ? log_gamma_1p(nu) : ::lgamma(nu + 1.0);
+    return nu * kLn2 + log_gamma - 0.5 * p * kLog2Pi - mlprims::detail::log1p_checked(tail);
   }
-  return nu * ::log(kappa) - 0.5 * p * kLog2Pi - log_iv_debye(debye_variables(nu, kappa));
+  return nu * mlprims::detail::log_positive(kappa) - 0.5 * p * kLog2Pi - log_iv_debye(debye_variables(nu, kappa));
 }
 
 // A_p(kappa) = I_{p/2}(kappa) / I_{p/2-1}(kappa), the mean resultant length.
