@@ -7,7 +7,8 @@ ours. Per region and function:
 
 * mlprims with 1 and 2 threads and SciPy's ``log(ive(v, x)) + x`` / ``log(kve(v, x)) - x`` run on
   the same points: those of the region where SciPy's result is finite (SciPy returns -inf/inf/NaN
-  on a large part of the plane; those points are counted, not timed);
+  on a large part of the plane; those points are counted, not timed); all write into a
+  preallocated output, and the three are timed in turn, repeatedly;
 * TFP's ``log_bessel_ive``/``log_bessel_kve`` (NumPy substrate) on a subsample (it is ~1e4 times
   slower), if it imports;
 * accuracy: mlprims against SciPy where SciPy is finite, and against Arb (python-flint) on a
@@ -82,12 +83,33 @@ def median_time(function, repeats: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_medians(functions: dict, repeats: int) -> dict:
+    """Median times of several functions measured in turn (a, b, c, a, b, c, ...), so that slow
+    drifts of a shared machine affect them alike."""
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def scipy_log_bessel(kind: str):
+    """SciPy's log I / log K through the exponentially scaled functions; writes into `out` when
+    given (as the timed runs do, for every contestant, so that no one pays for allocation)."""
     from scipy import special as scipy_special
 
-    if kind == "i":
-        return lambda v, x: np.log(scipy_special.ive(v, x)) + x
-    return lambda v, x: np.log(scipy_special.kve(v, x)) - x
+    scaled = scipy_special.ive if kind == "i" else scipy_special.kve
+    sign = 1.0 if kind == "i" else -1.0
+
+    def log_bessel(v, x, out=None):
+        out = scaled(v, x, out=out)
+        np.log(out, out=out)
+        out += sign * x
+        return out
+
+    return log_bessel
 
 
 def tfp_log_bessel(kind: str):
@@ -140,13 +162,23 @@ def run(points: int, repeats: int, tfp_points: int, arb_points: int) -> dict:
             v, x = np.ascontiguousarray(v_all[finite]), np.ascontiguousarray(x_all[finite])
             n = len(v)
             row = {"scipy_nonfinite": int((~finite).sum()), "timed_points": n}
+
+            out = np.empty_like(v)
+
+            def ours_threads(threads, function=ours[kind], v=v, x=x, out=out):
+                mlprims.set_num_threads(threads)
+                function(v, x, out=out)
+
+            def scipy_run(peer=peer, v=v, x=x, out=out):
+                with np.errstate(all="ignore"):
+                    peer(v, x, out)
+
+            ours_threads(1)  # warm up
+            times = interleaved_medians(
+                {"one": lambda: ours_threads(1), "two": lambda: ours_threads(2), "scipy": scipy_run}, repeats
+            )
+            t1, t2, t_scipy = times["one"], times["two"], times["scipy"]
             mlprims.set_num_threads(1)
-            ours[kind](v, x)  # warm up
-            t1 = median_time(lambda: ours[kind](v, x), repeats)
-            mlprims.set_num_threads(2)
-            t2 = median_time(lambda: ours[kind](v, x), repeats)
-            with np.errstate(all="ignore"):
-                t_scipy = median_time(lambda: peer(v, x), max(3, repeats // 2))
             got = ours[kind](v, x)
             row.update(
                 ns_per_value_1_thread=t1 / n * 1e9,

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Prepared", "prepare", "torch_module", "is_tensor"]
+__all__ = ["Prepared", "prepare", "check_out", "broadcast_shape", "torch_module", "is_tensor"]
 
 _CPU = ("cpu", 0)
 
@@ -191,6 +191,19 @@ def prepare(function: str, **arguments: Any) -> Prepared:
             converted[name] = np.asarray(value, dtype=target)
         device = None
     return Prepared(converted, framework, device, kind, all_scalars=len(scalar_names) == len(arguments))
+
+
+def check_out(function: str, prepared: Prepared, out: Any, shape: tuple) -> None:
+    """`out` must be an array of the inputs' library, with the result's dtype, shape and device."""
+    expected = "torch.Tensor" if prepared.framework == "torch" else "numpy.ndarray"
+    if (prepared.framework == "torch") != is_tensor(out) or (prepared.framework == "numpy" and not isinstance(out, np.ndarray)):
+        raise TypeError(f"{function}: 'out' must be a {expected} like the inputs, got {_describe(out)}")
+    if out.dtype != prepared.dtype:
+        raise TypeError(f"{function}: 'out' must have dtype {prepared.dtype}, got {out.dtype}")
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"{function}: 'out' must have shape {tuple(shape)}, got {tuple(out.shape)}")
+    if prepared.framework == "torch" and out.device != prepared.device:
+        raise ValueError(f"{function}: 'out' must be on {prepared.device}, got {out.device}")
 
 
 def broadcast_shape(function: str, prepared: Prepared, *names: str) -> tuple:

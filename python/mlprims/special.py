@@ -21,12 +21,12 @@ float64. With torch, the results are differentiable with respect to ``x`` (first
 from __future__ import annotations
 
 from . import _core
-from ._interop import broadcast_shape, prepare
+from ._interop import broadcast_shape, check_out, prepare
 
 __all__ = ["log_iv", "log_kv", "iv_ratio"]
 
 
-def log_iv(v, x):
+def log_iv(v, x, *, out=None):
     """log I_v(x), the logarithm of the modified Bessel function of the first kind.
 
     Parameters
@@ -36,6 +36,10 @@ def log_iv(v, x):
         orders give NaN.
     x : array_like
         Argument, x >= 0 (x < 0 gives NaN).
+
+    out : array, optional
+        Where to write the result (the caller's array type, dtype and device, the broadcast
+        shape); returned.
 
     Returns
     -------
@@ -56,10 +60,10 @@ def log_iv(v, x):
     >>> float(special.log_iv(100.0, 1e4))  # I_100(1e4) ~ 1e4337: out of float64 range
     9994.8932...
     """
-    return _binary("log_iv", v, x)
+    return _binary("log_iv", v, x, out)
 
 
-def log_kv(v, x):
+def log_kv(v, x, *, out=None):
     """log K_v(x), the logarithm of the modified Bessel function of the second kind.
 
     Parameters
@@ -68,6 +72,10 @@ def log_kv(v, x):
         Order, any real number (K_{-v} = K_v).
     x : array_like
         Argument, x >= 0 (x < 0 gives NaN).
+
+    out : array, optional
+        Where to write the result (the caller's array type, dtype and device, the broadcast
+        shape); returned.
 
     Returns
     -------
@@ -88,10 +96,10 @@ def log_kv(v, x):
     >>> float(special.log_kv(1e4, 1.0))   # K_v(1) ~ 1e38090
     87698.88...
     """
-    return _binary("log_kv", v, x)
+    return _binary("log_kv", v, x, out)
 
 
-def iv_ratio(v, x):
+def iv_ratio(v, x, *, out=None):
     """I_v(x) / I_{v-1}(x), computed directly by Perron's continued fraction.
 
     SciPy's private ``scipy.special._iv_ratio`` uses the same convention. For the von
@@ -103,6 +111,9 @@ def iv_ratio(v, x):
         Order, v >= 1/2 (smaller orders give NaN).
     x : array_like
         Argument, x >= 0 (x < 0 gives NaN).
+    out : array, optional
+        Where to write the result (the caller's array type, dtype and device, the broadcast
+        shape); returned.
 
     Returns
     -------
@@ -118,21 +129,29 @@ def iv_ratio(v, x):
     >>> float(special.iv_ratio(0.5, 1.0))   # tanh(1)
     0.7615941559557...
     """
-    return _binary("iv_ratio", v, x)
+    return _binary("iv_ratio", v, x, out)
 
 
-def _binary(name: str, v, x):
+def _binary(name: str, v, x, out=None):
     prepared = prepare(name, v=v, x=x)
     if prepared.framework == "torch":
         from ._autograd import needs_grad, bessel_with_grad
 
         if needs_grad(name, prepared):
+            if out is not None:
+                raise RuntimeError(f"{name}: 'out' cannot be used when x requires grad")
             return bessel_with_grad(name, prepared.arrays["v"], prepared.arrays["x"])
-    return evaluate(name, prepared)
+    return evaluate(name, prepared, out)
 
 
-def evaluate(name: str, prepared):
-    """Runs the native function `name` over prepared arguments v and x into a new array."""
-    out = prepared.empty(broadcast_shape(name, prepared, "v", "x"))
-    getattr(_core, name)(prepared.native("v"), prepared.native("x"), out, prepared.stream)
-    return prepared.result(out)
+def evaluate(name: str, prepared, out=None):
+    """Runs the native function `name` over prepared arguments v and x into `out` (checked) or
+    a new array."""
+    shape = broadcast_shape(name, prepared, "v", "x")
+    if out is not None:
+        check_out(name, prepared, out, shape)
+        getattr(_core, name)(prepared.native("v"), prepared.native("x"), out, prepared.stream)
+        return out
+    result = prepared.empty(shape)
+    getattr(_core, name)(prepared.native("v"), prepared.native("x"), result, prepared.stream)
+    return prepared.result(result)

@@ -110,9 +110,11 @@ PUBLISHED_BOUNDARIES = [
     ("x", 59.6925), ("vx", (2.212, 0.5113)), ("x", 274.2377), ("v", 163.6993), ("x", 84.4153),
     ("v", 56.9971), ("x", 35.9074), ("v", 20.1534), ("x", 19.6931), ("v", 12.6964),
 ]
-# This library's own: rho = 25 and the radii where the Debye term count changes, the band
-# |x/v - w0| < 0.08, and the small-region switches at x = 1e-100, 1e-8 and 2.
-RHO_BOUNDARIES = [25.0, 27.3, 32.3, 41.0, 58.6, 75.0, 103.0, 154.0, 264.0, 555.0, 1.63e3, 8.7e3, 1.55e5, 5.93e7]
+# This library's own (keep in sync with cpp/src/special/math/regions.hpp): rho = 25 and the radii
+# where the Debye term count changes, the band |x/v - w0| < 0.08, the Hankel region x >= 1000 with
+# v^2 <= 0.005 x, and the small-region switches in x (I: 6; K: 1e-100, 1e-10, 0.5, 2, 8).
+RHO_BOUNDARIES = [25.0, 58.6, 555.0]
+SMALL_REGION_SWITCHES = [1e-100, 1e-10, 0.5, 2.0, 6.0, 8.0]
 FACTORS = (0.99, 0.999, 1.001, 1.01)
 
 
@@ -130,10 +132,15 @@ def bessel_grid() -> tuple[np.ndarray, np.ndarray]:
     for v in log_uniform(20, 1e5, 40):
         for offset in (-0.0801, -0.0799, 0.0799, 0.0801, 0.0):
             boundary.append((v, (W0 + offset) * v))
-    for x_switch in (1e-100, 1e-8, 2.0):
+    for x_switch in SMALL_REGION_SWITCHES:
         for factor in FACTORS:
             for v in (0.0, 0.01, 0.3, 0.5, 0.7, 1.0, 2.5, 7.3, 12.0, 24.9):
                 boundary.append((v, x_switch * factor))
+    for factor in FACTORS:  # Hankel region: x = 1000 and v = sqrt(0.005 x)
+        for v in (0.0, 0.3, 1.0, 2.2):
+            boundary.append((v, 1000.0 * factor))
+        for x in log_uniform(1e3, 1e9, 8):
+            boundary.append((math.sqrt(0.005 * x) * factor, x))
     for kind, parameter in PUBLISHED_BOUNDARIES:
         for factor in FACTORS:
             if kind == "x":

@@ -120,6 +120,24 @@ def test_import_is_zero_copy():
     assert _core._import_info(np.broadcast_to(1.0, (3,)))["read_only"]
 
 
+def test_out_argument():
+    x = np.linspace(1, 2, 6).reshape(2, 3)
+    out = np.empty((2, 3))
+    assert special.log_kv(1.5, x, out=out) is out
+    np.testing.assert_array_equal(out, special.log_kv(1.5, x))
+    with pytest.raises(TypeError, match=r"log_kv: 'out' must have dtype float64, got float32"):
+        special.log_kv(1.5, x, out=np.empty((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"log_kv: 'out' must have shape \(2, 3\), got \(3, 2\)"):
+        special.log_kv(1.5, x, out=np.empty((3, 2)))
+    with pytest.raises(TypeError, match=r"'out' must be a numpy.ndarray like the inputs"):
+        special.log_kv(1.5, x, out=torch.empty((2, 3), dtype=torch.float64))
+    t = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"'out' cannot be used when x requires grad"):
+        special.log_iv(1.0, t, out=torch.empty(3, dtype=torch.float64))
+    out_t = torch.empty(3, dtype=torch.float64)
+    assert special.iv_ratio(2.0, t.detach(), out=out_t) is out_t
+
+
 def test_results_written_in_place_into_caller_memory():
     x = np.linspace(1, 2, 4)
     out = np.zeros(4)

@@ -4,6 +4,7 @@
 // A chunk is classified by region (special/math/regions.hpp); each region present is run as one
 // SIMD loop over its elements, directly when the whole chunk is in it, else over contiguous
 // copies made branch-free; the rare general cases go element by element.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -21,11 +22,29 @@ namespace {
 using mlprims::detail::kElementwiseChunk;
 
 // One region's kernel over n contiguous elements; flatten inlines the math into the loop.
-template <Region R, bool kI>
-__attribute__((noinline, flatten)) void region_loop(const double* __restrict v, const double* __restrict x,
+template <Region R, bool kI, int kMaxSteps = 25>
+__attribute__((noinline, flatten)) void kernel_loop(const double* __restrict v, const double* __restrict x,
                                                     double* __restrict out, std::int64_t n) {
 #pragma omp simd
-  for (std::int64_t i = 0; i < n; ++i) out[i] = kI ? log_iv_in<R>(v[i], x[i]) : log_kv_in<R>(v[i], x[i]);
+  for (std::int64_t i = 0; i < n; ++i) out[i] = kI ? log_iv_in<R>(v[i], x[i]) : log_kv_in<R, kMaxSteps>(v[i], x[i]);
+}
+
+constexpr bool is_small_k_region(Region r) {
+  return r == Region::kTemme || r == Region::kQuadrature0 || r == Region::kQuadrature1 || r == Region::kQuadrature2;
+}
+
+// The small-x regions of K recur up to the largest order of the batch: pick the instance with
+// the fewest unrolled steps that covers it.
+template <Region R, bool kI>
+void region_loop(const double* v, const double* x, double* out, std::int64_t n) {
+  if constexpr (!kI && is_small_k_region(R)) {
+    int steps = 0;
+    for (std::int64_t i = 0; i < n; ++i) steps = std::max(steps, recurrence_steps(v[i]));
+    if (steps <= 4) return kernel_loop<R, kI, 4>(v, x, out, n);
+    if (steps <= 8) return kernel_loop<R, kI, 8>(v, x, out, n);
+    if (steps <= 13) return kernel_loop<R, kI, 13>(v, x, out, n);
+  }
+  kernel_loop<R, kI>(v, x, out, n);
 }
 
 template <Region R, bool kI>

@@ -32,7 +32,8 @@ MLPRIMS_HD inline double log_iv_in(double v, double x) {
   return kNaN;
 }
 
-template <Region kRegion>
+// kMaxSteps >= round(v) bounds the recurrence of the small-x regions for a whole SIMD batch.
+template <Region kRegion, int kMaxSteps = 25>
 MLPRIMS_HD inline double log_kv_in(double v, double x) {
   if constexpr (kRegion == Region::kHankel) return log_bessel_hankel<false>(v, x);
   if constexpr (kRegion == Region::kDebye5) return log_bessel_debye<5, false, false>(v, x);
@@ -42,7 +43,7 @@ MLPRIMS_HD inline double log_kv_in(double v, double x) {
   if constexpr (kRegion == Region::kDebyeNearRoot18) return log_bessel_debye<18, false, true>(v, x);
   if constexpr (kRegion == Region::kTemme || kRegion == Region::kQuadrature0 || kRegion == Region::kQuadrature1 ||
                 kRegion == Region::kQuadrature2) {
-    return log_kv_small<kRegion>(v, x).log_k;
+    return log_kv_small<kRegion, kMaxSteps>(v, x).log_k;
   }
   return kNaN;
 }
@@ -66,7 +67,10 @@ MLPRIMS_HD inline double log_kv_general(double v, double x) {
   if (x == 0.0) return kInfinity;
   if (is_inf(x)) return is_inf(v) ? kNaN : -kInfinity;
   if (is_inf(v)) return kInfinity;
-  if (v * v + x * x < kDebyeMinRho * kDebyeMinRho) return log_kv_tiny_x(v, x).log_k;
+  if (v * v + x * x < kDebyeMinRho * kDebyeMinRho) {
+    if (x < 1e-100) return log_kv_tiny_x(v, x).log_k;
+    return log_kv_small<Region::kTemme, 0, true>(v, x, recurrence_steps(v)).log_k;  // 1e-100 <= x < 1e-10
+  }
   return log_kv_debye(debye_variables(v, x));
 }
 
@@ -88,11 +92,13 @@ MLPRIMS_HD inline double log_iv(double v, double x) {
 
 // log K_v(x) and K_{v+1}/K_v in the small region (x >= 1e-100), whichever method x calls for.
 MLPRIMS_HD inline LogKAndRatio log_kv_small_any(double v, double x) {
+  const int steps = recurrence_steps(v);
   switch (region_of_k(v, x)) {
-    case Region::kTemme: return log_kv_small<Region::kTemme>(v, x);
-    case Region::kQuadrature0: return log_kv_small<Region::kQuadrature0>(v, x);
-    case Region::kQuadrature1: return log_kv_small<Region::kQuadrature1>(v, x);
-    default: return log_kv_small<Region::kQuadrature2>(v, x);
+    case Region::kTemme: return log_kv_small<Region::kTemme>(v, x, steps);
+    case Region::kQuadrature0: return log_kv_small<Region::kQuadrature0>(v, x, steps);
+    case Region::kQuadrature1: return log_kv_small<Region::kQuadrature1>(v, x, steps);
+    case Region::kQuadrature2: return log_kv_small<Region::kQuadrature2>(v, x, steps);
+    default: return log_kv_small<Region::kTemme, 0, true>(v, x, steps);  // 1e-100 <= x < 1e-10
   }
 }
 

@@ -9,7 +9,7 @@
 //   rho < 25, I: power series with 19 or 40 terms (x <= 6, x < 25)
 //   rho < 25, K: Temme (x <= 1/2) or a trapezoidal rule (x in (1/2, 2], (2, 8], (8, 25)), then
 //                recurrence
-//   anything else (NaN, x <= 0, infinities, v or x >= 1e150, x < 1e-100 for small K, v/x > 1e300
+//   anything else (NaN, x <= 0, infinities, v or x >= 1e150, x < 1e-10 for small K, v/x > 1e300
 //   in the Debye region): the general scalar path.
 #pragma once
 
@@ -63,7 +63,7 @@ MLPRIMS_HD inline Region region_of_k(double v, double x) {
   if (!(x > 0.0 && v >= 0.0 && x < 1e150 && v < 1e150)) return Region::kGeneral;
   const double rho2 = v * v + x * x;
   if (rho2 >= kDebyeMinRho * kDebyeMinRho) return v < 1e300 * x ? debye_region(v, x, rho2) : Region::kGeneral;
-  if (x < 1e-100) return Region::kGeneral;
+  if (x < 1e-10) return Region::kGeneral;
   if (x <= 0.5) return Region::kTemme;
   if (x <= 2.0) return Region::kQuadrature0;
   return x <= 8.0 ? Region::kQuadrature1 : Region::kQuadrature2;

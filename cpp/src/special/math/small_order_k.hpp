@@ -63,6 +63,7 @@ MLPRIMS_HD inline TemmeStart temme_start(double mu, double log_two_over_x) {
 }
 
 // K_mu and K_{mu+1} by Temme's series, 1e-100 <= x <= 1/2, |mu| <= 1/2 (11 terms suffice).
+// (The power of (2/x)^mu keeps x >= 1e-100 finite; smaller x take log_kv_tiny_x.)
 MLPRIMS_HD inline LogKAndRatio temme_log_k(double mu, double x) {
   using mlprims::detail::log_positive;
   const double half_x = 0.5 * x;
@@ -79,7 +80,7 @@ MLPRIMS_HD inline LogKAndRatio temme_log_k(double mu, double x) {
     f = (kd * f + p + q) * r;
     p *= (kd + mu) * r;
     q *= (kd - mu) * r;
-    c *= quarter_x2 / kd;
+    c *= quarter_x2 * (1.0 / kd);  // a constant after unrolling: no division
     const double term = c * f;
     k_mu += term;
     k_mu1 += c * p - kd * term;
@@ -134,29 +135,41 @@ MLPRIMS_HD inline LogKAndRatio quadrature_log_k(double mu, double x) {
   return {mlprims::detail::log_positive(k_mu) - x, k_mu1 / k_mu};
 }
 
-// Forward recurrence from (log K_mu, K_{mu+1}/K_mu) up to v = mu + n, n <= 25, x >= 1e-100:
-// A and B hold K_{mu+k} and K_{mu+k+1} divided by K_mu 2^scale; steps past n leave them alone.
-MLPRIMS_HD inline LogKAndRatio recur_k_up(LogKAndRatio start, double mu, double n, double x) {
+// Forward recurrence from (log K_mu, K_{mu+1}/K_mu) up to v = mu + n, n <= 25: a and b hold
+// K_{mu+k} and K_{mu+k+1} divided by K_mu (times 2^-scale with kRescale). `steps` >= n bounds the
+// loop for a whole SIMD batch; steps past n leave a and b alone. Each step multiplies by less than
+// 2(mu+k)/x + 1, so for x >= 1e-10 the values stay below 1e302 without rescaling; smaller x
+// (down to 1e-100, the scalar path) rescale by 2^-600 whenever b passes 2^600.
+template <int kMaxSteps, bool kRescale>
+MLPRIMS_HD inline LogKAndRatio recur_k_up(LogKAndRatio start, double mu, double n, double x, int steps) {
   const double two_over_x = 2.0 / x;
   double a = 1.0, b = start.ratio_up, scale = 0.0;
+  // kMaxSteps > 0: a compile-time bound (>= steps) that lets the loop unroll for vector code.
+  const int bound = kMaxSteps > 0 ? kMaxSteps : steps;
   MLPRIMS_UNROLL
-  for (int k = 1; k <= 25; ++k) {
+  for (int k = 1; k <= bound; ++k) {
     const double next = a + (mu + k) * two_over_x * b;
     const bool active = k <= n;
     a = active ? b : a;
     b = active ? next : b;
-    const bool big = b > 0x1p600;  // each step multiplies by < 2^340 here
-    a = big ? a * 0x1p-600 : a;
-    b = big ? b * 0x1p-600 : b;
-    scale += big ? 600.0 : 0.0;
+    if constexpr (kRescale) {
+      const bool big = b > 0x1p600;
+      a = big ? a * 0x1p-600 : a;
+      b = big ? b * 0x1p-600 : b;
+      scale += big ? 600.0 : 0.0;
+    }
   }
   return {start.log_k + mlprims::detail::log_positive(a) + scale * kLn2, b / a};
 }
 
-// log K_v(x) and K_{v+1}/K_v for v >= 0, 1e-100 <= x, v^2 + x^2 < kDebyeMinRho^2, by the method
-// of `kRegion` (kTemme or one of the kQuadrature regions).
-template <Region kRegion>
-MLPRIMS_HD inline LogKAndRatio log_kv_small(double v, double x) {
+// The number of recurrence steps for order v (v = mu + n).
+MLPRIMS_HD inline int recurrence_steps(double v) { return static_cast<int>(mlprims::detail::round_to_integer(v)); }
+
+// log K_v(x) and K_{v+1}/K_v for v >= 0, v^2 + x^2 < kDebyeMinRho^2, by the method of `kRegion`
+// (kTemme or one of the kQuadrature regions; x >= 1e-10, or >= 1e-100 with kRescale). The
+// recurrence runs `steps` >= round(v) times, or kMaxSteps >= round(v) when that is nonzero.
+template <Region kRegion, int kMaxSteps = 0, bool kRescale = false>
+MLPRIMS_HD inline LogKAndRatio log_kv_small(double v, double x, int steps = 0) {
   const double n = mlprims::detail::round_to_integer(v);
   const double mu = v - n;
   LogKAndRatio start{};
@@ -164,7 +177,7 @@ MLPRIMS_HD inline LogKAndRatio log_kv_small(double v, double x) {
   if constexpr (kRegion == Region::kQuadrature0) start = quadrature_log_k<0>(mu, x);
   if constexpr (kRegion == Region::kQuadrature1) start = quadrature_log_k<1>(mu, x);
   if constexpr (kRegion == Region::kQuadrature2) start = quadrature_log_k<2>(mu, x);
-  return recur_k_up(start, mu, n, x);
+  return recur_k_up<kMaxSteps, kRescale>(start, mu, n, x, steps);
 }
 
 // log K_v(x) and K_{v+1}/K_v for 0 <= v < 25 and 0 < x < 1e-100: K_v(x) = Gamma(v)/2 (2/x)^v
