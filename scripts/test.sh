@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets everything up on a fresh machine and runs all tests: the Python suite (pytest) against
+# the installed wheel, then the C++ tests (ctest). Usage: scripts/test.sh [pytest arguments]
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+cd "$ROOT"
+
+install_system_packages
+make_venv
+"$VENV/bin/pip" install --quiet "$TORCH_SPEC"
+"$VENV/bin/pip" install --quiet ".[test]"
+
+echo "== Python tests"
+(cd "$ROOT/tests/python" && "$VENV/bin/python" -m pytest -q "$@")
+
+echo "== C++ tests"
+BUILD="$ROOT/build/cpp-tests"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DPython_EXECUTABLE="$VENV/bin/python" -DMLPRIMS_CUDA=OFF \
+  -DMLPRIMS_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD"
+ctest --test-dir "$BUILD" --output-on-failure

@@ -1,0 +1,135 @@
+// The CUDA back end against the CPU one: same math, so the results must agree to a few ulps.
+// Every test skips without a CUDA device.
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "mlprims/core/build_info.hpp"
+#include "mlprims/core/tensor.hpp"
+#include "mlprims/special.hpp"
+#include "mlprims/vmf.hpp"
+
+using mlprims::Device;
+using mlprims::DType;
+using mlprims::TensorView;
+
+namespace {
+
+#define REQUIRE_GPU()                                                              \
+  if (mlprims::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device visible"
+
+// A device copy of host data, freed on scope exit.
+template <class T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(const std::vector<T>& host) : size_(host.size()) {
+    EXPECT_EQ(cudaMalloc(&data_, size_ * sizeof(T)), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(data_, host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  }
+  ~DeviceArray() { cudaFree(data_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* data() const { return data_; }
+  std::vector<T> to_host() const {
+    std::vector<T> host(size_);
+    EXPECT_EQ(cudaMemcpy(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    return host;
+  }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t size_;
+};
+
+std::vector<double> log_uniform(std::size_t n, double low, double high, unsigned seed) {
+  std::mt19937_64 generator(seed);
+  std::uniform_real_distribution<double> unit(std::log10(low), std::log10(high));
+  std::vector<double> values(n);
+  for (double& value : values) value = std::pow(10.0, unit(generator));
+  return values;
+}
+
+double guarded_error(double a, double b) {
+  if (a == b) return 0.0;
+  return std::fabs(a - b) / std::max(1.0, std::fabs(b));
+}
+
+}  // namespace
+
+TEST(Cuda, BesselFunctionsMatchTheCpu) {
+  REQUIRE_GPU();
+  const std::int64_t n = 200000;
+  std::vector<double> v = log_uniform(n, 1e-2, 1e5, 1), x = log_uniform(n, 1e-300, 1e9, 2);
+  for (std::int64_t i = 0; i < n; i += 17) v[i] = 0.0;
+  DeviceArray<double> dv(v), dx(x), dout{std::vector<double>(n)};
+  const TensorView gv(dv.data(), DType::kFloat64, {n}, {}, Device::cuda()),
+      gx(dx.data(), DType::kFloat64, {n}, {}, Device::cuda()), gout(dout.data(), DType::kFloat64, {n}, {}, Device::cuda());
+  std::vector<double> cpu(n);
+  const TensorView hv(v.data(), DType::kFloat64, {n}), hx(x.data(), DType::kFloat64, {n}),
+      hout(cpu.data(), DType::kFloat64, {n});
+  using Function = void (*)(const TensorView&, const TensorView&, const TensorView&);
+  for (Function f : {static_cast<Function>(mlprims::special::log_iv), static_cast<Function>(mlprims::special::log_kv),
+                     static_cast<Function>(mlprims::special::iv_ratio)}) {
+    f(gv, gx, gout);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    f(hv, hx, hout);
+    const std::vector<double> gpu = dout.to_host();
+    double worst = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (std::isnan(cpu[i])) {
+        EXPECT_TRUE(std::isnan(gpu[i])) << i;
+        continue;
+      }
+      worst = std::max(worst, guarded_error(gpu[i], cpu[i]));
+    }
+    EXPECT_LE(worst, 1e-14);
+  }
+}
+
+TEST(Cuda, Float32AndBroadcasting) {
+  REQUIRE_GPU();
+  std::vector<float> v = {0.0f, 1.5f, 40.0f}, x = {0.5f, 2.0f, 30.0f, 900.0f};
+  DeviceArray<float> dv(v), dx(x), dout{std::vector<float>(12)};
+  mlprims::special::log_kv(TensorView(dv.data(), DType::kFloat32, {3, 1}, {}, Device::cuda()),
+                           TensorView(dx.data(), DType::kFloat32, {4}, {}, Device::cuda()),
+                           TensorView(dout.data(), DType::kFloat32, {3, 4}, {}, Device::cuda()));
+  const std::vector<float> out = dout.to_host();
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      EXPECT_FLOAT_EQ(out[i * 4 + j], static_cast<float>(mlprims::special::log_kv(v[i], x[j])));
+    }
+  }
+}
+
+TEST(Cuda, VonMisesFisherMatchesTheCpu) {
+  REQUIRE_GPU();
+  const std::int64_t n = 1000, p = 64;
+  std::mt19937_64 generator(3);
+  std::normal_distribution<double> normal;
+  std::vector<double> X(n * p);
+  for (std::int64_t i = 0; i < n; ++i) {
+    double norm = 0.0;
+    for (std::int64_t j = 0; j < p; ++j) norm += (X[i * p + j] = 1.0 + normal(generator)) * X[i * p + j];
+    for (std::int64_t j = 0; j < p; ++j) X[i * p + j] /= std::sqrt(norm);
+  }
+  DeviceArray<double> dX(X), dmu{std::vector<double>(p)}, dout{std::vector<double>(n)};
+  std::vector<double> mu(p), out(n);
+  const auto gpu_fit = mlprims::vmf::fit(TensorView(dX.data(), DType::kFloat64, {n, p}, {}, Device::cuda()), nullptr,
+                                         TensorView(dmu.data(), DType::kFloat64, {p}, {}, Device::cuda()));
+  const auto cpu_fit = mlprims::vmf::fit(TensorView(X.data(), DType::kFloat64, {n, p}), nullptr,
+                                         TensorView(mu.data(), DType::kFloat64, {p}));
+  EXPECT_NEAR(gpu_fit.kappa / cpu_fit.kappa, 1.0, 1e-12);
+  const std::vector<double> gpu_mu = dmu.to_host();
+  for (std::int64_t j = 0; j < p; ++j) EXPECT_NEAR(gpu_mu[j], mu[j], 1e-13);
+  mlprims::vmf::log_prob(TensorView(dX.data(), DType::kFloat64, {n, p}, {}, Device::cuda()),
+                         TensorView(dmu.data(), DType::kFloat64, {p}, {}, Device::cuda()), cpu_fit.kappa,
+                         TensorView(dout.data(), DType::kFloat64, {n}, {}, Device::cuda()));
+  mlprims::vmf::log_prob(TensorView(X.data(), DType::kFloat64, {n, p}), TensorView(mu.data(), DType::kFloat64, {p}),
+                         cpu_fit.kappa, TensorView(out.data(), DType::kFloat64, {n}));
+  const std::vector<double> gpu_out = dout.to_host();
+  for (std::int64_t i = 0; i < n; ++i) EXPECT_LE(guarded_error(gpu_out[i], out[i]), 1e-12) << i;
+}
