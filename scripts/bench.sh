@@ -6,7 +6,7 @@ cd "$ROOT"
 
 install_system_packages
 make_venv
-"$VENV/bin/pip" install --quiet ".[bench]" python-flint
+"$VENV/bin/pip" install --quiet ".[bench]" python-flint scipy-openblas32
 
 stamp="$(hostname -s)-$(date +%Y-%m-%d)"
 quick=()

@@ -7,7 +7,7 @@ cd "$ROOT"
 install_system_packages
 make_venv
 "$VENV/bin/pip" install --quiet "$TORCH_SPEC"
-"$VENV/bin/pip" install --quiet ".[test]"
+"$VENV/bin/pip" install --quiet ".[test]" scipy-openblas32  # scipy-openblas32: BLAS for the C++ build
 
 echo "== Python tests"
 (cd "$ROOT/tests/python" && "$VENV/bin/python" -m pytest -q "$@")
