@@ -13,6 +13,7 @@ quick=()
 [ "${1:-}" = "--quick" ] && quick=(--quick)
 mkdir -p bench/results
 "$VENV/bin/python" bench/python/bessel.py "${quick[@]}" --out "bench/results/${stamp}-bessel.json"
+"$VENV/bin/python" bench/python/vmf.py "${quick[@]}" --out "bench/results/${stamp}-vmf.json"
 
 BUILD="$ROOT/build/cpp-bench"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DPython_EXECUTABLE="$VENV/bin/python" -DMLPRIMS_CUDA=OFF \

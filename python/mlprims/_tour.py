@@ -112,25 +112,6 @@ def _tour_ratio(rng: np.random.Generator, n: int) -> None:
         )
 
 
-def _sample_vmf(rng: np.random.Generator, mu: np.ndarray, kappa: float, n: int) -> np.ndarray:
-    """Wood's (1994) rejection sampler."""
-    p = mu.shape[0]
-    b = (p - 1) / (2 * kappa + np.sqrt(4 * kappa**2 + (p - 1) ** 2))
-    x0 = (1 - b) / (1 + b)
-    c = kappa * x0 + (p - 1) * np.log(1 - x0**2)
-    w = np.empty(0)
-    while w.size < n:
-        z = rng.beta((p - 1) / 2, (p - 1) / 2, 2 * n)
-        candidate = (1 - (1 + b) * z) / (1 - (1 - b) * z)
-        accept = kappa * candidate + (p - 1) * np.log(1 - x0 * candidate) - c >= np.log(rng.uniform(size=2 * n))
-        w = np.concatenate([w, candidate[accept]])
-    tangent = rng.standard_normal((n, p))
-    tangent -= np.outer(tangent @ mu, mu)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
-    w = w[:n]
-    return w[:, None] * mu + np.sqrt(1 - w**2)[:, None] * tangent
-
-
 def _exact_kappa(rbar: float, p: int):
     """The root of A_p(kappa) = rbar by mpmath, or None without it."""
     mpmath = _try_import("mpmath")
@@ -153,7 +134,7 @@ def _tour_vmf(rng: np.random.Generator, quick: bool) -> None:
     for p, kappa, n in cases:
         mu = rng.standard_normal(p)
         mu /= np.linalg.norm(mu)
-        X = _sample_vmf(rng, mu, kappa, n)
+        X = vmf.sample(mu, kappa, n, seed=rng)
         result = vmf.fit(X)
         t_ours = _median_time(lambda: vmf.fit(X))
         exact = _exact_kappa(result.mean_resultant_length, p)
@@ -174,7 +155,7 @@ def _tour_vmf(rng: np.random.Generator, quick: bool) -> None:
     p, kappa = 8192, 5000.0
     mu = np.zeros(p)
     mu[0] = 1.0
-    X = _sample_vmf(rng, mu, kappa, 1000)
+    X = vmf.sample(mu, kappa, 1000, seed=rng)
     out = vmf.log_prob(X, mu, kappa)
     print(f"  log densities of 1000 samples: mean {out.mean():.6g}, all finite: {bool(np.isfinite(out).all())}")
 

@@ -14,10 +14,13 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from . import _core
 from ._interop import prepare
 
 __all__ = [
+    "sample",
     "log_normalizer",
     "mean_resultant_length",
     "log_prob",
@@ -226,3 +229,65 @@ def fit(X, weights=None) -> VonMisesFisherFit:
     weights = prepared.native("weights") if "weights" in prepared.arrays else None
     kappa, rbar, iterations, converged = _core.vmf_fit(points, weights, mu, prepared.stream)
     return VonMisesFisherFit(mu, kappa, rbar, iterations, converged)
+
+
+def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
+    """Draws `size` points from the von Mises-Fisher distribution (numpy, on the CPU).
+
+    Wood's (1994) rejection sampler: the component w = mu.x from its marginal density
+    proportional to exp(kappa w) (1 - w^2)^((p-3)/2) by rejection from a transformed beta
+    variate, then a uniformly random direction orthogonal to mu. The acceptance rate stays above
+    ~0.6 for every p and kappa, so it is fast at any dimension (SciPy's sampler takes minutes at
+    p = 8192).
+
+    Parameters
+    ----------
+    mu : array_like, shape (p,)
+        Mean direction (normalized here), p >= 2.
+    kappa : float
+        Concentration, finite and >= 0.
+    size : int
+        Number of points.
+    seed : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray of shape (size, p), float64, rows of unit norm.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import vmf
+    >>> X = vmf.sample(np.array([0.0, 0.0, 1.0]), 50.0, 10000, seed=0)
+    >>> X.shape, round(float(X[:, 2].mean()), 2)   # E[mu.x] = A_3(50) = coth(50) - 1/50
+    ((10000, 3), 0.98)
+    """
+    rng = np.random.default_rng(seed)
+    mu = np.asarray(mu, dtype=np.float64)
+    if mu.ndim != 1 or mu.shape[0] < 2:
+        raise ValueError(f"sample: 'mu' must have shape (p,) with p >= 2, got shape {mu.shape}")
+    norm = np.linalg.norm(mu)
+    if not np.isfinite(norm) or norm == 0:
+        raise ValueError("sample: 'mu' must be a finite nonzero vector")
+    mu = mu / norm
+    if not (np.isfinite(kappa) and kappa >= 0):
+        raise ValueError(f"sample: 'kappa' must be finite and >= 0, got {kappa!r}")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
+        raise ValueError(f"sample: 'size' must be a non-negative integer, got {size!r}")
+    p = mu.shape[0]
+    b = (p - 1) / (2 * kappa + np.sqrt(4 * kappa**2 + (p - 1) ** 2))
+    x0 = (1 - b) / (1 + b)
+    c = kappa * x0 + (p - 1) * np.log(1 - x0**2)
+    accepted = [np.empty(0)]
+    count = 0
+    while count < size:
+        z = rng.beta((p - 1) / 2, (p - 1) / 2, 2 * size + 16)
+        w = (1 - (1 + b) * z) / (1 - (1 - b) * z)
+        keep = kappa * w + (p - 1) * np.log(1 - x0 * w) - c >= np.log(rng.uniform(size=w.shape))
+        accepted.append(w[keep])
+        count += int(keep.sum())
+    w = np.concatenate(accepted)[:size]
+    tangent = rng.standard_normal((size, p))
+    tangent -= np.outer(tangent @ mu, mu)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    return w[:, None] * mu + np.sqrt(np.maximum(0.0, 1 - w**2))[:, None] * tangent

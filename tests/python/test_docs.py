@@ -19,7 +19,7 @@ def test_docstring_examples(module):
 @pytest.mark.parametrize(
     "function",
     [special.log_iv, special.log_kv, special.iv_ratio, vmf.log_normalizer, vmf.mean_resultant_length, vmf.log_prob,
-     vmf.kappa_mle, vmf.fit],
+     vmf.kappa_mle, vmf.fit, vmf.sample],
     ids=lambda f: f.__name__,
 )
 def test_public_functions_are_documented_with_examples(function):

@@ -63,25 +63,6 @@ def test_kappa_mle_edges():
         vmf.kappa_mle(0.5, 3.5)
 
 
-def sample_vmf(rng, mu, kappa, n):
-    """Wood's (1994) rejection sampler for the vMF distribution (SciPy's takes minutes at p = 8192)."""
-    p = mu.shape[0]
-    b = (p - 1) / (2 * kappa + np.sqrt(4 * kappa**2 + (p - 1) ** 2))
-    x0 = (1 - b) / (1 + b)
-    c = kappa * x0 + (p - 1) * np.log(1 - x0**2)
-    w = np.empty(0)
-    while w.size < n:
-        z = rng.beta((p - 1) / 2, (p - 1) / 2, 2 * n)
-        candidate = (1 - (1 + b) * z) / (1 - (1 - b) * z)
-        accept = kappa * candidate + (p - 1) * np.log(1 - x0 * candidate) - c >= np.log(rng.uniform(size=2 * n))
-        w = np.concatenate([w, candidate[accept]])
-    w = w[:n]
-    tangent = rng.standard_normal((n, p))
-    tangent -= np.outer(tangent @ mu, mu)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
-    return w[:, None] * mu + np.sqrt(1 - w**2)[:, None] * tangent
-
-
 def _unit_rows(rng, n, p):
     x = rng.standard_normal((n, p))
     return x / np.linalg.norm(x, axis=1, keepdims=True)
@@ -150,14 +131,29 @@ def test_fit_recovers_parameters_from_samples():
 
 
 def test_sampler_matches_the_distribution():
-    """The test sampler itself: E[mu.x] = A_p(kappa)."""
+    """vmf.sample against the distribution: E[mu.x] = A_p(kappa), and against SciPy's sampler."""
     rng = np.random.default_rng(13)
     for p, kappa in ((3, 2.0), (100, 50.0), (8192, 5000.0)):
         mu = _unit_rows(rng, 1, p)[0]
-        X = sample_vmf(rng, mu, kappa, 4000)
+        X = vmf.sample(mu, kappa, 4000, seed=rng)
         np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, rtol=1e-12)
         dots = X @ mu
         assert abs(dots.mean() - vmf.mean_resultant_length(kappa, p)) < 5 * dots.std() / np.sqrt(len(dots))
+    stats = pytest.importorskip("scipy.stats")
+    mu = np.array([0.0, 0.6, 0.8])
+    ours = vmf.sample(mu, 4.0, 20000, seed=1) @ mu
+    theirs = stats.vonmises_fisher(mu, 4.0).rvs(20000, random_state=2) @ mu
+    assert stats.ks_2samp(ours, theirs).pvalue > 1e-3
+
+
+def test_sample_bad_input():
+    with pytest.raises(ValueError, match=r"sample: 'mu' must have shape"):
+        vmf.sample(np.array([1.0]), 1.0, 10)
+    with pytest.raises(ValueError, match=r"sample: 'kappa' must be finite"):
+        vmf.sample(np.array([1.0, 0.0]), -1.0, 10)
+    with pytest.raises(ValueError, match=r"sample: 'size' must be"):
+        vmf.sample(np.array([1.0, 0.0]), 1.0, -3)
+    assert vmf.sample(np.array([1.0, 0.0]), 0.0, 0).shape == (0, 2)
 
 
 def test_fit_high_dimension_where_scipy_fails():
@@ -165,7 +161,7 @@ def test_fit_high_dimension_where_scipy_fails():
     rng = np.random.default_rng(10)
     p, kappa = 8192, 5000.0
     mu = _unit_rows(rng, 1, p)[0]
-    X = sample_vmf(rng, mu, kappa, 2000)
+    X = vmf.sample(mu, kappa, 2000, seed=rng)
     result = vmf.fit(X)
     assert result.converged
     # SciPy 1.17 returns 1e-8 for this sample; the MLE from 2000 points is within a few percent.
