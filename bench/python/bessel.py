@@ -28,7 +28,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 import warnings
 from datetime import date
 from pathlib import Path
@@ -37,6 +36,7 @@ import numpy as np
 
 import mlprims
 from mlprims import special
+from mlprims._timing import interleaved_medians, median_time
 
 REGIONS = {
     1: lambda v, x: ((x > 1400) & (v < 3.05)) | ((v > 3.1) & (v < 0.0395 * x**0.6229)),
@@ -73,27 +73,6 @@ def region_points(rng: np.random.Generator, n: int) -> dict[int, tuple[np.ndarra
                 pools[r].append((v[mine], x[mine]))
                 counts[r] += int(mine.sum())
     return {r: (np.concatenate([p[0] for p in pools[r]])[:n], np.concatenate([p[1] for p in pools[r]])[:n]) for r in REGIONS}
-
-
-def median_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def interleaved_medians(functions: dict, repeats: int) -> dict:
-    """Median times of several functions measured in turn (a, b, c, a, b, c, ...), so that slow
-    drifts of a shared machine affect them alike."""
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def scipy_log_bessel(kind: str):

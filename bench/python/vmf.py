@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 import warnings
 from datetime import date
 from pathlib import Path
@@ -24,18 +22,10 @@ import numpy as np
 
 import mlprims
 from mlprims import vmf
+from mlprims._timing import median_time
 
 CASES = [(3, 20.0, 20000), (64, 150.0, 20000), (768, 300.0, 4000), (2048, 500.0, 4000), (8192, 5000.0, 2000),
          (32768, 20000.0, 500)]
-
-
-def median_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def exact_kappa(rbar: float, p: int) -> float | None:

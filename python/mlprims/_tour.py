@@ -3,22 +3,11 @@ its time against the best installed peer (SciPy when present)."""
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
 import mlprims
 from mlprims import special, vmf
-
-
-def _median_time(function, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from mlprims._timing import median_time
 
 
 def _try_import(name: str):
@@ -71,7 +60,7 @@ def _tour_log_bessel(rng: np.random.Generator, n: int) -> None:
     sample = rng.choice(n, 60, replace=False)
     for kind, ours, name in (("i", special.log_iv, "log_iv"), ("k", special.log_kv, "log_kv")):
         out = ours(v, x)
-        t_ours = _median_time(lambda: ours(v, x))
+        t_ours = median_time(lambda: ours(v, x))
         line = f"  {name}: {t_ours / n * 1e9:6.1f} ns/value, all finite: {bool(np.isfinite(out).all())}"
         reference, source = _reference_log_bessel(kind, v[sample], x[sample])
         if reference is not None:
@@ -86,7 +75,7 @@ def _tour_log_bessel(rng: np.random.Generator, n: int) -> None:
                 else:
                     peer = lambda: np.log(scipy_special.kve(v, x)) - x  # noqa: E731
                 peer_out = peer()
-                t_peer = _median_time(peer, repeats=3)
+                t_peer = median_time(peer, repeats=3)
             finite = np.isfinite(peer_out)
             print(
                 f"  SciPy log({name[4:]}e(v, x)) {'+' if kind == 'i' else '-'} x: {t_peer / n * 1e9:6.1f} ns/value "
@@ -100,12 +89,12 @@ def _tour_ratio(rng: np.random.Generator, n: int) -> None:
     v = 10 ** rng.uniform(np.log10(0.5), 4, n)
     x = 10 ** rng.uniform(-3, 7, n)
     out = special.iv_ratio(v, x)
-    t_ours = _median_time(lambda: special.iv_ratio(v, x))
+    t_ours = median_time(lambda: special.iv_ratio(v, x))
     print(f"  iv_ratio: {t_ours / n * 1e9:6.1f} ns/value, in [0, 1): {bool(((out >= 0) & (out < 1)).all())}")
     ufuncs = _try_import("scipy.special._ufuncs")
     if ufuncs is not None and hasattr(ufuncs, "_iv_ratio"):
         peer = ufuncs._iv_ratio(v, x)
-        t_peer = _median_time(lambda: ufuncs._iv_ratio(v, x), repeats=3)
+        t_peer = median_time(lambda: ufuncs._iv_ratio(v, x), repeats=3)
         print(
             f"  SciPy _iv_ratio (same continued fraction): {t_peer / n * 1e9:6.1f} ns/value ({t_peer / t_ours:.1f}x slower), "
             f"max relative difference {np.max(np.abs(out - peer) / peer):.1e}"
@@ -136,7 +125,7 @@ def _tour_vmf(rng: np.random.Generator, quick: bool) -> None:
         mu /= np.linalg.norm(mu)
         X = vmf.sample(mu, kappa, n, seed=rng)
         result = vmf.fit(X)
-        t_ours = _median_time(lambda: vmf.fit(X))
+        t_ours = median_time(lambda: vmf.fit(X))
         exact = _exact_kappa(result.mean_resultant_length, p)
         line = f"  p={p:5d} n={n:6d} true kappa={kappa:g}: kappa={result.kappa:.6g} in {t_ours * 1e3:.2f} ms"
         if exact is not None:
@@ -148,7 +137,7 @@ def _tour_vmf(rng: np.random.Generator, quick: bool) -> None:
 
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    t_peer = _median_time(lambda: stats.vonmises_fisher.fit(X), repeats=3)
+                    t_peer = median_time(lambda: stats.vonmises_fisher.fit(X), repeats=3)
                     peer_kappa = stats.vonmises_fisher.fit(X)[1]
             print(f"           SciPy vonmises_fisher.fit: kappa={peer_kappa:.6g} in {t_peer * 1e3:.2f} ms ({t_peer / t_ours:.1f}x slower)")
     _section("vmf.log_prob at p = 8192 (where exp(kappa) and I_v overflow)")

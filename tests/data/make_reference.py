@@ -55,24 +55,26 @@ def arb_value(compute, *args: float) -> float | None:
     return None
 
 
-def log_i(v: float, x: float) -> float:
+def log_bessel(kind: str, v: float, x: float) -> float:
+    """log I_v(x) (kind "i") or log K_v(x) (kind "k")."""
     if x == 0.0:
+        if kind == "k":
+            return math.inf
         return 0.0 if v == 0.0 else -math.inf
-    value = arb_value(lambda a, b: b.bessel_i(a).log(), v, x)
+    value = arb_value(lambda a, b: (b.bessel_i(a) if kind == "i" else b.bessel_k(a)).log(), v, x)
     if value is None:
         mpmath.mp.dps = 60
-        value = float(mpmath.log(mpmath.besseli(mpmath.mpf(v), mpmath.mpf(x), maxprec=200000)))
+        f = mpmath.besseli if kind == "i" else mpmath.besselk
+        value = float(mpmath.log(f(mpmath.mpf(v), mpmath.mpf(x), maxprec=200000)))
     return value
+
+
+def log_i(v: float, x: float) -> float:
+    return log_bessel("i", v, x)
 
 
 def log_k(v: float, x: float) -> float:
-    if x == 0.0:
-        return math.inf
-    value = arb_value(lambda a, b: b.bessel_k(a).log(), v, x)
-    if value is None:
-        mpmath.mp.dps = 60
-        value = float(mpmath.log(mpmath.besselk(mpmath.mpf(v), mpmath.mpf(x), maxprec=200000)))
-    return value
+    return log_bessel("k", v, x)
 
 
 def iv_ratio(v: float, x: float) -> float:
