@@ -212,6 +212,37 @@ def run(points: int, repeats: int, tfp_points: int, arb_points: int) -> dict:
     return results
 
 
+def gpu_throughput(points: int, repeats: int) -> dict:
+    """Evaluations per second on the GPU for `points` mixed random (v, x) (log-uniform over
+    v in [1e-2, 1e5], x in [1e-3, 1e6]), float32 and float64, timed with CUDA events."""
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch is not installed"}
+    if not (torch.cuda.is_available() and mlprims.build_info()["cuda_devices"] > 0):
+        return {"skipped": "no CUDA device, or mlprims built without CUDA"}
+    generator = torch.Generator(device="cuda").manual_seed(0)
+    results = {"points": points, "device": torch.cuda.get_device_name()}
+    for name, dtype in (("float32", torch.float32), ("float64", torch.float64)):
+        v = 10 ** (torch.rand(points, device="cuda", generator=generator, dtype=torch.float64) * 7 - 2)
+        x = 10 ** (torch.rand(points, device="cuda", generator=generator, dtype=torch.float64) * 9 - 3)
+        v, x = v.to(dtype), x.to(dtype)
+        out = torch.empty_like(v)
+        for function_name, function in (("log_iv", special.log_iv), ("log_kv", special.log_kv)):
+            function(v, x, out=out)  # warm up
+            times = []
+            for _ in range(repeats):
+                start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                start.record()
+                function(v, x, out=out)
+                stop.record()
+                torch.cuda.synchronize()
+                times.append(start.elapsed_time(stop) / 1e3)
+            results[f"{function_name}_{name}_evaluations_per_second"] = points / statistics.median(times)
+        del v, x, out
+    return results
+
+
 def print_table(results: dict) -> None:
     print(f"{'region':28s} {'fn':6s} {'ours ns':>8s} {'2 thr':>6s} {'SciPy ns':>9s} {'x SciPy':>8s} {'x TFP':>8s} "
           f"{'SciPy fails':>11s} {'err vs Arb':>10s}")
@@ -227,6 +258,8 @@ def print_table(results: dict) -> None:
                 f"{row['scipy_nonfinite']:11d} {('%.1e' % arb) if arb is not None else '-':>10s}"
             )
     print("summary:", json.dumps(results["summary"], indent=1))
+    if "gpu" in results:
+        print("GPU:", json.dumps(results["gpu"], indent=1))
 
 
 def main(argv=None) -> None:
@@ -236,11 +269,14 @@ def main(argv=None) -> None:
     parser.add_argument("--tfp-points", type=int, default=2000)
     parser.add_argument("--arb-points", type=int, default=300)
     parser.add_argument("--quick", action="store_true", help="small smoke run (CI)")
+    parser.add_argument("--gpu-points", type=int, default=100_000_000,
+                        help="points for the GPU throughput run (skipped without a CUDA device)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args(argv)
     if args.quick:
         args.points, args.repeats, args.tfp_points, args.arb_points = 20_000, 3, 50, 20
     results = run(args.points, args.repeats, args.tfp_points, args.arb_points)
+    results["gpu"] = gpu_throughput(1_000_000 if args.quick else args.gpu_points, 3 if args.quick else 7)
     results["machine"] = {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
