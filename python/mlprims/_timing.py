@@ -13,12 +13,17 @@ def median_time(function: Callable[[], object], repeats: int = 5) -> float:
     return interleaved_medians({"only": function}, repeats)["only"]
 
 
-def interleaved_medians(functions: dict, repeats: int) -> dict:
-    """Median times of several functions measured in turn (a, b, c, a, b, c, ...)."""
+def interleaved_times(functions: dict, repeats: int) -> dict:
+    """All wall times of several functions measured in turn (a, b, c, a, b, c, ...)."""
     times = {name: [] for name in functions}
     for _ in range(repeats):
         for name, function in functions.items():
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def interleaved_medians(functions: dict, repeats: int) -> dict:
+    """Median times of several functions measured in turn (a, b, c, a, b, c, ...)."""
+    return {name: statistics.median(values) for name, values in interleaved_times(functions, repeats).items()}
