@@ -106,13 +106,6 @@ MLPRIMS_HD inline double log_positive(double x) {
   return l.hi + l.lo;
 }
 
-// log(x) with IEEE edge values: log(0) = -inf, log(inf) = inf, log(x < 0) = NaN.
-MLPRIMS_HD inline double log_checked(double x) {
-  const double value = log_positive(x);
-  const double edge = x == 0.0 ? -kInfinityValue : (x == kInfinityValue ? kInfinityValue : kNaNValue);
-  return (x > 0.0 && x < kInfinityValue) ? value : edge;
-}
-
 // log(1 + a) for a > -1 (a = -1 gives -inf, a = inf gives inf): log of the rounded u = 1 + a,
 // corrected to first order for the rounding of u.
 MLPRIMS_HD inline double log1p_checked(double a) {

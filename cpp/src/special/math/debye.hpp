@@ -12,6 +12,7 @@
 #include "special/math/constants.hpp"
 #include "special/math/debye_polynomials.hpp"
 #include "special/math/laplace_limit.hpp"
+#include "special/math/regions.hpp"
 
 namespace mlprims::special::detail {
 
@@ -91,8 +92,6 @@ MLPRIMS_HD inline double debye_exponent_general(double v, double x, double rho) 
   const double argument = v * (rho + x + v) / (x * (rho + x));
   return rho - v * mlprims::detail::log1p_checked(argument);
 }
-
-MLPRIMS_HD inline bool near_eta_root(double v, double x) { return ::fabs(x - kEtaRootHi * v) < 0.08 * v; }
 
 MLPRIMS_HD inline double debye_exponent(double v, double x, double rho) {
   return near_eta_root(v, x) ? debye_exponent_near_root(v, x) : debye_exponent_general(v, x, rho);

@@ -67,7 +67,7 @@ MLPRIMS_HD inline double log_kv_general(double v, double x) {
   if (x == 0.0) return kInfinity;
   if (is_inf(x)) return is_inf(v) ? kNaN : -kInfinity;
   if (is_inf(v)) return kInfinity;
-  if (v * v + x * x < kDebyeMinRho * kDebyeMinRho) {
+  if (in_small_region(v, x)) {
     if (x < 1e-100) return log_kv_tiny_x(v, x).log_k;
     return log_kv_small<Region::kTemme, 0, true>(v, x, recurrence_steps(v)).log_k;  // 1e-100 <= x < 1e-10
   }
@@ -114,10 +114,6 @@ MLPRIMS_HD inline double log_kv(double v, double x) {
     case Region::kGeneral: return log_kv_general(v, x);
     default: return log_kv_small_any(v, x).log_k;
   }
-}
-
-MLPRIMS_HD inline bool in_small_region(double v, double x) {
-  return v * v + x * x < kDebyeMinRho * kDebyeMinRho;
 }
 
 // Maps the order of I to v >= 0, or NaN where I_v is not defined by this library.

@@ -40,9 +40,17 @@ enum class Region : std::uint8_t {
 };
 constexpr int kRegionCount = 13;
 
+// Inside the Debye region: near w = x/v = w0, where the Debye exponent vanishes.
+MLPRIMS_HD inline bool near_eta_root(double v, double x) { return ::fabs(x - kEtaRootHi * v) < 0.08 * v; }
+
+// Outside the Debye region: rho = sqrt(v^2 + x^2) < 25.
+MLPRIMS_HD inline bool in_small_region(double v, double x) {
+  return v * v + x * x < kDebyeMinRho * kDebyeMinRho;
+}
+
 MLPRIMS_HD inline Region debye_region(double v, double x, double rho2) {
   if (in_hankel_region(v, x)) return Region::kHankel;
-  if (::fabs(x - kEtaRootHi * v) < 0.08 * v) {
+  if (near_eta_root(v, x)) {
     return rho2 >= 555.0 * 555.0 ? Region::kDebyeNearRoot5 : Region::kDebyeNearRoot18;
   }
   if (rho2 >= 555.0 * 555.0) return Region::kDebye5;
