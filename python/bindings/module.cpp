@@ -55,4 +55,5 @@ PYBIND11_MODULE(_core, m) {
 
   mlprims::python::register_special(m);
   mlprims::python::register_vmf(m);
+  mlprims::python::register_mfac(m);
 }

@@ -1,7 +1,8 @@
 """mlprims: fast, accurate numeric primitives for machine learning.
 
-Modules: :mod:`mlprims.special` (log-Bessel functions and ratios) and :mod:`mlprims.vmf`
-(von Mises-Fisher distribution). Functions take numpy arrays, torch tensors (CPU and CUDA),
+Modules: :mod:`mlprims.special` (log-Bessel functions and ratios), :mod:`mlprims.vmf`
+(von Mises-Fisher distribution) and :mod:`mlprims.mfac` (inverse-Fisher products from gradients,
+OBS pruning, the M-FAC optimizer). Functions take numpy arrays, torch tensors (CPU and CUDA),
 Python scalars and lists, and anything with ``__dlpack__``; results come back as the caller's
 array type on the caller's device, without copies.
 
@@ -11,11 +12,11 @@ array type on the caller's device, without copies.
 from __future__ import annotations
 
 from ._native import _core
-from . import special, vmf
+from . import mfac, special, vmf
 
 __version__ = _core.version()
 
-__all__ = ["special", "vmf", "set_num_threads", "get_num_threads", "build_info", "cmake_dir", "__version__"]
+__all__ = ["mfac", "special", "vmf", "set_num_threads", "get_num_threads", "build_info", "cmake_dir", "__version__"]
 
 
 def set_num_threads(n: int) -> None:

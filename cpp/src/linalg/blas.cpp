@@ -25,15 +25,15 @@ namespace {
 std::atomic<int> requested_threads{0};  // 0: leave BLAS at its own default
 std::atomic<int> applied_threads{0};
 
+}  // namespace
+
 // Brings OpenBLAS's thread count to the requested one before a BLAS call.
-void apply_thread_setting() {
+void apply_blas_threads() {
   const int requested = requested_threads.load(std::memory_order_relaxed);
   if (requested == 0 || requested == applied_threads.load(std::memory_order_relaxed)) return;
   if (&MLPRIMS_OPENBLAS(set_num_threads) != nullptr) MLPRIMS_OPENBLAS(set_num_threads)(requested);
   applied_threads.store(requested, std::memory_order_relaxed);
 }
-
-}  // namespace
 
 void set_blas_threads(int threads) { requested_threads.store(threads, std::memory_order_relaxed); }
 
@@ -66,7 +66,7 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
   const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
   const int M = blas_int(n, "n"), N = blas_int(m, "m"), K = blas_int(k, "k");
   const int LDA = blas_int(ldb, "ldb"), LDB = blas_int(lda, "lda"), LDC = blas_int(ldc, "ldc");
-  apply_thread_setting();
+  apply_blas_threads();
   GemmSymbol<T>::call(&tb, &ta, &M, &N, &K, &alpha, b, &LDA, a, &LDB, &beta, c, &LDC);
 }
 

@@ -11,6 +11,8 @@ namespace mlprims::linalg {
 // cycles from work that never calls BLAS.
 void set_blas_threads(int threads);
 std::string blas_description();  // the BLAS library and its configuration
+// Applies the recorded thread count; every BLAS/LAPACK entry point calls this first.
+void apply_blas_threads();
 
 // C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major with leading dimensions lda, ldb,
 // ldc (elements between rows); op(A) is m x k, op(B) is k x n.

@@ -20,6 +20,19 @@ void MLPRIMS_BLAS(sgemm)(const char* transa, const char* transb, const int* m, c
                          const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
                          const float* beta, float* c, const int* ldc);
 
+void MLPRIMS_BLAS(dsyrk)(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
+                         const double* a, const int* lda, const double* beta, double* c, const int* ldc);
+void MLPRIMS_BLAS(dtrsm)(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
+                         const int* n, const double* alpha, const double* a, const int* lda, double* b, const int* ldb);
+void MLPRIMS_BLAS(dpotrf)(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void MLPRIMS_BLAS(dpotrs)(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
+                          const int* ldb, int* info);
+void MLPRIMS_BLAS(dpotri)(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void MLPRIMS_BLAS(dsytrf)(const char* uplo, const int* n, double* a, const int* lda, int* ipiv, double* work,
+                          const int* lwork, int* info);
+void MLPRIMS_BLAS(dsytrs)(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
+                          const int* ipiv, double* b, const int* ldb, int* info);
+
 // OpenBLAS thread control and configuration; weak so that a system BLAS without them links.
 void MLPRIMS_OPENBLAS(set_num_threads)(int threads) __attribute__((weak));
 char* MLPRIMS_OPENBLAS(get_config)(void) __attribute__((weak));

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/elementwise_cpu.hpp"
+#include "core/instruction_set.hpp"
 #include "special/backends.hpp"
 #include "special/bessel_chunks.hpp"
 #include "special/math/log_bessel.hpp"
@@ -12,19 +13,18 @@
 namespace mlprims::special::detail {
 
 const BesselChunkFunctions& bessel_chunk_functions() {
-  static const BesselChunkFunctions chosen = [] {
+  using mlprims::detail::InstructionSet;
+  static const BesselChunkFunctions baseline_set{baseline::log_iv_chunk, baseline::log_kv_chunk, "baseline"};
 #if defined(MLPRIMS_SIMD_X86)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) {
-      return BesselChunkFunctions{x86_64_v4::log_iv_chunk, x86_64_v4::log_kv_chunk, "x86-64-v4 (AVX-512)"};
-    }
-    if (__builtin_cpu_supports("x86-64-v3")) {
-      return BesselChunkFunctions{x86_64_v3::log_iv_chunk, x86_64_v3::log_kv_chunk, "x86-64-v3 (AVX2)"};
-    }
+  static const BesselChunkFunctions v3_set{x86_64_v3::log_iv_chunk, x86_64_v3::log_kv_chunk,
+                                           mlprims::detail::instruction_set_name(InstructionSet::kX86_64_V3)};
+  static const BesselChunkFunctions v4_set{x86_64_v4::log_iv_chunk, x86_64_v4::log_kv_chunk,
+                                           mlprims::detail::instruction_set_name(InstructionSet::kX86_64_V4)};
+#else
+  const BesselChunkFunctions& v3_set = baseline_set;
+  const BesselChunkFunctions& v4_set = baseline_set;
 #endif
-    return BesselChunkFunctions{baseline::log_iv_chunk, baseline::log_kv_chunk, "baseline"};
-  }();
-  return chosen;
+  return mlprims::detail::for_this_cpu(baseline_set, v3_set, v4_set);
 }
 
 namespace {

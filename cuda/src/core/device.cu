@@ -67,4 +67,32 @@ void write_vector_cuda(const std::vector<double>& values, const TensorView& out)
   cuda_check(cudaStreamSynchronize(stream), "write_vector: cudaStreamSynchronize");
 }
 
+// The two below copy strided 1-D arrays with a pitched copy (one element per "row"), no kernel.
+std::vector<std::int64_t> read_indices_cuda(const TensorView& t) {
+  DeviceGuard guard(t);
+  const std::int64_t n = t.shape(0);
+  std::vector<std::int64_t> values(static_cast<std::size_t>(n));
+  if (n == 0) return values;
+  cudaStream_t stream = stream_of(t);
+  constexpr std::size_t element = sizeof(std::int64_t);
+  cuda_check(cudaMemcpy2DAsync(values.data(), element, t.data(), static_cast<std::size_t>(t.stride(0)) * element,
+                               element, static_cast<std::size_t>(n), cudaMemcpyDeviceToHost, stream),
+             "read_indices: cudaMemcpy2DAsync");
+  cuda_check(cudaStreamSynchronize(stream), "read_indices: cudaStreamSynchronize");
+  return values;
+}
+
+void write_flags_cuda(const std::vector<std::uint8_t>& flags, const TensorView& out) {
+  DeviceGuard guard(out);
+  const std::int64_t n = out.shape(0);
+  if (n == 0) return;
+  cudaStream_t stream = stream_of(out);
+  std::vector<std::uint8_t> normalized(flags.size());
+  for (std::size_t j = 0; j < flags.size(); ++j) normalized[j] = flags[j] != 0 ? 1 : 0;
+  cuda_check(cudaMemcpy2DAsync(out.data(), static_cast<std::size_t>(out.stride(0)), normalized.data(), 1, 1,
+                               static_cast<std::size_t>(n), cudaMemcpyHostToDevice, stream),
+             "write_flags: cudaMemcpy2DAsync");
+  cuda_check(cudaStreamSynchronize(stream), "write_flags: cudaStreamSynchronize");
+}
+
 }  // namespace mlprims::detail

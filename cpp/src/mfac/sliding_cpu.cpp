@@ -1,0 +1,239 @@
+// The CPU engine of SlidingFisherInverse: a ring buffer of gradients, their exact Gram matrix, and
+// the Cholesky factor of K = c damp I + G G^T over the c gradients present, kept up to date by
+// rank-2 updates (one update, one downdate) once the window is full.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/elementwise_cpu.hpp"
+#include "mfac/backends.hpp"
+#include "mfac/woodbury_solver.hpp"
+#include "mlprims/core/error.hpp"
+
+namespace mlprims::mfac::detail {
+namespace {
+
+std::uint16_t double_to_bfloat16(double value) {
+  const float f = static_cast<float>(value);
+  std::uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x40u);  // quiet NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+std::vector<double> read_gradient(const TensorView& g) {
+  const std::int64_t d = g.shape(0);
+  std::vector<double> values(static_cast<std::size_t>(d));
+  const char* data = static_cast<const char*>(g.data());
+  const auto size = static_cast<std::int64_t>(dtype_size(g.dtype()));
+  for (std::int64_t j = 0; j < d; ++j) values[j] = mlprims::detail::load_as_double(data + j * g.stride(0) * size, g.dtype());
+  return values;
+}
+
+// Refactor when an update leaves the factor's row off by more than this (relative to the diagonal);
+// a fresh Cholesky factorization is within about window * eps.
+constexpr double kDriftTolerance = 1e-12;
+constexpr int kPowerIterations = 3;  // per update, warm-started: the bound on ||F|| tracks the window
+
+class CpuSliding final : public SlidingEngine {
+ public:
+  CpuSliding(std::int64_t dim, std::int64_t window, double damp, DType dtype, std::int64_t refactor_interval)
+      : dim_(dim), window_(window), damp_(damp), dtype_(dtype),
+        refactor_interval_(refactor_interval > 0 ? refactor_interval : window),
+        buffer_(static_cast<std::size_t>(window * dim) * dtype_size(dtype), 0),
+        gram_(static_cast<std::size_t>(window * window), 0.0),
+        power_vector_(static_cast<std::size_t>(window), 0.0),
+        solver_(rows(0), damp, 1.0, 0, window, /*force_woodbury=*/true) {}
+
+  void update(const TensorView& g) override { insert(g); }
+
+  SolveInfo ihvp(const TensorView& x, const TensorView& out, bool refine) const override {
+    require_gradients("ihvp");
+    return solver_.solve(x, out, refine);
+  }
+
+  SolveInfo update_ihvp(const TensorView& g, const TensorView& out, bool refine) override {
+    const Insertion inserted = insert(g);
+    std::vector<double> y(static_cast<std::size_t>(dim_));
+    const SolveInfo info = solver_.solve(inserted.input.data(), y.data(), 1, refine, inserted.projection.data());
+    char* data = static_cast<char*>(out.data());
+    const auto size = static_cast<std::int64_t>(dtype_size(out.dtype()));
+    for (std::int64_t j = 0; j < dim_; ++j) {
+      mlprims::detail::store_from_double(data + j * out.stride(0) * size, out.dtype(), y[j]);
+    }
+    return info;
+  }
+
+  void reset() override {
+    count_ = 0;
+    std::fill(power_vector_.begin(), power_vector_.end(), 0.0);
+    next_ = 0;
+    solver_.reset_rows(rows(0), 1.0);
+  }
+
+  std::int64_t size() const override { return count_; }
+
+ private:
+  struct Insertion {
+    std::vector<double> input;       // g as given, in double
+    std::vector<double> projection;  // G g over the gradients now present
+  };
+
+  GradientRows rows(std::int64_t count) const {
+    GradientRows g;
+    g.data = buffer_.data();
+    g.dtype = dtype_;
+    g.rows = count;
+    g.cols = dim_;
+    g.row_stride = dim_;
+    return g;
+  }
+
+  void require_gradients(const char* function) const {
+    if (count_ == 0) {
+      throw ValueError(std::string("SlidingFisherInverse.") + function + ": the window holds no gradient yet (call update first)");
+    }
+  }
+
+  // Writes g into the oldest slot, updates the Gram matrix and the factor, and returns G g over
+  // the new window (one pass over it).
+  Insertion insert(const TensorView& g) {
+    Insertion result;
+    result.input = read_gradient(g);
+    for (const double value : result.input) {
+      if (!std::isfinite(value)) {
+        throw ValueError("SlidingFisherInverse: 'g' must be finite (found NaN or inf); the window is unchanged");
+      }
+    }
+    const std::int64_t slot = next_;
+    char* row = buffer_.data() + static_cast<std::size_t>(slot * dim_) * dtype_size(dtype_);
+    for (std::int64_t j = 0; j < dim_; ++j) {
+      const double value = result.input[j];
+      if (dtype_ == DType::kFloat64) {
+        reinterpret_cast<double*>(row)[j] = value;
+      } else if (dtype_ == DType::kFloat32) {
+        reinterpret_cast<float*>(row)[j] = static_cast<float>(value);
+      } else {
+        reinterpret_cast<std::uint16_t*>(row)[j] = double_to_bfloat16(value);
+      }
+    }
+    const bool stored_exactly = dtype_ == DType::kFloat64 || g.dtype() == dtype_;
+    std::vector<double> stored;
+    if (!stored_exactly) {
+      stored.resize(static_cast<std::size_t>(dim_));
+      with_storage_type(dtype_, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        for (std::int64_t j = 0; j < dim_; ++j) stored[j] = widen(reinterpret_cast<const T*>(row), j);
+      });
+    }
+    const std::int64_t count = std::min(count_ + 1, window_);
+    solver_.reset_rows(rows(count), static_cast<double>(count));
+    // Projections of the stored g (new Gram column) and, when rounding changed it, of the input.
+    std::vector<double> sources(static_cast<std::size_t>((stored_exactly ? 1 : 2) * dim_));
+    std::copy(result.input.begin(), result.input.end(), sources.begin());
+    if (!stored_exactly) std::copy(stored.begin(), stored.end(), sources.begin() + dim_);
+    const int k = stored_exactly ? 1 : 2;
+    std::vector<double> projections(static_cast<std::size_t>(k * count));
+    solver_.project(sources.data(), k, projections.data());
+    const double* column = projections.data() + (stored_exactly ? 0 : count);
+    result.projection.assign(projections.begin(), projections.begin() + count);
+
+    std::vector<double> delta(static_cast<std::size_t>(count));
+    for (std::int64_t i = 0; i < count; ++i) {
+      delta[i] = column[i] - gram_[slot * window_ + i];
+      gram_[slot * window_ + i] = column[i];
+      gram_[i * window_ + slot] = column[i];
+    }
+    const bool filling = count_ < window_;
+    count_ = count;
+    next_ = (slot + 1) % window_;
+    ++updates_since_refactor_;
+    if (filling || updates_since_refactor_ >= refactor_interval_ || !update_factor(slot, delta) ||
+        drift(slot) > kDriftTolerance) {
+      refactor();
+    }
+    // ||F|| >= (c damp + lambda_max(G G^T)) / c, warm-started power iterations on the Gram matrix.
+    const double lambda = largest_eigenvalue_bound(count, gram_.data(), window_, kPowerIterations, power_vector_.data());
+    solver_.set_norm_bound(damp_ + lambda / static_cast<double>(count));
+    return result;
+  }
+
+  // K changed in row and column `slot` by delta: K + a b^T + b a^T with a = e_slot and
+  // b = delta - (delta_slot/2) e_slot. Balanced as (alpha a)(b/alpha)^T + ..., alpha^2 = ||b||, it
+  // is + u u^T - w w^T with u, w = (alpha a +- b/alpha)/sqrt(2): both terms then have the size of
+  // the change itself (with alpha = 1 they would be ||b||^2 and cancel catastrophically).
+  bool update_factor(std::int64_t slot, const std::vector<double>& delta) {
+    SymmetricFactor& factor = solver_.only_block().factor;
+    if (!factor.cholesky) return false;
+    const std::int64_t n = count_;
+    std::vector<double> b(static_cast<std::size_t>(n));
+    double norm = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      b[i] = delta[i] - (i == slot ? 0.5 * delta[slot] : 0.0);
+      norm += b[i] * b[i];
+    }
+    norm = std::sqrt(norm);
+    if (norm == 0.0) return true;
+    const double alpha = std::sqrt(norm);
+    const double root_half = std::sqrt(0.5);
+    std::vector<double> u(static_cast<std::size_t>(n)), w(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double a = i == slot ? alpha : 0.0;
+      u[i] = (a + b[i] / alpha) * root_half;
+      w[i] = (a - b[i] / alpha) * root_half;
+    }
+    return rank_one_update(n, factor.data, u.data(), 1.0) && rank_one_update(n, factor.data, w.data(), -1.0);
+  }
+
+  // Largest error of the factor in row `slot` (the one just updated), relative to the diagonal:
+  // |(L L^T - K)_{slot,j}| / sqrt(K_slot,slot K_jj). O(window^2), as the update itself.
+  double drift(std::int64_t slot) const {
+    const SymmetricFactor& factor = solver_.only_block().factor;
+    const std::int64_t n = count_;
+    const double* l = factor.data;
+    const double shift = static_cast<double>(n) * damp_;
+    const auto k_entry = [&](std::int64_t i, std::int64_t j) { return gram_[j * window_ + i] + (i == j ? shift : 0.0); };
+    double worst = 0.0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      double product = 0.0;
+      for (std::int64_t c = 0; c <= std::min(slot, j); ++c) product += l[c * n + slot] * l[c * n + j];
+      const double scale = std::sqrt(k_entry(slot, slot) * k_entry(j, j));
+      worst = std::max(worst, std::abs(product - k_entry(slot, j)) / scale);
+    }
+    return worst;
+  }
+
+  void refactor() {
+    SymmetricFactor& factor = solver_.only_block().factor;
+    const std::int64_t n = count_;
+    factor.n = n;
+    for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t i = 0; i < n; ++i) factor.data[j * n + i] = gram_[j * window_ + i];
+      factor.data[j * n + j] += static_cast<double>(n) * damp_;
+    }
+    factor.pivots.clear();
+    factorize(factor);
+    updates_since_refactor_ = 0;
+  }
+
+  std::int64_t dim_, window_;
+  double damp_;
+  DType dtype_;
+  std::int64_t refactor_interval_;
+  std::vector<char> buffer_;
+  std::vector<double> gram_;  // window x window, column-major, both triangles
+  std::vector<double> power_vector_;
+  WoodburySolver solver_;
+  std::int64_t count_ = 0, next_ = 0, updates_since_refactor_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<SlidingEngine> make_cpu_sliding(std::int64_t dim, std::int64_t window, double damp, DType dtype,
+                                                std::int64_t refactor_interval) {
+  return std::make_unique<CpuSliding>(dim, window, damp, dtype, refactor_interval);
+}
+
+}  // namespace mlprims::mfac::detail
