@@ -1,4 +1,5 @@
-// The engines behind mlprims/mfac.hpp: CPU implementations (WoodburySolver) and CUDA ones.
+// The engines behind mlprims/mfac.hpp. One implementation of each (WoodburySolver over a
+// GradientPasses backend, the sliding window over the same), built over CPU or CUDA passes.
 // Arguments reach them validated.
 #pragma once
 
@@ -6,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "mfac/gradient_rows.hpp"
+#include "mfac/gradient_passes.hpp"
 #include "mlprims/core/tensor.hpp"
 #include "mlprims/mfac.hpp"
 
@@ -17,10 +18,10 @@ class FisherEngine {
   virtual ~FisherEngine() = default;
   virtual SolveInfo ihvp(const TensorView& x, const TensorView& out, bool refine) const = 0;
   virtual std::vector<double> diagonal() const = 0;  // diag(F^{-1}), d values on the host
-  // F^{-1} x for one host vector of d values, refined (for obs_prune).
-  virtual std::vector<double> solve(const std::vector<double>& x) const = 0;
   virtual std::vector<double> entries(const std::vector<std::int64_t>& rows,
                                       const std::vector<std::int64_t>& cols) const = 0;
+  // F^{-1} x for one host vector of d values, refined (for obs_prune).
+  virtual std::vector<double> solve(const std::vector<double>& x) const = 0;
 };
 
 class SlidingEngine {
@@ -34,14 +35,15 @@ class SlidingEngine {
 };
 
 // Throws ValueError naming FisherInverse's 'grads' when check_finite finds NaN/inf.
-std::unique_ptr<FisherEngine> make_cpu_fisher(const GradientRows& g, double damp, std::int64_t block_size,
-                                              bool check_finite);
-std::unique_ptr<SlidingEngine> make_cpu_sliding(std::int64_t dim, std::int64_t window, double damp, DType dtype,
-                                                std::int64_t refactor_interval);
+std::unique_ptr<FisherEngine> make_fisher_engine(std::unique_ptr<GradientPasses> passes, double damp,
+                                                 std::int64_t block_size, bool check_finite);
+// `window_passes` owns a zeroed buffer of `window` rows (make_cpu_window, make_cuda_window).
+std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes,
+                                                   std::int64_t window, double damp, std::int64_t refactor_interval);
 
-std::unique_ptr<FisherEngine> make_cuda_fisher(const GradientRows& g, const Device& device, void* stream, double damp,
-                                               std::int64_t block_size, bool check_finite);
-std::unique_ptr<SlidingEngine> make_cuda_sliding(std::int64_t dim, std::int64_t window, double damp, DType dtype,
-                                                 const Device& device, std::int64_t refactor_interval);
+// The CUDA passes, defined in cuda/src/mfac when the CUDA back end is built.
+std::unique_ptr<GradientPasses> make_cuda_passes(const GradientRows& g, const Device& device, void* stream);
+std::unique_ptr<GradientPasses> make_cuda_window(std::int64_t window, std::int64_t dim, DType dtype,
+                                                 const Device& device);
 
 }  // namespace mlprims::mfac::detail

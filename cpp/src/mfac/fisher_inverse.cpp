@@ -7,6 +7,7 @@
 #include "core/vector_io.hpp"
 #include "mfac/argument_checks.hpp"
 #include "mfac/backends.hpp"
+#include "mfac/cpu_passes.hpp"
 #include "mfac/fisher_impl.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/mfac.hpp"
@@ -29,14 +30,12 @@ FisherInverse::FisherInverse(const TensorView& grads, double damp, FisherOptions
   impl_->damp = damp;
   impl_->block_size = options.block_size >= g.cols ? 0 : options.block_size;
   impl_->device = grads.device();
+  std::unique_ptr<detail::GradientPasses> passes;
 #if defined(MLPRIMS_WITH_CUDA)
-  if (grads.device().is_cuda()) {
-    impl_->engine = detail::make_cuda_fisher(g, grads.device(), grads.stream(), damp, impl_->block_size,
-                                             options.check_finite);
-    return;
-  }
+  if (grads.device().is_cuda()) passes = detail::make_cuda_passes(g, grads.device(), grads.stream());
 #endif
-  impl_->engine = detail::make_cpu_fisher(g, damp, impl_->block_size, options.check_finite);
+  if (!passes) passes = detail::make_cpu_passes(g);
+  impl_->engine = detail::make_fisher_engine(std::move(passes), damp, impl_->block_size, options.check_finite);
 }
 
 FisherInverse::~FisherInverse() = default;

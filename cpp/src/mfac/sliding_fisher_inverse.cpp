@@ -2,6 +2,7 @@
 
 #include "mfac/argument_checks.hpp"
 #include "mfac/backends.hpp"
+#include "mfac/cpu_passes.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/mfac.hpp"
 
@@ -34,16 +35,18 @@ SlidingFisherInverse::SlidingFisherInverse(std::int64_t dim, std::int64_t window
   impl_->damp = damp;
   impl_->dtype = dtype;
   impl_->device = device;
+  std::unique_ptr<detail::GradientPasses> passes;
   if (device.is_cuda()) {
 #if defined(MLPRIMS_WITH_CUDA)
-    impl_->engine = detail::make_cuda_sliding(dim, window, damp, dtype, device, refactor_interval);
-    return;
+    passes = detail::make_cuda_window(window, dim, dtype, device);
 #else
     throw ValueError(std::string(name) + ": 'device' is " + device.str() +
                      " but this build of mlprims has no CUDA support");
 #endif
+  } else {
+    passes = detail::make_cpu_window(window, dim, dtype);
   }
-  impl_->engine = detail::make_cpu_sliding(dim, window, damp, dtype, refactor_interval);
+  impl_->engine = detail::make_sliding_engine(std::move(passes), window, damp, refactor_interval);
 }
 
 SlidingFisherInverse::~SlidingFisherInverse() = default;

@@ -5,85 +5,69 @@
 #include <limits>
 #include <map>
 
-#include "core/elementwise_cpu.hpp"
-#include "core/parallel.hpp"
-#include "linalg/lapack.hpp"
-#include "mfac/column_sweep.hpp"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace mlprims::mfac::detail {
 namespace {
 
-constexpr int kMaxRhs = 8;          // right-hand sides per pass (accumulators stay in cache)
-constexpr int kMaxRefinements = 6;  // refinement steps at most (two sufficed in every test)
+constexpr int kMaxRhs = 8;           // right-hand sides per pass (accumulators stay in cache)
+constexpr int kMaxRefinements = 6;   // refinement steps at most (two sufficed in every test)
 constexpr int kPowerIterations = 8;  // for the lower bound on ||F||
 // Refinement stops at this backward error (4 eps): the residual is then at its rounding level.
 constexpr double kConverged = 4.0 * std::numeric_limits<double>::epsilon();
 
-int thread_index() {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 }  // namespace
 
-WoodburySolver::WoodburySolver(const GradientRows& g, double damp, double scale, std::int64_t block_size,
+WoodburySolver::WoodburySolver(GradientPasses& passes, double damp, double scale, std::int64_t block_size,
                                std::int64_t max_rows, bool force_woodbury)
-    : g_(g), damp_(damp), scale_(scale) {
-  const std::int64_t d = g.cols;
-  const std::int64_t step = block_size > 0 ? block_size : d;
+    : passes_(passes), damp_(damp), scale_(scale) {
+  const std::int64_t d = passes.rows().cols;
+  step_ = block_size > 0 ? block_size : d;
+  std::vector<BlockRange> blocks;
   std::int64_t storage = 0;
-  for (std::int64_t begin = 0; begin < d; begin += step) {
-    Block block;
-    block.begin = begin;
-    block.end = std::min(d, begin + step);
+  for (std::int64_t begin = 0; begin < d; begin += step_) {
+    BlockRange block{begin, std::min(d, begin + step_), false};
     block.dense = !force_woodbury && block.width() <= max_rows;
     const std::int64_t n = block.dense ? block.width() : max_rows;
-    block.factor.n = block.dense ? block.width() : g.rows;
     storage += n * n;
-    blocks_.push_back(std::move(block));
+    any_dense_ = any_dense_ || block.dense;
+    any_woodbury_ = any_woodbury_ || !block.dense;
+    blocks.push_back(block);
   }
   factor_storage_.assign(static_cast<std::size_t>(storage), 0.0);
   std::int64_t offset = 0;
-  for (Block& block : blocks_) {
-    block.factor.data = factor_storage_.data() + offset;
+  for (const BlockRange& block : blocks) {
+    SymmetricFactor factor;
+    factor.data = factor_storage_.data() + offset;
+    factor.n = block.dense ? block.width() : passes.rows().rows;
     const std::int64_t n = block.dense ? block.width() : max_rows;
     offset += n * n;
+    factors_.push_back(std::move(factor));
   }
+  passes_.set_blocks(std::move(blocks));
 }
 
-void WoodburySolver::reset_rows(const GradientRows& g, double scale) {
-  g_ = g;
+void WoodburySolver::set_rows(std::int64_t rows, double scale) {
+  passes_.set_row_count(rows);
   scale_ = scale;
-  blocks_.front().factor.n = g.rows;
+  factors_.front().n = rows;
 }
 
-double WoodburySolver::build_block(Block& block, bool& finite) {
-  const std::int64_t m = g_.rows;
-  SymmetricFactor& f = block.factor;
+std::size_t WoodburySolver::projection_size(int k) const {
+  return passes_.blocks().size() * static_cast<std::size_t>(k * passes_.rows().rows);
+}
+
+double WoodburySolver::build_block(std::size_t b, bool& finite) {
+  const BlockRange& block = passes_.blocks()[b];
+  SymmetricFactor& f = factors_[b];
   const std::int64_t n = f.n;
-  std::fill(f.data, f.data + n * n, 0.0);
+  finite = passes_.gram(block, f.data) && finite;
   if (block.dense) {
-    // F_b = damp I + (1/scale) G_b^T G_b from the b columns of the block, widened to double.
-    std::vector<double> columns(static_cast<std::size_t>(m * block.width()));
-    finite = widen_columns(g_, block.begin, block.end, columns.data()) && finite;
-    linalg::syrk_lower(false, n, m, 1.0 / scale_, columns.data(), n, 0.0, f.data, n);
-    for (std::int64_t j = 0; j < n; ++j) f.data[j * n + j] += damp_;
-  } else {
-    // K_b = scale damp I + G_b G_b^T, accumulated chunk by chunk of widened columns.
-    const std::int64_t chunk = std::max<std::int64_t>(512, (std::int64_t{1} << 19) / std::max<std::int64_t>(m, 1));
-    std::vector<double> columns(static_cast<std::size_t>(m * std::min(chunk, block.width())));
-    for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
-      const std::int64_t end = std::min(block.end, begin + chunk);
-      finite = widen_columns(g_, begin, end, columns.data()) && finite;
-      linalg::syrk_lower(true, m, end - begin, 1.0, columns.data(), end - begin, 1.0, f.data, n);
+    // F_b = damp I + (1/scale) G_b^T G_b.
+    for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t i = j; i < n; ++i) f.data[j * n + i] /= scale_;
+      f.data[j * n + j] += damp_;
     }
+  } else {
+    // K_b = scale damp I + G_b G_b^T.
     for (std::int64_t j = 0; j < n; ++j) f.data[j * n + j] += scale_ * damp_;
   }
   // ||F_b|| = lambda_max(F_b), or lambda_max(K_b)/scale for the Woodbury form.
@@ -96,108 +80,28 @@ bool WoodburySolver::build_factors(bool check_finite) {
   // One block after another: the BLAS threads each Gram product and factorization itself.
   bool finite = true;
   norm_bound_ = 0.0;
-  for (Block& block : blocks_) norm_bound_ = std::max(norm_bound_, build_block(block, finite));
+  for (std::size_t b = 0; b < factors_.size(); ++b) norm_bound_ = std::max(norm_bound_, build_block(b, finite));
   return finite || !check_finite;
 }
 
 std::int64_t WoodburySolver::block_of(std::int64_t column) const {
-  const std::int64_t step = blocks_.front().width();
-  return std::min<std::int64_t>(column / std::max<std::int64_t>(step, 1), static_cast<std::int64_t>(blocks_.size()) - 1);
-}
-
-template <class Finish>
-void WoodburySolver::sweep(Select select, int k, const double* coefficients, Finish&& finish,
-                           const double* project_source, double* project_out, double* norms) const {
-  const std::int64_t m = g_.rows, d = g_.cols;
-  const bool fused = coefficients != nullptr && project_source != nullptr;
-  const std::int64_t chunk = fused ? fused_chunk_columns(g_) : streaming_chunk_columns(g_, k);
-  const auto selected = [select](const Block& b) {
-    return select == Select::kAll || (select == Select::kDense) == b.dense;
-  };
-  const auto run_chunk = [&](std::size_t b, std::int64_t begin, std::int64_t end, double* acc, double* project,
-                             double* chunk_norms) {
-    if (coefficients != nullptr) combine_columns(g_, begin, end, coefficients + b * k * m, k, acc);
-    finish(blocks_[b], begin, end, acc, chunk_norms);
-    if (project_source != nullptr) project_columns(g_, begin, end, project_source, d, k, project);
-  };
-  if (norms != nullptr) std::fill(norms, norms + 2 * k, 0.0);
-  if (blocks_.size() == 1) {
-    // One block: split its chunks among threads, each with private projection accumulators.
-    if (!selected(blocks_.front())) return;
-    const std::int64_t chunks = (d + chunk - 1) / chunk;
-    const int threads = mlprims::detail::threads_for(m * d, 1 << 16);
-    std::vector<double> private_projections(static_cast<std::size_t>(threads * k * m), 0.0);
-    std::vector<double> private_norms(static_cast<std::size_t>(threads * 2 * k), 0.0);
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-    {
-      const int t = thread_index();
-      std::vector<double> acc(static_cast<std::size_t>(k * chunk));
-#if defined(_OPENMP)
-#pragma omp for schedule(static)
-#endif
-      for (std::int64_t c = 0; c < chunks; ++c) {
-        run_chunk(0, c * chunk, std::min(d, (c + 1) * chunk), acc.data(), private_projections.data() + t * k * m,
-                  private_norms.data() + t * 2 * k);
-      }
-    }
-    for (int t = 0; t < threads; ++t) {
-      if (project_out != nullptr) {
-        for (std::int64_t i = 0; i < k * m; ++i) project_out[i] += private_projections[t * k * m + i];
-      }
-      if (norms != nullptr) {
-        for (int r = 0; r < 2 * k; ++r) norms[r] += private_norms[t * 2 * k + r];
-      }
-    }
-    return;
-  }
-  // Many blocks: one thread per block at a time, writing its own projections.
-  const int threads = mlprims::detail::threads_for(static_cast<std::int64_t>(blocks_.size()), 1);
-  std::vector<double> private_norms(static_cast<std::size_t>(threads * 2 * k), 0.0);
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(threads)
-#endif
-  {
-    const int t = thread_index();
-    std::vector<double> acc(static_cast<std::size_t>(k * chunk));
-#if defined(_OPENMP)
-#pragma omp for schedule(dynamic, 4)
-#endif
-    for (std::size_t b = 0; b < blocks_.size(); ++b) {
-      if (!selected(blocks_[b])) continue;
-      for (std::int64_t begin = blocks_[b].begin; begin < blocks_[b].end; begin += chunk) {
-        run_chunk(b, begin, std::min(blocks_[b].end, begin + chunk), acc.data(),
-                  project_out != nullptr ? project_out + b * k * m : nullptr, private_norms.data() + t * 2 * k);
-      }
-    }
-  }
-  if (norms != nullptr) {
-    for (int t = 0; t < threads; ++t) {
-      for (int r = 0; r < 2 * k; ++r) norms[r] += private_norms[t * 2 * k + r];
-    }
-  }
+  return std::min<std::int64_t>(column / std::max<std::int64_t>(step_, 1),
+                                static_cast<std::int64_t>(factors_.size()) - 1);
 }
 
 void WoodburySolver::solve_woodbury_blocks(double* projections, int k) const {
-  const std::int64_t m = g_.rows;
-  for (std::size_t b = 0; b < blocks_.size(); ++b) {
-    if (!blocks_[b].dense) solve_factored(blocks_[b].factor, projections + b * k * m, k, m);
+  const std::int64_t m = passes_.rows().rows;
+  for (std::size_t b = 0; b < factors_.size(); ++b) {
+    if (!passes_.blocks()[b].dense) solve_factored(factors_[b], projections + b * k * m, k, m);
   }
 }
 
 void WoodburySolver::solve_dense_blocks(double* vectors, int k) const {
-  const std::int64_t d = g_.cols;
-  for (const Block& block : blocks_) {
+  const std::int64_t d = passes_.rows().cols;
+  for (std::size_t b = 0; b < factors_.size(); ++b) {
     // The block of k x d row-major vectors is a (width x k) column-major matrix with ld = d.
-    if (block.dense) solve_factored(block.factor, vectors + block.begin, k, d);
+    if (passes_.blocks()[b].dense) solve_factored(factors_[b], vectors + passes_.blocks()[b].begin, k, d);
   }
-}
-
-void WoodburySolver::project(const double* x, int k, double* q) const {
-  std::fill(q, q + blocks_.size() * static_cast<std::size_t>(k * g_.rows), 0.0);
-  sweep(Select::kAll, k, nullptr, [](const Block&, std::int64_t, std::int64_t, const double*, double*) {}, x, q,
-        nullptr);
 }
 
 // The plain Woodbury product (source - G^T K^{-1} G source)/damp subtracts two nearly equal
@@ -210,135 +114,112 @@ void WoodburySolver::project(const double* x, int k, double* q) const {
 // backward error is about eps (1 + eps cond(F)) at one more pass over G.
 void WoodburySolver::apply_woodbury(const double* source, double* q, double* target, double* scratch, int k,
                                     bool accumulate, bool accurate, double* target_projection) const {
-  const std::int64_t d = g_.cols;
-  const std::size_t projection_size = blocks_.size() * static_cast<std::size_t>(k * g_.rows);
-  const double inverse_damp = 1.0 / damp_;
+  const std::size_t size = projection_size(k);
   solve_woodbury_blocks(q, k);  // z = K^{-1} G source
   const double* combination_source = source;
   if (accurate) {
-    // w = scale K^{-1} z; v = source - G^T z with G v projected in the same pass; c = K^{-1} G v - damp w.
-    std::vector<double> w(q, q + projection_size);
+    // w = K^{-1} z; v = source - G^T z with G v projected in the same pass; q = K^{-1} G v - scale damp w.
+    std::vector<double> w(q, q + size);
     solve_woodbury_blocks(w.data(), k);
-    std::vector<double> projected_v(projection_size, 0.0);
-    sweep(
-        Select::kWoodbury, k, q,
-        [&](const Block&, std::int64_t begin, std::int64_t end, const double* acc, double*) {
-          const std::int64_t width = end - begin;
-          for (int r = 0; r < k; ++r) {
-            for (std::int64_t c = 0; c < width; ++c) {
-              scratch[r * d + begin + c] = source[r * d + begin + c] - acc[r * width + c];
-            }
-          }
-        },
-        scratch, projected_v.data(), nullptr);
+    std::vector<double> projected_v(size, 0.0);
+    Combination v;
+    v.select = Select::kWoodbury;
+    v.k = k;
+    v.a = source;
+    v.coefficients = q;
+    v.out = scratch;
+    v.out_projection = projected_v.data();
+    passes_.combine(v);
     solve_woodbury_blocks(projected_v.data(), k);
-    for (std::size_t i = 0; i < projection_size; ++i) q[i] = projected_v[i] - damp_ * scale_ * w[i];
+    for (std::size_t i = 0; i < size; ++i) q[i] = projected_v[i] - damp_ * scale_ * w[i];
     combination_source = scratch;
   }
   // target (+)= (source - G^T q)/damp.
-  sweep(
-      Select::kWoodbury, k, q,
-      [&](const Block&, std::int64_t begin, std::int64_t end, const double* acc, double*) {
-        const std::int64_t width = end - begin;
-        for (int r = 0; r < k; ++r) {
-          for (std::int64_t c = 0; c < width; ++c) {
-            const std::int64_t j = r * d + begin + c;
-            const double value = (combination_source[j] - acc[r * width + c]) * inverse_damp;
-            target[j] = accumulate ? target[j] + value : value;
-          }
-        }
-      },
-      target_projection != nullptr ? target : nullptr, target_projection, nullptr);
+  Combination result;
+  result.select = Select::kWoodbury;
+  result.k = k;
+  result.a = combination_source;
+  result.coefficients = q;
+  result.out_scale = 1.0 / damp_;
+  result.accumulate = accumulate;
+  result.out = target;
+  result.out_projection = target_projection;
+  passes_.combine(result);
 }
 
 void WoodburySolver::apply_dense(const double* source, double* target, int k, bool accumulate,
                                  double* target_projection) const {
-  const std::int64_t d = g_.cols;
-  std::vector<double> solved(static_cast<std::size_t>(k * d), 0.0);
-  for (const Block& b : blocks_) {
-    if (!b.dense) continue;
-    for (int r = 0; r < k; ++r) std::copy(source + r * d + b.begin, source + r * d + b.end, solved.data() + r * d + b.begin);
-  }
+  const std::int64_t d = passes_.rows().cols;
+  const auto count = static_cast<std::int64_t>(k) * d;
+  std::vector<double> solved(static_cast<std::size_t>(count)), result(static_cast<std::size_t>(count));
+  passes_.download(source, solved.data(), count);
   solve_dense_blocks(solved.data(), k);
-  for (const Block& b : blocks_) {
-    if (!b.dense) continue;
+  // Woodbury blocks' columns of the target are kept as they are.
+  if (any_woodbury_ || accumulate) passes_.download(target, result.data(), count);
+  for (const BlockRange& block : passes_.blocks()) {
+    if (!block.dense) continue;
     for (int r = 0; r < k; ++r) {
-      for (std::int64_t j = b.begin; j < b.end; ++j) {
-        target[r * d + j] = accumulate ? target[r * d + j] + solved[r * d + j] : solved[r * d + j];
+      for (std::int64_t j = block.begin; j < block.end; ++j) {
+        result[r * d + j] = accumulate ? result[r * d + j] + solved[r * d + j] : solved[r * d + j];
       }
     }
   }
-  if (target_projection != nullptr) {
-    sweep(Select::kDense, k, nullptr, [](const Block&, std::int64_t, std::int64_t, const double*, double*) {}, target,
-          target_projection, nullptr);
-  }
+  passes_.upload(result.data(), target, count);
+  if (target_projection != nullptr) passes_.project(Select::kDense, k, target, target_projection);
 }
 
 SolveInfo WoodburySolver::solve(const double* x, double* y, int k, bool refine, const double* projection) const {
-  const std::int64_t d = g_.cols;
-  const std::size_t projection_size = blocks_.size() * static_cast<std::size_t>(k * g_.rows);
-  const bool any_dense = std::any_of(blocks_.begin(), blocks_.end(), [](const Block& b) { return b.dense; });
-  const bool any_woodbury = std::any_of(blocks_.begin(), blocks_.end(), [](const Block& b) { return !b.dense; });
-  const auto no_output = [](const Block&, std::int64_t, std::int64_t, const double*, double*) {};
-  std::vector<double> q(projection_size, 0.0);  // G x (then overwritten)
-  std::vector<double> p(projection_size, 0.0);  // G y, for the residual
+  const std::int64_t d = passes_.rows().cols;
+  const std::size_t size = projection_size(k);
+  std::vector<double> q(size, 0.0);  // G x (then overwritten)
+  std::vector<double> p(size, 0.0);  // G y, for the residual
 
   // y = F^{-1} x.
-  if (any_woodbury) {
+  if (any_woodbury_) {
     if (projection != nullptr) {
-      std::copy(projection, projection + projection_size, q.begin());
+      std::copy(projection, projection + size, q.begin());
     } else {
-      sweep(Select::kWoodbury, k, nullptr, no_output, x, q.data(), nullptr);
+      passes_.project(Select::kWoodbury, k, x, q.data());
     }
     apply_woodbury(x, q.data(), y, y, k, /*accumulate=*/false, /*accurate=*/refine, refine ? p.data() : nullptr);
   }
-  if (any_dense) apply_dense(x, y, k, /*accumulate=*/false, refine ? p.data() : nullptr);
+  if (any_dense_) apply_dense(x, y, k, /*accumulate=*/false, refine ? p.data() : nullptr);
   SolveInfo info;
   if (!refine) return info;
 
   // Iterative refinement: r = x - F y = x - damp y - G^T (G y)/scale (G r projected in the same
   // pass), y += F^{-1} r, until the backward error is at rounding level or stops halving.
-  std::vector<double> x_norms(static_cast<std::size_t>(k), 0.0);
-  for (int r = 0; r < k; ++r) {
-    for (std::int64_t j = 0; j < d; ++j) x_norms[r] += x[r * d + j] * x[r * d + j];
-    x_norms[r] = std::sqrt(x_norms[r]);
-  }
-  std::vector<double> residual(static_cast<std::size_t>(k * d));
-  std::vector<double> previous(static_cast<std::size_t>(k * d));
-  std::vector<double> t(projection_size), norms(static_cast<std::size_t>(2 * k));  // ||r||^2, then ||y||^2
-  std::vector<double> scaled_p(projection_size);
+  std::vector<double> x_norms(static_cast<std::size_t>(k));
+  passes_.squared_norms(x, k, x_norms.data());
+  for (double& value : x_norms) value = std::sqrt(value);
+  const VectorBuffer residual = passes_.allocate(k * d), previous = passes_.allocate(k * d);
+  std::vector<double> t(size), norms(static_cast<std::size_t>(2 * k));  // ||r||^2, then ||y||^2
+  std::vector<double> scaled_p(size);
   double best = std::numeric_limits<double>::infinity();
   for (int step = 0;; ++step) {
-    for (std::size_t i = 0; i < projection_size; ++i) scaled_p[i] = p[i] / scale_;
+    for (std::size_t i = 0; i < size; ++i) scaled_p[i] = p[i] / scale_;
     std::fill(t.begin(), t.end(), 0.0);
-    sweep(
-        Select::kAll, k, scaled_p.data(),
-        [&](const Block&, std::int64_t begin, std::int64_t end, const double* acc, double* chunk_norms) {
-          const std::int64_t width = end - begin;
-          for (int r = 0; r < k; ++r) {
-            double residual_sum = 0.0, y_sum = 0.0;
-            for (std::int64_t c = 0; c < width; ++c) {
-              const std::int64_t j = r * d + begin + c;
-              const double value = x[j] - damp_ * y[j] - acc[r * width + c];
-              residual[j] = value;
-              residual_sum += value * value;
-              y_sum += y[j] * y[j];
-            }
-            chunk_norms[r] += residual_sum;
-            chunk_norms[k + r] += y_sum;
-          }
-        },
-        residual.data(), t.data(), norms.data());
+    Combination r;
+    r.select = Select::kAll;
+    r.k = k;
+    r.a = x;
+    r.b = y;
+    r.b_scale = -damp_;
+    r.coefficients = scaled_p.data();
+    r.out = residual.data();
+    r.out_projection = t.data();
+    r.norms = norms.data();
+    passes_.combine(r);
     double relative = 0.0, backward = 0.0;
-    for (int r = 0; r < k; ++r) {
-      const double residual_norm = std::sqrt(norms[r]), y_norm = std::sqrt(norms[k + r]);
-      relative = std::max(relative, x_norms[r] > 0.0 ? residual_norm / x_norms[r] : residual_norm);
-      const double denominator = norm_bound_ * y_norm + x_norms[r];
+    for (int j = 0; j < k; ++j) {
+      const double residual_norm = std::sqrt(norms[j]), y_norm = std::sqrt(norms[k + j]);
+      relative = std::max(relative, x_norms[j] > 0.0 ? residual_norm / x_norms[j] : residual_norm);
+      const double denominator = norm_bound_ * y_norm + x_norms[j];
       backward = std::max(backward, denominator > 0.0 ? residual_norm / denominator : residual_norm);
     }
     if (!(backward < 0.5 * best)) {
       if (backward > best) {  // the last correction made it worse: keep the better one
-        std::copy(previous.begin(), previous.end(), y);
+        passes_.copy(previous.data(), y, k * d);
         info.refinement_steps -= 1;
       }
       break;
@@ -348,133 +229,98 @@ SolveInfo WoodburySolver::solve(const double* x, double* y, int k, bool refine, 
     info.backward_error = backward;
     if (step == kMaxRefinements || backward <= kConverged) break;
     info.refinement_steps = step + 1;
-    std::copy(y, y + k * d, previous.begin());
+    passes_.copy(y, previous.data(), k * d);
     std::fill(p.begin(), p.end(), 0.0);
-    if (any_woodbury) {
+    if (any_woodbury_) {
       apply_woodbury(residual.data(), t.data(), y, residual.data(), k, /*accumulate=*/true, /*accurate=*/true,
                      p.data());
     }
-    if (any_dense) apply_dense(residual.data(), y, k, /*accumulate=*/true, p.data());
+    if (any_dense_) apply_dense(residual.data(), y, k, /*accumulate=*/true, p.data());
   }
   return info;
 }
 
 SolveInfo WoodburySolver::solve(const TensorView& x, const TensorView& out, bool refine) const {
-  const std::int64_t d = g_.cols;
+  const std::int64_t d = passes_.rows().cols;
   const std::int64_t rows = x.ndim() == 1 ? 1 : x.shape(0);
-  const auto direct = [](const TensorView& t) { return t.dtype() == DType::kFloat64 && t.is_contiguous(); };
-  const bool x_direct = direct(x), out_direct = direct(out);
-  SolveInfo info;
   const std::int64_t batch = std::min<std::int64_t>(kMaxRhs, rows);
-  std::vector<double> xs(x_direct ? 0 : static_cast<std::size_t>(batch * d));
-  std::vector<double> ys(out_direct ? 0 : static_cast<std::size_t>(batch * d));
-  const auto offset = [](const TensorView& t, std::int64_t r, std::int64_t j) -> std::int64_t {
-    return t.ndim() == 1 ? j * t.stride(0) : r * t.stride(0) + j * t.stride(1);
-  };
+  const VectorBuffer xs = passes_.allocate(batch * d), ys = passes_.allocate(batch * d);
+  SolveInfo info;
   for (std::int64_t first = 0; first < rows; first += kMaxRhs) {
     const int k = static_cast<int>(std::min<std::int64_t>(kMaxRhs, rows - first));
-    const double* xp = x_direct ? x.data_as<const double>() + first * d : xs.data();
-    double* yp = out_direct ? out.data_as<double>() + first * d : ys.data();
-    if (!x_direct) {
-      const char* data = static_cast<const char*>(x.data());
-      const auto size = static_cast<std::int64_t>(dtype_size(x.dtype()));
-      for (int r = 0; r < k; ++r) {
-        for (std::int64_t j = 0; j < d; ++j) {
-          xs[r * d + j] = mlprims::detail::load_as_double(data + offset(x, first + r, j) * size, x.dtype());
-        }
-      }
-    }
-    const SolveInfo part = solve(xp, yp, k, refine);
+    passes_.load(x, first, k, xs.data());
+    const SolveInfo part = solve(xs.data(), ys.data(), k, refine);
     info.refinement_steps = std::max(info.refinement_steps, part.refinement_steps);
     info.relative_residual = std::max(info.relative_residual, part.relative_residual);
     info.backward_error = std::max(info.backward_error, part.backward_error);
-    if (!out_direct) {
-      char* data = static_cast<char*>(out.data());
-      const auto size = static_cast<std::int64_t>(dtype_size(out.dtype()));
-      for (int r = 0; r < k; ++r) {
-        for (std::int64_t j = 0; j < d; ++j) {
-          mlprims::detail::store_from_double(data + offset(out, first + r, j) * size, out.dtype(), ys[r * d + j]);
-        }
-      }
-    }
+    passes_.store(ys.data(), first, k, out);
   }
   return info;
 }
 
-void WoodburySolver::diagonal(double* out) const {
-  const std::int64_t m = g_.rows;
-  const double inverse_damp = 1.0 / damp_;
-  // Columns per triangular solve: a few megabytes of widened gradients.
-  const std::int64_t chunk = std::max<std::int64_t>(256, (std::int64_t{1} << 19) / std::max<std::int64_t>(m, 1));
-  std::vector<double> columns, solved;
-  for (const Block& block : blocks_) {
+std::vector<double> WoodburySolver::diagonal() const {
+  std::vector<double> out(static_cast<std::size_t>(passes_.rows().cols));
+  std::vector<double> inverse;
+  for (std::size_t b = 0; b < factors_.size(); ++b) {
+    const BlockRange& block = passes_.blocks()[b];
+    double* values = out.data() + block.begin;
     if (block.dense) {
       const std::int64_t width = block.width();
-      solved.assign(static_cast<std::size_t>(width * width), 0.0);
-      invert(block.factor, solved.data());
-      for (std::int64_t c = 0; c < width; ++c) out[block.begin + c] = solved[c * width + c];
+      inverse.assign(static_cast<std::size_t>(width * width), 0.0);
+      invert(factors_[b], inverse.data());
+      for (std::int64_t c = 0; c < width; ++c) values[c] = inverse[c * width + c];
       continue;
     }
-    // diag_j = (1 - g_j^T K^{-1} g_j)/damp with g_j the column j of G (an m-vector). With K = L L^T
-    // that is (1 - ||L^{-1} g_j||^2)/damp: one triangular solve per chunk of columns.
-    for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
-      const std::int64_t width = std::min(chunk, block.end - begin);
-      columns.resize(static_cast<std::size_t>(m * width));
-      widen_columns(g_, begin, begin + width, columns.data());  // row-major m x width = (width x m)^T
-      if (block.factor.cholesky) {
-        linalg::solve_right_lower_transposed(width, m, block.factor.data, m, columns.data(), width);
-        for (std::int64_t c = 0; c < width; ++c) out[begin + c] = 0.0;
-        for (std::int64_t i = 0; i < m; ++i) {
-          const double* row = columns.data() + i * width;
-          for (std::int64_t c = 0; c < width; ++c) out[begin + c] += row[c] * row[c];
-        }
-        for (std::int64_t c = 0; c < width; ++c) out[begin + c] = (1.0 - out[begin + c]) * inverse_damp;
-        continue;
-      }
-      solved.resize(columns.size());
-      for (std::int64_t i = 0; i < m; ++i) {
-        for (std::int64_t c = 0; c < width; ++c) solved[c * m + i] = columns[i * width + c];  // m x width column-major
-      }
-      solve_factored(block.factor, solved.data(), width, m);
-      for (std::int64_t c = 0; c < width; ++c) {
-        double quadratic = 0.0;
-        for (std::int64_t i = 0; i < m; ++i) quadratic += columns[i * width + c] * solved[c * m + i];
-        out[begin + c] = (1.0 - quadratic) * inverse_damp;
-      }
-    }
+    // diag_j = (1 - g_j^T K^{-1} g_j)/damp with g_j the column j of G (an m-vector).
+    passes_.woodbury_quadratic(block, factors_[b], values);
+    for (std::int64_t c = 0; c < block.width(); ++c) values[c] = (1.0 - values[c]) / damp_;
   }
+  return out;
 }
 
 std::vector<double> WoodburySolver::entries(const std::vector<std::int64_t>& rows,
                                             const std::vector<std::int64_t>& cols) const {
-  const std::int64_t m = g_.rows;
+  const std::int64_t m = passes_.rows().rows;
   std::vector<double> values(rows.size(), 0.0);
-  // One solve per distinct column: F^{-1} e_c restricted to its block, or K^{-1} g_c.
+  // Entries within a block, grouped by column: one solve per distinct column.
   std::map<std::int64_t, std::vector<std::size_t>> by_column;
   for (std::size_t t = 0; t < cols.size(); ++t) {
     if (block_of(rows[t]) == block_of(cols[t])) by_column[cols[t]].push_back(t);
   }
+  // The columns of G that Woodbury blocks need (column indices and the rows' indices).
+  std::map<std::int64_t, std::size_t> needed;
+  for (const auto& [column, uses] : by_column) {
+    if (passes_.blocks()[static_cast<std::size_t>(block_of(column))].dense) continue;
+    needed.emplace(column, 0);
+    for (std::size_t t : uses) needed.emplace(rows[t], 0);
+  }
+  std::vector<std::int64_t> wanted;
+  for (auto& [column, position] : needed) {
+    position = wanted.size();
+    wanted.push_back(column);
+  }
+  const std::vector<double> g = passes_.gather_columns(wanted);  // m values per wanted column
   std::vector<double> vector;
   for (const auto& [column, uses] : by_column) {
-    const Block& block = blocks_[static_cast<std::size_t>(block_of(column))];
+    const std::size_t b = static_cast<std::size_t>(block_of(column));
+    const BlockRange& block = passes_.blocks()[b];
     if (block.dense) {
       vector.assign(static_cast<std::size_t>(block.width()), 0.0);
       vector[column - block.begin] = 1.0;
-      solve_factored(block.factor, vector.data(), 1, block.width());
+      solve_factored(factors_[b], vector.data(), 1, block.width());
       for (std::size_t t : uses) values[t] = vector[rows[t] - block.begin];
       continue;
     }
-    vector.resize(static_cast<std::size_t>(m));
-    with_storage_type(g_.dtype, [&](auto tag) {
-      using T = typename decltype(tag)::type;
-      for (std::int64_t i = 0; i < m; ++i) vector[i] = widen(reinterpret_cast<const T*>(g_.row(i)), column);
-      solve_factored(block.factor, vector.data(), 1, m);
-      for (std::size_t t : uses) {
-        double quadratic = 0.0;
-        for (std::int64_t i = 0; i < m; ++i) quadratic += widen(reinterpret_cast<const T*>(g_.row(i)), rows[t]) * vector[i];
-        values[t] = ((rows[t] == column ? 1.0 : 0.0) - quadratic) / damp_;
-      }
-    });
+    // F^{-1}[r, c] = ([r == c] - g_r^T K^{-1} g_c)/damp.
+    const double* g_column = g.data() + needed.at(column) * m;
+    vector.assign(g_column, g_column + m);
+    solve_factored(factors_[b], vector.data(), 1, m);
+    for (std::size_t t : uses) {
+      const double* g_row = g.data() + needed.at(rows[t]) * m;
+      double quadratic = 0.0;
+      for (std::int64_t i = 0; i < m; ++i) quadratic += g_row[i] * vector[i];
+      values[t] = ((rows[t] == column ? 1.0 : 0.0) - quadratic) / damp_;
+    }
   }
   return values;
 }

@@ -1,12 +1,12 @@
-// The CPU engine of SlidingFisherInverse: a ring buffer of gradients, their exact Gram matrix, and
-// the Cholesky factor of K = c damp I + G G^T over the c gradients present, kept up to date by
-// rank-2 updates (one update, one downdate) once the window is full.
+// The engine of SlidingFisherInverse: a ring buffer of gradients (owned by the passes, on the CPU
+// or a GPU), their exact Gram matrix on the host, and the Cholesky factor of
+// K = c damp I + G G^T over the c gradients present, kept up to date by rank-2 updates (one
+// update, one downdate) once the window is full.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+#include <string>
 #include <vector>
 
-#include "core/elementwise_cpu.hpp"
 #include "mfac/backends.hpp"
 #include "mfac/woodbury_solver.hpp"
 #include "mlprims/core/error.hpp"
@@ -14,38 +14,23 @@
 namespace mlprims::mfac::detail {
 namespace {
 
-std::uint16_t double_to_bfloat16(double value) {
-  const float f = static_cast<float>(value);
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x40u);  // quiet NaN
-  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
-  return static_cast<std::uint16_t>(bits >> 16);
-}
-
-std::vector<double> read_gradient(const TensorView& g) {
-  const std::int64_t d = g.shape(0);
-  std::vector<double> values(static_cast<std::size_t>(d));
-  const char* data = static_cast<const char*>(g.data());
-  const auto size = static_cast<std::int64_t>(dtype_size(g.dtype()));
-  for (std::int64_t j = 0; j < d; ++j) values[j] = mlprims::detail::load_as_double(data + j * g.stride(0) * size, g.dtype());
-  return values;
-}
-
 // Refactor when an update leaves the factor's row off by more than this (relative to the diagonal);
 // a fresh Cholesky factorization is within about window * eps.
 constexpr double kDriftTolerance = 1e-12;
 constexpr int kPowerIterations = 3;  // per update, warm-started: the bound on ||F|| tracks the window
 
-class CpuSliding final : public SlidingEngine {
+class SlidingWindow final : public SlidingEngine {
  public:
-  CpuSliding(std::int64_t dim, std::int64_t window, double damp, DType dtype, std::int64_t refactor_interval)
-      : dim_(dim), window_(window), damp_(damp), dtype_(dtype),
+  SlidingWindow(std::unique_ptr<GradientPasses> passes, std::int64_t window, double damp,
+                std::int64_t refactor_interval)
+      : passes_(std::move(passes)),
+        dim_(passes_->rows().cols),
+        window_(window),
+        damp_(damp),
         refactor_interval_(refactor_interval > 0 ? refactor_interval : window),
-        buffer_(static_cast<std::size_t>(window * dim) * dtype_size(dtype), 0),
         gram_(static_cast<std::size_t>(window * window), 0.0),
         power_vector_(static_cast<std::size_t>(window), 0.0),
-        solver_(rows(0), damp, 1.0, 0, window, /*force_woodbury=*/true) {}
+        solver_(*passes_, damp, 1.0, 0, window, /*force_woodbury=*/true) {}
 
   void update(const TensorView& g) override { insert(g); }
 
@@ -56,44 +41,33 @@ class CpuSliding final : public SlidingEngine {
 
   SolveInfo update_ihvp(const TensorView& g, const TensorView& out, bool refine) override {
     const Insertion inserted = insert(g);
-    std::vector<double> y(static_cast<std::size_t>(dim_));
+    const VectorBuffer y = passes_->allocate(dim_);
     const SolveInfo info = solver_.solve(inserted.input.data(), y.data(), 1, refine, inserted.projection.data());
-    char* data = static_cast<char*>(out.data());
-    const auto size = static_cast<std::int64_t>(dtype_size(out.dtype()));
-    for (std::int64_t j = 0; j < dim_; ++j) {
-      mlprims::detail::store_from_double(data + j * out.stride(0) * size, out.dtype(), y[j]);
-    }
+    passes_->store(y.data(), 0, 1, out);
     return info;
   }
 
   void reset() override {
     count_ = 0;
-    std::fill(power_vector_.begin(), power_vector_.end(), 0.0);
     next_ = 0;
-    solver_.reset_rows(rows(0), 1.0);
+    updates_since_refactor_ = 0;
+    std::fill(power_vector_.begin(), power_vector_.end(), 0.0);
+    std::fill(gram_.begin(), gram_.end(), 0.0);
+    solver_.set_rows(0, 1.0);
   }
 
   std::int64_t size() const override { return count_; }
 
  private:
   struct Insertion {
-    std::vector<double> input;       // g as given, in double
-    std::vector<double> projection;  // G g over the gradients now present
+    VectorBuffer input;              // g as given, as doubles in the backend's memory
+    std::vector<double> projection;  // G g over the gradients now present (host)
   };
-
-  GradientRows rows(std::int64_t count) const {
-    GradientRows g;
-    g.data = buffer_.data();
-    g.dtype = dtype_;
-    g.rows = count;
-    g.cols = dim_;
-    g.row_stride = dim_;
-    return g;
-  }
 
   void require_gradients(const char* function) const {
     if (count_ == 0) {
-      throw ValueError(std::string("SlidingFisherInverse.") + function + ": the window holds no gradient yet (call update first)");
+      throw ValueError(std::string("SlidingFisherInverse.") + function +
+                       ": the window holds no gradient yet (call update first)");
     }
   }
 
@@ -101,44 +75,28 @@ class CpuSliding final : public SlidingEngine {
   // the new window (one pass over it).
   Insertion insert(const TensorView& g) {
     Insertion result;
-    result.input = read_gradient(g);
-    for (const double value : result.input) {
-      if (!std::isfinite(value)) {
-        throw ValueError("SlidingFisherInverse: 'g' must be finite (found NaN or inf); the window is unchanged");
-      }
+    // The input, then (when rounding to the storage type changes it) the stored row.
+    const VectorBuffer sources = passes_->allocate(2 * dim_);
+    passes_->load(g, 0, 1, sources.data());
+    double norm = 0.0;
+    passes_->squared_norms(sources.data(), 1, &norm);
+    if (!std::isfinite(norm)) {
+      throw ValueError("SlidingFisherInverse: 'g' must be finite (found NaN or inf, or its norm overflows); "
+                       "the window is unchanged");
     }
     const std::int64_t slot = next_;
-    char* row = buffer_.data() + static_cast<std::size_t>(slot * dim_) * dtype_size(dtype_);
-    for (std::int64_t j = 0; j < dim_; ++j) {
-      const double value = result.input[j];
-      if (dtype_ == DType::kFloat64) {
-        reinterpret_cast<double*>(row)[j] = value;
-      } else if (dtype_ == DType::kFloat32) {
-        reinterpret_cast<float*>(row)[j] = static_cast<float>(value);
-      } else {
-        reinterpret_cast<std::uint16_t*>(row)[j] = double_to_bfloat16(value);
-      }
-    }
-    const bool stored_exactly = dtype_ == DType::kFloat64 || g.dtype() == dtype_;
-    std::vector<double> stored;
-    if (!stored_exactly) {
-      stored.resize(static_cast<std::size_t>(dim_));
-      with_storage_type(dtype_, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        for (std::int64_t j = 0; j < dim_; ++j) stored[j] = widen(reinterpret_cast<const T*>(row), j);
-      });
-    }
+    passes_->store_row(slot, sources.data());
+    const bool stored_exactly = passes_->rows().dtype == DType::kFloat64 || g.dtype() == passes_->rows().dtype;
+    if (!stored_exactly) passes_->widen_row(slot, sources.data() + dim_);
     const std::int64_t count = std::min(count_ + 1, window_);
-    solver_.reset_rows(rows(count), static_cast<double>(count));
-    // Projections of the stored g (new Gram column) and, when rounding changed it, of the input.
-    std::vector<double> sources(static_cast<std::size_t>((stored_exactly ? 1 : 2) * dim_));
-    std::copy(result.input.begin(), result.input.end(), sources.begin());
-    if (!stored_exactly) std::copy(stored.begin(), stored.end(), sources.begin() + dim_);
+    solver_.set_rows(count, static_cast<double>(count));
     const int k = stored_exactly ? 1 : 2;
-    std::vector<double> projections(static_cast<std::size_t>(k * count));
-    solver_.project(sources.data(), k, projections.data());
+    std::vector<double> projections(static_cast<std::size_t>(k * count), 0.0);
+    passes_->project(Select::kAll, k, sources.data(), projections.data());
     const double* column = projections.data() + (stored_exactly ? 0 : count);
     result.projection.assign(projections.begin(), projections.begin() + count);
+    result.input = passes_->allocate(dim_);
+    passes_->copy(sources.data(), result.input.data(), dim_);
 
     std::vector<double> delta(static_cast<std::size_t>(count));
     for (std::int64_t i = 0; i < count; ++i) {
@@ -165,7 +123,7 @@ class CpuSliding final : public SlidingEngine {
   // is + u u^T - w w^T with u, w = (alpha a +- b/alpha)/sqrt(2): both terms then have the size of
   // the change itself (with alpha = 1 they would be ||b||^2 and cancel catastrophically).
   bool update_factor(std::int64_t slot, const std::vector<double>& delta) {
-    SymmetricFactor& factor = solver_.only_block().factor;
+    SymmetricFactor& factor = solver_.only_factor();
     if (!factor.cholesky) return false;
     const std::int64_t n = count_;
     std::vector<double> b(static_cast<std::size_t>(n));
@@ -190,11 +148,12 @@ class CpuSliding final : public SlidingEngine {
   // Largest error of the factor in row `slot` (the one just updated), relative to the diagonal:
   // |(L L^T - K)_{slot,j}| / sqrt(K_slot,slot K_jj). O(window^2), as the update itself.
   double drift(std::int64_t slot) const {
-    const SymmetricFactor& factor = solver_.only_block().factor;
+    const double* l = solver_.only_factor().data;
     const std::int64_t n = count_;
-    const double* l = factor.data;
     const double shift = static_cast<double>(n) * damp_;
-    const auto k_entry = [&](std::int64_t i, std::int64_t j) { return gram_[j * window_ + i] + (i == j ? shift : 0.0); };
+    const auto k_entry = [&](std::int64_t i, std::int64_t j) {
+      return gram_[j * window_ + i] + (i == j ? shift : 0.0);
+    };
     double worst = 0.0;
     for (std::int64_t j = 0; j < n; ++j) {
       double product = 0.0;
@@ -206,7 +165,7 @@ class CpuSliding final : public SlidingEngine {
   }
 
   void refactor() {
-    SymmetricFactor& factor = solver_.only_block().factor;
+    SymmetricFactor& factor = solver_.only_factor();
     const std::int64_t n = count_;
     factor.n = n;
     for (std::int64_t j = 0; j < n; ++j) {
@@ -218,11 +177,10 @@ class CpuSliding final : public SlidingEngine {
     updates_since_refactor_ = 0;
   }
 
+  std::unique_ptr<GradientPasses> passes_;
   std::int64_t dim_, window_;
   double damp_;
-  DType dtype_;
   std::int64_t refactor_interval_;
-  std::vector<char> buffer_;
   std::vector<double> gram_;  // window x window, column-major, both triangles
   std::vector<double> power_vector_;
   WoodburySolver solver_;
@@ -231,9 +189,9 @@ class CpuSliding final : public SlidingEngine {
 
 }  // namespace
 
-std::unique_ptr<SlidingEngine> make_cpu_sliding(std::int64_t dim, std::int64_t window, double damp, DType dtype,
-                                                std::int64_t refactor_interval) {
-  return std::make_unique<CpuSliding>(dim, window, damp, dtype, refactor_interval);
+std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes,
+                                                   std::int64_t window, double damp, std::int64_t refactor_interval) {
+  return std::make_unique<SlidingWindow>(std::move(window_passes), window, damp, refactor_interval);
 }
 
 }  // namespace mlprims::mfac::detail
