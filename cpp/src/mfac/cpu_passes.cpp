@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "core/elementwise_cpu.hpp"
@@ -23,15 +22,6 @@ int thread_index() {
 #else
   return 0;
 #endif
-}
-
-std::uint16_t double_to_bfloat16(double value) {
-  const float f = static_cast<float>(value);
-  std::uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x40u);  // quiet NaN
-  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
-  return static_cast<std::uint16_t>(bits >> 16);
 }
 
 // Element offset of x[row, j] for a 1-D (row 0) or 2-D view.

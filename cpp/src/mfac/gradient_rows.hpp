@@ -22,6 +22,20 @@ MLPRIMS_HD inline double bfloat16_to_double(std::uint16_t bits) {
   return static_cast<double>(value);
 }
 
+// Rounds to the nearest bfloat16 (ties to even), as bits; NaN stays a (quiet) NaN.
+MLPRIMS_HD inline std::uint16_t double_to_bfloat16(double value) {
+  const float f = static_cast<float>(value);
+  std::uint32_t bits;
+#if defined(__CUDA_ARCH__)
+  bits = __float_as_uint(f);
+#else
+  std::memcpy(&bits, &f, sizeof bits);
+#endif
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((bits >> 16) | 0x40u);
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
 // Element j of a row of type T, as double.
 template <class T>
 MLPRIMS_HD inline double widen(const T* row, std::int64_t j) {

@@ -27,9 +27,10 @@ inline unsigned int blocks_for(std::int64_t n, int threads_per_block) {
 // Sets the current device to a tensor's for the lifetime of the guard.
 class DeviceGuard {
  public:
-  explicit DeviceGuard(const TensorView& t) {
+  explicit DeviceGuard(const TensorView& t) : DeviceGuard(t.device().index) {}
+  explicit DeviceGuard(int device_index) {
     cuda_check(cudaGetDevice(&previous_), "cudaGetDevice");
-    cuda_check(cudaSetDevice(t.device().index), "cudaSetDevice");
+    cuda_check(cudaSetDevice(device_index), "cudaSetDevice");
   }
   ~DeviceGuard() { cudaSetDevice(previous_); }
   DeviceGuard(const DeviceGuard&) = delete;

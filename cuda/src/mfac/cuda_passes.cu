@@ -1,0 +1,644 @@
+// The CUDA implementation of GradientPasses (mfac/gradient_passes.hpp): G stays on the GPU,
+// Gram matrices come from cuBLAS syrk on gradients widened to double, and two custom kernels do
+// the passes (projection G v, combination a + beta b - G^T c), accumulating in double. The small
+// m x m systems are solved on the host by the shared solver; only m-sized data crosses PCIe in a
+// product (the dense diagonal blocks of a block-diagonal F excepted, which are solved on the host).
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <type_traits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/cuda_common.cuh"
+#include "mfac/backends.hpp"
+#include "mfac/gradient_passes.hpp"
+
+namespace mlprims::mfac::detail {
+namespace {
+
+using mlprims::detail::blocks_for;
+using mlprims::detail::cuda_check;
+using mlprims::detail::DeviceGuard;
+
+constexpr int kThreads = 256;
+constexpr std::int64_t kProjectSegment = 4096;   // columns per thread block of the projection
+constexpr int kCombineColumns = 4;               // columns per thread of the combination
+constexpr std::int64_t kCombineSegment = kThreads * kCombineColumns;
+constexpr int kCoefficientTile = 64;             // rows of coefficients staged in shared memory
+
+void cublas_check(cublasStatus_t status, const char* what) {
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    throw Error(std::string(what) + ": cuBLAS error " + std::to_string(static_cast<int>(status)));
+  }
+}
+
+// A run of columns within one block, the unit of work of a thread block.
+struct Segment {
+  std::int64_t begin;
+  std::int64_t end;
+  int block;
+};
+
+struct DeviceRows {
+  const char* data;
+  std::int64_t row_stride;  // elements
+  std::int64_t rows;
+  std::int64_t cols;
+};
+
+template <class T>
+__device__ inline double element(const DeviceRows& g, std::int64_t i, std::int64_t j) {
+  return widen(reinterpret_cast<const T*>(g.data) + i * g.row_stride, j);
+}
+
+// Sums `count` per-thread values over the thread block; thread 0 gets the totals in `totals`.
+template <int kCount>
+__device__ void block_sums(double (&values)[kCount], double* totals) {
+  __shared__ double partial[kThreads / 32][kCount > 0 ? kCount : 1];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int c = 0; c < kCount; ++c) {
+    double v = values[c];
+    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+    if (lane == 0) partial[warp][c] = v;
+  }
+  __syncthreads();
+  if (threadIdx.x < kCount) {
+    double sum = 0.0;
+    for (int w = 0; w < kThreads / 32; ++w) sum += partial[w][threadIdx.x];
+    totals[threadIdx.x] = sum;
+  }
+  __syncthreads();
+}
+
+// q[(segment.block * K + r) * m + i] += sum over the segment's columns j of G[i, j] v[r, j], for
+// kRows rows from blockIdx.y * kRows.
+template <class T, int K, int kRows>
+__global__ void project_kernel(DeviceRows g, const Segment* segments, const double* v, double* q) {
+  const Segment s = segments[blockIdx.x];
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.y) * kRows;
+  const int rows = static_cast<int>(min(static_cast<std::int64_t>(kRows), g.rows - first));
+  double acc[kRows * K];
+  for (int c = 0; c < kRows * K; ++c) acc[c] = 0.0;
+  for (std::int64_t j = s.begin + threadIdx.x; j < s.end; j += blockDim.x) {
+    double x[K];
+    for (int r = 0; r < K; ++r) x[r] = v[r * g.cols + j];
+    for (int row = 0; row < kRows; ++row) {
+      if (row >= rows) break;
+      const double value = element<T>(g, first + row, j);
+      for (int r = 0; r < K; ++r) acc[row * K + r] += value * x[r];
+    }
+  }
+  __shared__ double totals[kRows * K];
+  block_sums<kRows * K>(acc, totals);
+  if (threadIdx.x < kRows * K) {
+    const int row = threadIdx.x / K, r = threadIdx.x % K;
+    if (row < rows) atomicAdd(&q[(static_cast<std::int64_t>(s.block) * K + r) * g.rows + first + row], totals[threadIdx.x]);
+  }
+}
+
+struct CombineArguments {
+  const double* a;
+  const double* b;
+  double b_scale;
+  const double* coefficients;  // device, blocks x K x m, or nullptr
+  double out_scale;
+  bool accumulate;
+  double* out;
+  double* norms;  // device, 2K, or nullptr
+};
+
+// out = out_scale (a + b_scale b - G_b^T c_b) (+ out) on the segment's columns, kCombineColumns
+// per thread; the squared norms of out and b are added to norms.
+template <class T, int K>
+__global__ void combine_kernel(DeviceRows g, const Segment* segments, CombineArguments p) {
+  const Segment s = segments[blockIdx.x];
+  const std::int64_t d = g.cols, m = g.rows;
+  double acc[kCombineColumns * K];
+  for (int c = 0; c < kCombineColumns * K; ++c) acc[c] = 0.0;
+  __shared__ double tile[K][kCoefficientTile];
+  if (p.coefficients != nullptr) {
+    const double* c_block = p.coefficients + static_cast<std::int64_t>(s.block) * K * m;
+    for (std::int64_t i0 = 0; i0 < m; i0 += kCoefficientTile) {
+      const int tile_rows = static_cast<int>(min(static_cast<std::int64_t>(kCoefficientTile), m - i0));
+      __syncthreads();
+      for (int t = threadIdx.x; t < K * tile_rows; t += blockDim.x) tile[t / tile_rows][t % tile_rows] = c_block[(t / tile_rows) * m + i0 + t % tile_rows];
+      __syncthreads();
+      for (int c = 0; c < kCombineColumns; ++c) {
+        const std::int64_t j = s.begin + threadIdx.x + static_cast<std::int64_t>(c) * blockDim.x;
+        if (j >= s.end) break;
+        for (int i = 0; i < tile_rows; ++i) {
+          const double value = element<T>(g, i0 + i, j);
+          for (int r = 0; r < K; ++r) acc[c * K + r] += tile[r][i] * value;
+        }
+      }
+    }
+  }
+  double sums[2 * K];
+  for (int c = 0; c < 2 * K; ++c) sums[c] = 0.0;
+  for (int c = 0; c < kCombineColumns; ++c) {
+    const std::int64_t j = s.begin + threadIdx.x + static_cast<std::int64_t>(c) * blockDim.x;
+    if (j >= s.end) break;
+    for (int r = 0; r < K; ++r) {
+      const std::int64_t at = r * d + j;
+      double value = p.a[at];
+      if (p.b != nullptr) value += p.b_scale * p.b[at];
+      value = (value - acc[c * K + r]) * p.out_scale;
+      if (p.accumulate) value += p.out[at];
+      p.out[at] = value;
+      sums[r] += value * value;
+      if (p.b != nullptr) sums[K + r] += p.b[at] * p.b[at];
+    }
+  }
+  if (p.norms == nullptr) return;
+  __shared__ double totals[2 * K];
+  block_sums<2 * K>(sums, totals);
+  if (threadIdx.x < 2 * K) atomicAdd(&p.norms[threadIdx.x], totals[threadIdx.x]);
+}
+
+// out (row-major rows x width) = G[:, begin:end) as double; flags non-finite values.
+template <class T>
+__global__ void widen_kernel(DeviceRows g, std::int64_t begin, std::int64_t width, double* out, int* nonfinite) {
+  const std::int64_t n = g.rows * width;
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < n;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t i = t / width, c = t % width;
+    const double value = element<T>(g, i, begin + c);
+    out[t] = value;
+    if (!isfinite(value)) *nonfinite = 1;
+  }
+}
+
+// out[c] = sum_i w[c + i * rows] y[c + i * rows] (rows x n column-major matrices).
+__global__ void row_dots_kernel(const double* w, const double* y, std::int64_t rows, std::int64_t n, double* out) {
+  for (std::int64_t c = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; c < rows;
+       c += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    double sum = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) sum += w[c + i * rows] * y[c + i * rows];
+    out[c] = sum;
+  }
+}
+
+template <class T>
+__global__ void gather_columns_kernel(DeviceRows g, const std::int64_t* columns, std::int64_t count, double* out) {
+  const std::int64_t n = count * g.rows;
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < n;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t column = t / g.rows, i = t % g.rows;
+    out[t] = element<T>(g, i, columns[column]);
+  }
+}
+
+__global__ void squared_norms_kernel(const double* v, std::int64_t d, double* out) {
+  const double* row = v + blockIdx.y * d;
+  double sum[1] = {0.0};
+  for (std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; j < d;
+       j += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    sum[0] += row[j] * row[j];
+  }
+  __shared__ double total[1];
+  block_sums<1>(sum, total);
+  if (threadIdx.x == 0) atomicAdd(&out[blockIdx.y], total[0]);
+}
+
+// Rows [first, first + k) of a (d,) or (rows, d) float32/float64 view <-> k x d doubles.
+struct StridedView {
+  char* data;
+  DType dtype;
+  std::int64_t row_stride;
+  std::int64_t column_stride;
+};
+
+__global__ void load_kernel(StridedView x, std::int64_t first, std::int64_t k, std::int64_t d, double* to) {
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < k * d;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t r = t / d, j = t % d;
+    to[t] = mlprims::detail::load_as_double_device(x.data, x.dtype, (first + r) * x.row_stride + j * x.column_stride);
+  }
+}
+
+__global__ void store_kernel(const double* from, std::int64_t first, std::int64_t k, std::int64_t d, StridedView out) {
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < k * d;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t r = t / d, j = t % d;
+    mlprims::detail::store_from_double_device(out.data, out.dtype, (first + r) * out.row_stride + j * out.column_stride,
+                                              from[t]);
+  }
+}
+
+__global__ void store_row_kernel(const double* from, std::int64_t d, DType dtype, char* row) {
+  for (std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; j < d;
+       j += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    if (dtype == DType::kFloat64) {
+      reinterpret_cast<double*>(row)[j] = from[j];
+    } else if (dtype == DType::kFloat32) {
+      reinterpret_cast<float*>(row)[j] = static_cast<float>(from[j]);
+    } else {
+      reinterpret_cast<std::uint16_t*>(row)[j] = double_to_bfloat16(from[j]);
+    }
+  }
+}
+
+template <class T>
+__global__ void widen_row_kernel(const char* row, std::int64_t d, double* to) {
+  for (std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; j < d;
+       j += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    to[j] = widen(reinterpret_cast<const T*>(row), j);
+  }
+}
+
+void free_device_vector(double* p) {
+  if (p == nullptr) return;
+  cudaPointerAttributes attributes{};
+  int previous = 0;
+  cudaGetDevice(&previous);
+  if (cudaPointerGetAttributes(&attributes, p) == cudaSuccess) cudaSetDevice(attributes.device);
+  cudaFree(p);
+  cudaSetDevice(previous);
+}
+
+// Calls f(std::integral_constant<int, K>{}) for K = k, 1..8 (WoodburySolver passes at most 8).
+template <class F>
+void with_rhs_count(int k, F&& f) {
+  switch (k) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 7: return f(std::integral_constant<int, 7>{});
+    case 8: return f(std::integral_constant<int, 8>{});
+    default: throw Error("M-FAC CUDA: at most 8 right-hand sides per pass (internal error)");
+  }
+}
+
+class CudaPasses final : public GradientPasses {
+ public:
+  // Over gradients in the caller's GPU memory (stream: the caller's, for all work).
+  CudaPasses(const GradientRows& g, const Device& device, cudaStream_t stream)
+      : GradientPasses(g), device_(device.index), stream_(stream) {
+    create_handle();
+  }
+
+  // Over an owned, zeroed window buffer.
+  CudaPasses(std::int64_t window, std::int64_t dim, DType dtype, const Device& device)
+      : GradientPasses(GradientRows{}), device_(device.index), stream_(nullptr) {
+    const DeviceGuard guard(device_);
+    const std::size_t bytes = static_cast<std::size_t>(window * dim) * dtype_size(dtype);
+    cuda_check(cudaMalloc(&storage_, std::max<std::size_t>(bytes, 1)), "SlidingFisherInverse: cudaMalloc");
+    cuda_check(cudaMemset(storage_, 0, bytes), "SlidingFisherInverse: cudaMemset");
+    g_.data = static_cast<const char*>(storage_);
+    g_.dtype = dtype;
+    g_.rows = 0;
+    g_.cols = dim;
+    g_.row_stride = dim;
+    create_handle();
+  }
+
+  ~CudaPasses() override {
+    const DeviceGuard guard(device_);
+    if (handle_ != nullptr) cublasDestroy(handle_);
+    if (storage_ != nullptr) cudaFree(storage_);
+    for (auto& [key, segments] : device_segments_) cudaFree(segments.data);
+  }
+
+  void project(Select select, int k, const double* v, double* q) const override {
+    const DeviceGuard guard(device_);
+    const std::int64_t m = g_.rows;
+    const std::size_t size = blocks_.size() * static_cast<std::size_t>(k * m);
+    const std::vector<Segment>& segments = segments_for(select, kProjectSegment);
+    if (segments.empty() || m == 0) return;
+    const VectorBuffer q_device = allocate(static_cast<std::int64_t>(size));
+    cuda_check(cudaMemsetAsync(q_device.data(), 0, size * sizeof(double), stream_), "project: cudaMemsetAsync");
+    launch_project(select, k, v, q_device.data());
+    std::vector<double> host(size);
+    download(q_device.data(), host.data(), static_cast<std::int64_t>(size));
+    for (std::size_t i = 0; i < size; ++i) q[i] += host[i];
+  }
+
+  void combine(const Combination& c) const override {
+    const DeviceGuard guard(device_);
+    const std::int64_t m = g_.rows;
+    const std::vector<Segment>& segments = segments_for(c.select, kCombineSegment);
+    if (c.norms != nullptr) std::fill(c.norms, c.norms + 2 * c.k, 0.0);
+    if (segments.empty()) return;
+    VectorBuffer coefficients, norms;
+    CombineArguments p{c.a, c.b, c.b_scale, nullptr, c.out_scale, c.accumulate, c.out, nullptr};
+    if (c.coefficients != nullptr && m > 0) {
+      const auto size = static_cast<std::int64_t>(blocks_.size()) * c.k * m;
+      coefficients = allocate(size);
+      upload(c.coefficients, coefficients.data(), size);
+      p.coefficients = coefficients.data();
+    }
+    if (c.norms != nullptr) {
+      norms = allocate(2 * c.k);
+      cuda_check(cudaMemsetAsync(norms.data(), 0, 2 * c.k * sizeof(double), stream_), "combine: cudaMemsetAsync");
+      p.norms = norms.data();
+    }
+    const DeviceSegments& device_segments = device_segments_for(c.select, kCombineSegment);
+    with_storage_type(g_.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      with_rhs_count(c.k, [&](auto count) {
+        constexpr int K = decltype(count)::value;
+        combine_kernel<T, K><<<static_cast<unsigned int>(segments.size()), kThreads, 0, stream_>>>(
+            rows_view(), device_segments.data, p);
+      });
+    });
+    cuda_check(cudaGetLastError(), "combine: kernel launch");
+    if (c.out_projection != nullptr) project(c.select, c.k, c.out, c.out_projection);
+    if (c.norms != nullptr) download(norms.data(), c.norms, 2 * c.k);
+  }
+
+  bool gram(const BlockRange& block, double* out) const override {
+    const DeviceGuard guard(device_);
+    const std::int64_t m = g_.rows;
+    const std::int64_t n = block.dense ? block.width() : m;
+    const VectorBuffer result = allocate(n * n);
+    cuda_check(cudaMemsetAsync(result.data(), 0, n * n * sizeof(double), stream_), "gram: cudaMemsetAsync");
+    int* flag = nullptr;
+    cuda_check(cudaMallocAsync(&flag, sizeof(int), stream_), "gram: cudaMallocAsync");
+    cuda_check(cudaMemsetAsync(flag, 0, sizeof(int), stream_), "gram: cudaMemsetAsync");
+    // Chunks of at most 2^25 widened values (256 MB).
+    const std::int64_t chunk = block.dense ? block.width() : std::max<std::int64_t>(1024, (std::int64_t{1} << 25) / std::max<std::int64_t>(m, 1));
+    const VectorBuffer columns = allocate(m * std::min(chunk, block.width()));
+    const double one = 1.0;
+    for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
+      const std::int64_t width = std::min(chunk, block.end - begin);
+      widen(begin, width, columns.data(), flag);
+      // The widened chunk is row-major m x width, i.e. column-major A = (width x m) with ld width.
+      if (block.dense) {
+        // G_b^T G_b = A A^T (width x width).
+        cublas_check(cublasDsyrk(handle_, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
+                                 &one, columns.data(), static_cast<int>(width), &one, result.data(), static_cast<int>(n)),
+                     "gram: cublasDsyrk");
+      } else {
+        // G_b G_b^T = A^T A (m x m).
+        cublas_check(cublasDsyrk(handle_, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, static_cast<int>(m), static_cast<int>(width),
+                                 &one, columns.data(), static_cast<int>(width), &one, result.data(), static_cast<int>(n)),
+                     "gram: cublasDsyrk");
+      }
+    }
+    int nonfinite = 0;
+    cuda_check(cudaMemcpyAsync(&nonfinite, flag, sizeof(int), cudaMemcpyDeviceToHost, stream_), "gram: cudaMemcpyAsync");
+    cuda_check(cudaFreeAsync(flag, stream_), "gram: cudaFreeAsync");
+    download(result.data(), out, n * n);
+    return nonfinite == 0;
+  }
+
+  void woodbury_quadratic(const BlockRange& block, const SymmetricFactor& factor, double* out) const override {
+    const DeviceGuard guard(device_);
+    const std::int64_t m = g_.rows;
+    // With K = L L^T: g^T K^{-1} g = ||L^{-1} g||^2 (triangular solve); after the LDL^T fallback,
+    // g^T K^{-1} g from the explicit inverse.
+    std::vector<double> matrix(static_cast<std::size_t>(m * m));
+    if (factor.cholesky) {
+      std::copy(factor.data, factor.data + m * m, matrix.begin());
+    } else {
+      invert(factor, matrix.data());
+      for (std::int64_t j = 0; j < m; ++j) {
+        for (std::int64_t i = 0; i < j; ++i) matrix[j * m + i] = matrix[i * m + j];  // both triangles
+      }
+    }
+    const VectorBuffer device_matrix = allocate(m * m);
+    upload(matrix.data(), device_matrix.data(), m * m);
+    const std::int64_t chunk = std::max<std::int64_t>(1024, (std::int64_t{1} << 24) / std::max<std::int64_t>(m, 1));
+    const std::int64_t most = std::min(chunk, block.width());
+    const VectorBuffer columns = allocate(m * most), solved = allocate(factor.cholesky ? 1 : m * most);
+    const VectorBuffer results = allocate(most);
+    int* flag = nullptr;  // widen_kernel's non-finite flag, not needed here
+    cuda_check(cudaMallocAsync(&flag, sizeof(int), stream_), "diagonal: cudaMallocAsync");
+    cuda_check(cudaMemsetAsync(flag, 0, sizeof(int), stream_), "diagonal: cudaMemsetAsync");
+    const double one = 1.0, zero = 0.0;
+    for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
+      const std::int64_t width = std::min(chunk, block.end - begin);
+      widen(begin, width, columns.data(), flag);  // column-major W = (width x m), ld width
+      const double* right = columns.data();
+      if (factor.cholesky) {
+        // W <- W L^{-T}: row c becomes (L^{-1} g_c)^T.
+        cublas_check(cublasDtrsm(handle_, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT,
+                                 static_cast<int>(width), static_cast<int>(m), &one, device_matrix.data(),
+                                 static_cast<int>(m), columns.data(), static_cast<int>(width)),
+                     "diagonal: cublasDtrsm");
+      } else {
+        // Y = W K^{-1}: row c becomes (K^{-1} g_c)^T.
+        cublas_check(cublasDsymm(handle_, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, static_cast<int>(width),
+                                 static_cast<int>(m), &one, device_matrix.data(), static_cast<int>(m), columns.data(),
+                                 static_cast<int>(width), &zero, solved.data(), static_cast<int>(width)),
+                     "diagonal: cublasDsymm");
+        right = solved.data();
+      }
+      row_dots_kernel<<<blocks_for(width, kThreads), kThreads, 0, stream_>>>(columns.data(), right, width, m,
+                                                                               results.data());
+      cuda_check(cudaGetLastError(), "diagonal: kernel launch");
+      download(results.data(), out + (begin - block.begin), width);
+    }
+    cuda_check(cudaFreeAsync(flag, stream_), "diagonal: cudaFreeAsync");
+  }
+
+  std::vector<double> gather_columns(const std::vector<std::int64_t>& columns) const override {
+    const DeviceGuard guard(device_);
+    const std::int64_t m = g_.rows;
+    const auto count = static_cast<std::int64_t>(columns.size());
+    std::vector<double> values(static_cast<std::size_t>(count * m));
+    if (count == 0 || m == 0) return values;
+    std::int64_t* indices = nullptr;
+    cuda_check(cudaMallocAsync(&indices, count * sizeof(std::int64_t), stream_), "entries: cudaMallocAsync");
+    cuda_check(cudaMemcpyAsync(indices, columns.data(), count * sizeof(std::int64_t), cudaMemcpyHostToDevice, stream_),
+               "entries: cudaMemcpyAsync");
+    const VectorBuffer gathered = allocate(count * m);
+    with_storage_type(g_.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      gather_columns_kernel<T><<<blocks_for(count * m, kThreads), kThreads, 0, stream_>>>(rows_view(), indices, count,
+                                                                                          gathered.data());
+    });
+    cuda_check(cudaGetLastError(), "entries: kernel launch");
+    download(gathered.data(), values.data(), count * m);
+    cuda_check(cudaFreeAsync(indices, stream_), "entries: cudaFreeAsync");
+    return values;
+  }
+
+  VectorBuffer allocate(std::int64_t count) const override {
+    const DeviceGuard guard(device_);
+    double* p = nullptr;
+    cuda_check(cudaMalloc(&p, static_cast<std::size_t>(std::max<std::int64_t>(count, 1)) * sizeof(double)),
+               "M-FAC: cudaMalloc");
+    return VectorBuffer(p, free_device_vector);
+  }
+
+  void copy(const double* from, double* to, std::int64_t count) const override {
+    const DeviceGuard guard(device_);
+    cuda_check(cudaMemcpyAsync(to, from, count * sizeof(double), cudaMemcpyDeviceToDevice, stream_),
+               "M-FAC: cudaMemcpyAsync");
+  }
+
+  void download(const double* from, double* host, std::int64_t count) const override {
+    const DeviceGuard guard(device_);
+    cuda_check(cudaMemcpyAsync(host, from, count * sizeof(double), cudaMemcpyDeviceToHost, stream_),
+               "M-FAC: cudaMemcpyAsync");
+    cuda_check(cudaStreamSynchronize(stream_), "M-FAC: cudaStreamSynchronize");
+  }
+
+  void upload(const double* host, double* to, std::int64_t count) const override {
+    const DeviceGuard guard(device_);
+    cuda_check(cudaMemcpyAsync(to, host, count * sizeof(double), cudaMemcpyHostToDevice, stream_),
+               "M-FAC: cudaMemcpyAsync");
+    // `host` is pageable and may be reused by the caller at once.
+    cuda_check(cudaStreamSynchronize(stream_), "M-FAC: cudaStreamSynchronize");
+  }
+
+  void squared_norms(const double* v, int k, double* out) const override {
+    const DeviceGuard guard(device_);
+    const VectorBuffer sums = allocate(k);
+    cuda_check(cudaMemsetAsync(sums.data(), 0, k * sizeof(double), stream_), "M-FAC: cudaMemsetAsync");
+    const dim3 grid(std::min<unsigned int>(blocks_for(g_.cols, kThreads), 1024), static_cast<unsigned int>(k));
+    squared_norms_kernel<<<grid, kThreads, 0, stream_>>>(v, g_.cols, sums.data());
+    cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
+    download(sums.data(), out, k);
+  }
+
+  void load(const TensorView& x, std::int64_t first, int k, double* to) const override {
+    const DeviceGuard guard(device_);
+    wait_for(x);
+    const std::int64_t d = g_.cols;
+    load_kernel<<<blocks_for(k * d, kThreads), kThreads, 0, stream_>>>(view_of(x), first, k, d, to);
+    cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
+  }
+
+  void store(const double* from, std::int64_t first, int k, const TensorView& out) const override {
+    const DeviceGuard guard(device_);
+    const std::int64_t d = g_.cols;
+    store_kernel<<<blocks_for(k * d, kThreads), kThreads, 0, stream_>>>(from, first, k, d, view_of(out));
+    cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
+    // The result is complete before the caller's stream goes on.
+    cuda_check(cudaStreamSynchronize(stream_), "M-FAC: cudaStreamSynchronize");
+  }
+
+  void store_row(std::int64_t slot, const double* from) override {
+    const DeviceGuard guard(device_);
+    char* row = static_cast<char*>(storage_) + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
+    store_row_kernel<<<blocks_for(g_.cols, kThreads), kThreads, 0, stream_>>>(from, g_.cols, g_.dtype, row);
+    cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
+  }
+
+  void widen_row(std::int64_t slot, double* to) const override {
+    const DeviceGuard guard(device_);
+    const char* row = static_cast<const char*>(storage_) + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
+    with_storage_type(g_.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      widen_row_kernel<T><<<blocks_for(g_.cols, kThreads), kThreads, 0, stream_>>>(row, g_.cols, to);
+    });
+    cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
+  }
+
+ private:
+  struct DeviceSegments {
+    Segment* data = nullptr;
+    std::size_t count = 0;
+  };
+
+  void create_handle() {
+    const DeviceGuard guard(device_);
+    cublas_check(cublasCreate(&handle_), "M-FAC: cublasCreate");
+    cublas_check(cublasSetStream(handle_, stream_), "M-FAC: cublasSetStream");
+    // Gram matrices in true float64 (no reduced-precision emulation).
+    cublas_check(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH), "M-FAC: cublasSetMathMode");
+  }
+
+  DeviceRows rows_view() const { return DeviceRows{g_.data, g_.row_stride, g_.rows, g_.cols}; }
+
+  static StridedView view_of(const TensorView& t) {
+    return StridedView{static_cast<char*>(t.data()), t.dtype(), t.ndim() == 1 ? 0 : t.stride(0),
+                       t.stride(t.ndim() - 1)};
+  }
+
+  // Makes this object's stream wait for the work queued so far on the stream of `t`.
+  void wait_for(const TensorView& t) const {
+    const auto other = static_cast<cudaStream_t>(t.stream());
+    if (other == stream_) return;
+    cudaEvent_t event = nullptr;
+    cuda_check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "M-FAC: cudaEventCreate");
+    cuda_check(cudaEventRecord(event, other), "M-FAC: cudaEventRecord");
+    cuda_check(cudaStreamWaitEvent(stream_, event, 0), "M-FAC: cudaStreamWaitEvent");
+    cudaEventDestroy(event);
+  }
+
+  void widen(std::int64_t begin, std::int64_t width, double* out, int* flag) const {
+    with_storage_type(g_.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      widen_kernel<T><<<blocks_for(g_.rows * width, kThreads), kThreads, 0, stream_>>>(rows_view(), begin, width, out,
+                                                                                       flag);
+    });
+    cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
+  }
+
+  void launch_project(Select select, int k, const double* v, double* q_device) const {
+    const DeviceSegments& segments = device_segments_for(select, kProjectSegment);
+    with_storage_type(g_.dtype, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      with_rhs_count(k, [&](auto count) {
+        constexpr int K = decltype(count)::value;
+        constexpr int kRows = K == 1 ? 8 : (K == 2 ? 4 : (K <= 4 ? 2 : 1));
+        const dim3 grid(static_cast<unsigned int>(segments.count),
+                        static_cast<unsigned int>((g_.rows + kRows - 1) / kRows));
+        project_kernel<T, K, kRows><<<grid, kThreads, 0, stream_>>>(rows_view(), segments.data, v, q_device);
+      });
+    });
+    cuda_check(cudaGetLastError(), "project: kernel launch");
+  }
+
+  // The selected blocks cut into segments of at most `width` columns (host copy).
+  const std::vector<Segment>& segments_for(Select select, std::int64_t width) const {
+    const auto key = std::make_pair(static_cast<int>(select), width);
+    auto found = host_segments_.find(key);
+    if (found != host_segments_.end()) return found->second;
+    std::vector<Segment> segments;
+    for (std::size_t b = 0; b < blocks_.size(); ++b) {
+      const BlockRange& block = blocks_[b];
+      if (select != Select::kAll && (select == Select::kDense) != block.dense) continue;
+      for (std::int64_t begin = block.begin; begin < block.end; begin += width) {
+        segments.push_back(Segment{begin, std::min(block.end, begin + width), static_cast<int>(b)});
+      }
+    }
+    return host_segments_.emplace(key, std::move(segments)).first->second;
+  }
+
+  const DeviceSegments& device_segments_for(Select select, std::int64_t width) const {
+    const auto key = std::make_pair(static_cast<int>(select), width);
+    auto found = device_segments_.find(key);
+    if (found != device_segments_.end()) return found->second;
+    const std::vector<Segment>& segments = segments_for(select, width);
+    DeviceSegments device;
+    device.count = segments.size();
+    const DeviceGuard guard(device_);
+    cuda_check(cudaMalloc(&device.data, std::max<std::size_t>(segments.size(), 1) * sizeof(Segment)),
+               "M-FAC: cudaMalloc");
+    cuda_check(cudaMemcpy(device.data, segments.data(), segments.size() * sizeof(Segment), cudaMemcpyHostToDevice),
+               "M-FAC: cudaMemcpy");
+    return device_segments_.emplace(key, device).first->second;
+  }
+
+  int device_;
+  cudaStream_t stream_;
+  void* storage_ = nullptr;  // the sliding window's rows (nullptr for a view)
+  cublasHandle_t handle_ = nullptr;
+  mutable std::map<std::pair<int, std::int64_t>, std::vector<Segment>> host_segments_;
+  mutable std::map<std::pair<int, std::int64_t>, DeviceSegments> device_segments_;
+};
+
+}  // namespace
+
+std::unique_ptr<GradientPasses> make_cuda_passes(const GradientRows& g, const Device& device, void* stream) {
+  return std::make_unique<CudaPasses>(g, device, static_cast<cudaStream_t>(stream));
+}
+
+std::unique_ptr<GradientPasses> make_cuda_window(std::int64_t window, std::int64_t dim, DType dtype,
+                                                 const Device& device) {
+  return std::make_unique<CudaPasses>(window, dim, dtype, device);
+}
+
+}  // namespace mlprims::mfac::detail
