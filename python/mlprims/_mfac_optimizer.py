@@ -1,0 +1,153 @@
+"""The M-FAC optimizer (``mlprims.mfac.MFAC``): preconditioned SGD with the inverse of the empirical
+Fisher matrix over the last `ngrads` gradients. Importing this module imports torch."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+
+from .mfac import SlidingFisherInverse
+
+__all__ = ["MFAC"]
+
+
+def _check_real(name: str, value, lowest: float, *, inclusive: bool = True, below: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"MFAC: '{name}' must be a real number, got {type(value).__name__}")
+    value = float(value)
+    ok = math.isfinite(value) and (value >= lowest if inclusive else value > lowest)
+    if below is not None:
+        ok = ok and value < below
+    if not ok:
+        bound = f">= {lowest}" if inclusive else f"> {lowest}"
+        if below is not None:
+            bound += f" and < {below}"
+        raise ValueError(f"MFAC: '{name}' must be {bound}, got {value!r}")
+    return value
+
+
+class MFAC(torch.optim.Optimizer):
+    """M-FAC (Frantar, Kurtic & Alistarh, NeurIPS 2021): each step preconditions the gradient with
+    the inverse of F = damp I + (1/c) sum of the last c <= ngrads gradients g g^T.
+
+    One step, with all parameters flattened into one vector (in parameter-group order):
+
+        g = grad + weight_decay * p               (per group)
+        u = F^{-1} g,  F over the window that now includes g
+        v = momentum * v + (1 - momentum) * u     (when momentum > 0, per group; else v = u)
+        p = p - lr * v                            (per group)
+
+    This is the reference implementation's update (IST-DASLab/M-FAC ``optim.MFAC``), except that
+    while the window fills F is built from the gradients present (the reference counts the empty
+    slots as zero gradients), parameters without a gradient contribute zeros, and lr,
+    momentum and weight_decay may differ between parameter groups. The window
+    (:class:`mlprims.mfac.SlidingFisherInverse`) lives on the parameters' device and stores
+    gradients in the parameters' dtype (float32, float64 or bfloat16); its m x m system is updated
+    in O(ngrads^2) per step, so a step costs about two passes over the window.
+
+    Parameters
+    ----------
+    params : iterable of tensors or dicts
+        All on one device, with one floating dtype.
+    lr : float
+        Learning rate (>= 0).
+    momentum : float
+        In [0, 1).
+    weight_decay : float
+        L2 penalty added to the gradient before preconditioning (>= 0).
+    ngrads : int
+        Gradients in the window (m).
+    damp : float
+        The damping (> 0).
+    refine : bool
+        Compute each F^{-1} g with iterative refinement (about twice the passes; see
+        :meth:`mlprims.mfac.SlidingFisherInverse.update_ihvp`).
+
+    The gradient window is not part of ``state_dict()`` (it holds ngrads x d values); after
+    ``load_state_dict`` it starts empty again.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        ngrads: int = 1024,
+        damp: float = 1e-5,
+        *,
+        refine: bool = False,
+    ):
+        _check_real("lr", lr, 0.0)
+        _check_real("momentum", momentum, 0.0, below=1.0)
+        _check_real("weight_decay", weight_decay, 0.0)
+        _check_real("damp", damp, 0.0, inclusive=False)
+        if isinstance(ngrads, bool) or not isinstance(ngrads, numbers.Integral) or ngrads < 1:
+            raise ValueError(f"MFAC: 'ngrads' must be an integer >= 1, got {ngrads!r}")
+        self._window = None
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+        parameters = [p for group in self.param_groups for p in group["params"]]
+        devices = {p.device for p in parameters}
+        dtypes = {p.dtype for p in parameters}
+        if len(devices) != 1:
+            raise ValueError(f"MFAC: all parameters must be on one device, got {sorted(map(str, devices))}")
+        if len(dtypes) != 1 or not next(iter(dtypes)).is_floating_point:
+            raise ValueError(f"MFAC: all parameters must share one floating dtype, got {sorted(map(str, dtypes))}")
+        dtype = next(iter(dtypes))
+        storage = dtype if dtype in (torch.float32, torch.float64, torch.bfloat16) else torch.float32
+        self._compute_dtype = torch.float64 if dtype == torch.float64 else torch.float32
+        self._refine = bool(refine)
+        self._window = SlidingFisherInverse(
+            sum(p.numel() for p in parameters),
+            int(ngrads),
+            float(damp),
+            dtype=storage,
+            device=next(iter(devices)),
+        )
+
+    def add_param_group(self, param_group: dict) -> None:
+        if self._window is not None:
+            raise ValueError("MFAC: parameter groups cannot be added after construction (the window's dimension is fixed)")
+        for name in ("lr", "momentum", "weight_decay"):
+            if name in param_group:
+                _check_real(name, param_group[name], 0.0, below=1.0 if name == "momentum" else None)
+        super().add_param_group(param_group)
+
+    @property
+    def window(self) -> SlidingFisherInverse:
+        """The gradient window (read it, e.g. ``len(opt.window)``; do not update it yourself)."""
+        return self._window
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        pieces = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad if p.grad is not None else torch.zeros_like(p)
+                if grad.is_sparse:
+                    raise ValueError("MFAC: sparse gradients are not supported")
+                grad = grad.to(self._compute_dtype)
+                if group["weight_decay"] != 0:
+                    grad = grad.add(p.to(self._compute_dtype), alpha=group["weight_decay"])
+                pieces.append(grad.reshape(-1))
+        direction = self._window.update_ihvp(torch.cat(pieces), refine=self._refine)
+        offset = 0
+        for group in self.param_groups:
+            for p in group["params"]:
+                u = direction[offset : offset + p.numel()].view(p.shape)
+                offset += p.numel()
+                if group["momentum"] > 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = torch.zeros_like(u)
+                    buffer = state["momentum_buffer"]
+                    buffer.mul_(group["momentum"]).add_(u, alpha=1 - group["momentum"])
+                    u = buffer
+                p.add_(u.to(p.dtype), alpha=-group["lr"])
+        return loss

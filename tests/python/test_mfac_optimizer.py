@@ -1,0 +1,137 @@
+"""mlprims.mfac.MFAC against a dense float64 implementation of the same update, step for step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from mlprims.mfac import MFAC  # noqa: E402  (needs torch)
+
+
+def logistic_problem(seed=0, n=200, p=12):
+    rng = np.random.default_rng(seed)
+    X = torch.from_numpy(rng.standard_normal((n, p)))
+    truth = rng.standard_normal(p)
+    labels = torch.from_numpy((rng.random(n) < 1 / (1 + np.exp(-X.numpy() @ truth))).astype(np.float64))
+    return X, labels
+
+
+def make_model(p):
+    torch.manual_seed(0)
+    weight = torch.nn.Parameter(torch.zeros(p - 2, dtype=torch.float64))
+    head = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    bias = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    return weight, head, bias
+
+
+def loss_of(X, labels, weight, head, bias):
+    logits = X[:, :-2] @ weight + X[:, -2:] @ head + bias
+    return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
+
+
+class DenseReference:
+    """The same step with an explicit d x d Fisher matrix over the gradients present."""
+
+    def __init__(self, groups, ngrads, damp):
+        self.groups, self.ngrads, self.damp = groups, ngrads, damp
+        self.window, self.momentum = [], None
+
+    def step(self, params_with_grads):
+        pieces = []
+        for (lr, momentum, decay), params in zip(self.groups, params_with_grads):
+            for p, grad in params:
+                pieces.append(grad + decay * p)
+        g = np.concatenate(pieces)
+        self.window = (self.window + [g])[-self.ngrads :]
+        G = np.array(self.window)
+        F = self.damp * np.eye(g.size) + G.T @ G / len(self.window)
+        u = np.linalg.solve(F, g)
+        updates, offset = [], 0
+        if self.momentum is None:
+            self.momentum = np.zeros_like(u)
+        for (lr, momentum, decay), params in zip(self.groups, params_with_grads):
+            for p, _ in params:
+                piece = u[offset : offset + p.size]
+                if momentum > 0:
+                    self.momentum[offset : offset + p.size] = (
+                        momentum * self.momentum[offset : offset + p.size] + (1 - momentum) * piece
+                    )
+                    piece = self.momentum[offset : offset + p.size]
+                updates.append(p - lr * piece)
+                offset += p.size
+        return updates
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_follows_dense_reference_step_for_step(momentum):
+    X, labels = logistic_problem()
+    weight, head, bias = make_model(X.shape[1])
+    groups = [(0.05, momentum, 1e-3), (0.02, momentum, 0.0)]
+    optimizer = MFAC(
+        [
+            {"params": [weight], "lr": groups[0][0], "weight_decay": groups[0][2]},
+            {"params": [head, bias], "lr": groups[1][0], "weight_decay": groups[1][2]},
+        ],
+        momentum=momentum,
+        ngrads=5,
+        damp=0.1,
+    )
+    reference = DenseReference(groups, ngrads=5, damp=0.1)
+    ref_params = [p.detach().numpy().copy() for p in (weight, head, bias)]
+    losses = []
+    for _ in range(25):
+        optimizer.zero_grad()
+        loss = loss_of(X, labels, weight, head, bias)
+        loss.backward()
+        losses.append(loss.item())
+        # The reference takes its gradient at its own parameters, which must equal ours.
+        ref_tensors = [torch.tensor(p, requires_grad=True) for p in ref_params]
+        ref_loss = loss_of(X, labels, *ref_tensors)
+        ref_loss.backward()
+        grads = [t.grad.numpy() for t in ref_tensors]
+        ref_params = reference.step(
+            [[(ref_params[0], grads[0])], [(ref_params[1], grads[1]), (ref_params[2], grads[2])]]
+        )
+        optimizer.step()
+        for ours, theirs in zip((weight, head, bias), ref_params):
+            np.testing.assert_allclose(ours.detach().numpy(), theirs, rtol=1e-10, atol=1e-12)
+    assert losses[-1] < 0.9 * losses[0]
+    assert len(optimizer.window) == 5
+
+
+def test_closure_parameters_without_gradient_and_float32():
+    X, labels = logistic_problem(n=50, p=6)
+    weight = torch.nn.Parameter(torch.zeros(6, dtype=torch.float32))
+    unused = torch.nn.Parameter(torch.ones(3, dtype=torch.float32))
+    optimizer = MFAC([weight, unused], lr=0.1, ngrads=4, damp=1e-3)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(X.float() @ weight, labels.float())
+        loss.backward()
+        return loss
+
+    first = optimizer.step(closure).item()
+    for _ in range(10):
+        last = optimizer.step(closure).item()
+    assert last < first
+    assert torch.equal(unused.detach(), torch.ones(3))  # zero gradient, zero step
+    assert optimizer.window.dtype == "float32"
+
+
+def test_optimizer_bad_arguments():
+    p = torch.nn.Parameter(torch.zeros(3))
+    with pytest.raises(ValueError, match="'lr' must be >= 0.0"):
+        MFAC([p], lr=-1)
+    with pytest.raises(ValueError, match="'momentum' must be >= 0.0 and < 1.0"):
+        MFAC([p], momentum=1.0)
+    with pytest.raises(ValueError, match="'ngrads' must be an integer >= 1"):
+        MFAC([p], ngrads=0)
+    with pytest.raises(ValueError, match="'damp' must be > 0.0"):
+        MFAC([p], damp=0)
+    with pytest.raises(ValueError, match="one floating dtype"):
+        MFAC([p, torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))])
+    optimizer = MFAC([p])
+    with pytest.raises(ValueError, match="cannot be added after construction"):
+        optimizer.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))]})
