@@ -7,6 +7,8 @@ cd "$ROOT"
 install_system_packages
 make_venv
 "$VENV/bin/pip" install --quiet ".[bench]" python-flint scipy-openblas32
+# torch for the M-FAC peers (bench/python/mfac_peers.py); override with TORCH_SPEC.
+"$VENV/bin/pip" install --quiet "$TORCH_SPEC"
 
 stamp="$(hostname -s)-$(date +%Y-%m-%d)"
 quick=()
@@ -14,6 +16,7 @@ quick=()
 mkdir -p bench/results
 "$VENV/bin/python" bench/python/bessel.py "${quick[@]}" --out "bench/results/${stamp}-bessel.json"
 "$VENV/bin/python" bench/python/vmf.py "${quick[@]}" --out "bench/results/${stamp}-vmf.json"
+"$VENV/bin/python" bench/python/mfac.py "${quick[@]}" --out "bench/results/${stamp}-mfac.json"
 
 BUILD="$ROOT/build/cpp-bench"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DPython_EXECUTABLE="$VENV/bin/python" -DMLPRIMS_CUDA=OFF \

@@ -1,5 +1,7 @@
 """Loads the native core. A CUDA build links cuBLAS/cuSOLVER from the nvidia-cublas and
-nvidia-cusolver wheels; they are loaded from those packages first so the core finds them."""
+nvidia-cusolver wheels: when the core does not load by itself, those libraries are loaded from the
+wheels first and the import is retried (a CPU build never loads them: they take hundreds of
+megabytes of memory)."""
 
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ def _preload_nvidia_libraries() -> None:
                     pass
 
 
-_preload_nvidia_libraries()
-
-from . import _core  # noqa: E402
+try:
+    from . import _core
+except ImportError:
+    _preload_nvidia_libraries()
+    from . import _core
 
 __all__ = ["_core"]

@@ -18,7 +18,6 @@
 
 namespace mlprims::mfac {
 
-// How a product F^{-1} x was obtained.
 // How a product F^{-1} x was obtained. With refinement the residual r = x - F y is computed, and
 // with it the backward error ||r|| / (||F|| ||y|| + ||x||), where ||F|| is a lower bound from a few
 // power iterations on the m x m system (so the estimate errs on the high side). Refinement stops

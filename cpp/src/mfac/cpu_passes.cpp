@@ -29,6 +29,32 @@ std::int64_t offset_of(const TensorView& t, std::int64_t row, std::int64_t j) {
   return t.ndim() == 1 ? j * t.stride(0) : row * t.stride(0) + j * t.stride(1);
 }
 
+bool rows_contiguous(const TensorView& t) { return t.ndim() == 0 || t.stride(t.ndim() - 1) == 1; }
+
+// Calls body(tag) with tag::type float or double for those dtypes and returns true; false otherwise.
+template <typename Body>
+bool with_float_type(DType dtype, Body&& body) {
+  if (dtype == DType::kFloat32) {
+    body(StorageTag<float>{});
+    return true;
+  }
+  if (dtype == DType::kFloat64) {
+    body(StorageTag<double>{});
+    return true;
+  }
+  return false;
+}
+
+// body(j) for j in [0, d), split among threads for long vectors.
+template <typename Body>
+void parallel_columns(std::int64_t d, Body&& body) {
+  const int threads = mlprims::detail::threads_for(d, 1 << 15);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads)
+#endif
+  for (std::int64_t j = 0; j < d; ++j) body(j);
+}
+
 class CpuPasses final : public GradientPasses {
  public:
   explicit CpuPasses(const GradientRows& g) : GradientPasses(g) {}
@@ -140,9 +166,8 @@ class CpuPasses final : public GradientPasses {
     return values;
   }
 
-  VectorBuffer allocate(std::int64_t count) const override {
-    return VectorBuffer(new double[static_cast<std::size_t>(std::max<std::int64_t>(count, 1))],
-                        [](double* p) { delete[] p; });
+  VectorBuffer allocate_memory(std::int64_t count) const override {
+    return VectorBuffer(new double[static_cast<std::size_t>(count)], [](double* p) { delete[] p; }, count);
   }
   void copy(const double* from, double* to, std::int64_t count) const override { std::copy(from, from + count, to); }
   void download(const double* from, double* host, std::int64_t count) const override { copy(from, host, count); }
@@ -150,31 +175,54 @@ class CpuPasses final : public GradientPasses {
 
   void squared_norms(const double* v, int k, double* out) const override {
     const std::int64_t d = g_.cols;
+    const int threads = mlprims::detail::threads_for(d, 1 << 15);
     for (int r = 0; r < k; ++r) {
+      const double* row = v + r * d;
       double sum = 0.0;
-      for (std::int64_t j = 0; j < d; ++j) sum += v[r * d + j] * v[r * d + j];
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : sum)
+#endif
+      for (std::int64_t j = 0; j < d; ++j) sum += row[j] * row[j];
       out[r] = sum;
     }
   }
 
+  // load/store move d-length vectors, so they run in parallel (they also first-touch the
+  // buffers), with typed loops when the rows are contiguous float32/float64.
   void load(const TensorView& x, std::int64_t first, int k, double* to) const override {
     const std::int64_t d = g_.cols;
-    const char* data = static_cast<const char*>(x.data());
-    const auto size = static_cast<std::int64_t>(dtype_size(x.dtype()));
     for (int r = 0; r < k; ++r) {
-      for (std::int64_t j = 0; j < d; ++j) {
-        to[r * d + j] = mlprims::detail::load_as_double(data + offset_of(x, first + r, j) * size, x.dtype());
+      double* target = to + r * d;
+      const std::int64_t row = first + r;
+      if (!rows_contiguous(x) || !with_float_type(x.dtype(), [&](auto tag) {
+            using T = typename decltype(tag)::type;
+            const T* source = static_cast<const T*>(x.data()) + offset_of(x, row, 0);
+            parallel_columns(d, [&](std::int64_t j) { target[j] = static_cast<double>(source[j]); });
+          })) {
+        const char* data = static_cast<const char*>(x.data());
+        const auto size = static_cast<std::int64_t>(dtype_size(x.dtype()));
+        parallel_columns(d, [&](std::int64_t j) {
+          target[j] = mlprims::detail::load_as_double(data + offset_of(x, row, j) * size, x.dtype());
+        });
       }
     }
   }
 
   void store(const double* from, std::int64_t first, int k, const TensorView& out) const override {
     const std::int64_t d = g_.cols;
-    char* data = static_cast<char*>(out.data());
-    const auto size = static_cast<std::int64_t>(dtype_size(out.dtype()));
     for (int r = 0; r < k; ++r) {
-      for (std::int64_t j = 0; j < d; ++j) {
-        mlprims::detail::store_from_double(data + offset_of(out, first + r, j) * size, out.dtype(), from[r * d + j]);
+      const double* source = from + r * d;
+      const std::int64_t row = first + r;
+      if (!rows_contiguous(out) || !with_float_type(out.dtype(), [&](auto tag) {
+            using T = typename decltype(tag)::type;
+            T* target = static_cast<T*>(out.data()) + offset_of(out, row, 0);
+            parallel_columns(d, [&](std::int64_t j) { target[j] = static_cast<T>(source[j]); });
+          })) {
+        char* data = static_cast<char*>(out.data());
+        const auto size = static_cast<std::int64_t>(dtype_size(out.dtype()));
+        parallel_columns(d, [&](std::int64_t j) {
+          mlprims::detail::store_from_double(data + offset_of(out, row, j) * size, out.dtype(), source[j]);
+        });
       }
     }
   }

@@ -462,12 +462,11 @@ class CudaPasses final : public GradientPasses {
     return values;
   }
 
-  VectorBuffer allocate(std::int64_t count) const override {
+  VectorBuffer allocate_memory(std::int64_t count) const override {
     const DeviceGuard guard(device_);
     double* p = nullptr;
-    cuda_check(cudaMalloc(&p, static_cast<std::size_t>(std::max<std::int64_t>(count, 1)) * sizeof(double)),
-               "M-FAC: cudaMalloc");
-    return VectorBuffer(p, free_device_vector);
+    cuda_check(cudaMalloc(&p, static_cast<std::size_t>(count) * sizeof(double)), "M-FAC: cudaMalloc");
+    return VectorBuffer(p, free_device_vector, count);
   }
 
   void copy(const double* from, double* to, std::int64_t count) const override {
