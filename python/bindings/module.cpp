@@ -56,4 +56,5 @@ PYBIND11_MODULE(_core, m) {
   mlprims::python::register_special(m);
   mlprims::python::register_vmf(m);
   mlprims::python::register_mfac(m);
+  mlprims::python::register_lowrank(m);
 }

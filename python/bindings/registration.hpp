@@ -8,5 +8,6 @@ namespace mlprims::python {
 void register_special(pybind11::module_& m);
 void register_vmf(pybind11::module_& m);
 void register_mfac(pybind11::module_& m);
+void register_lowrank(pybind11::module_& m);
 
 }  // namespace mlprims::python

@@ -1,10 +1,11 @@
 """mlprims: fast, accurate numeric primitives for machine learning.
 
 Modules: :mod:`mlprims.special` (log-Bessel functions and ratios), :mod:`mlprims.vmf`
-(von Mises-Fisher distribution) and :mod:`mlprims.mfac` (inverse-Fisher products from gradients,
-OBS pruning, the M-FAC optimizer). Functions take numpy arrays, torch tensors (CPU and CUDA),
-Python scalars and lists, and anything with ``__dlpack__``; results come back as the caller's
-array type on the caller's device, without copies.
+(von Mises-Fisher distribution), :mod:`mlprims.mfac` (inverse-Fisher products from gradients,
+OBS pruning, the M-FAC optimizer) and :mod:`mlprims.lowrank` (truncated and Fisher-weighted SVD,
+CPU only so far). Functions take numpy arrays, torch tensors (CPU and CUDA), Python scalars and
+lists, and anything with ``__dlpack__``; results come back as the caller's array type on the
+caller's device, without copies.
 
 ``python -m mlprims tour`` runs each primitive on built-in data against the best installed peer.
 """
@@ -12,11 +13,11 @@ array type on the caller's device, without copies.
 from __future__ import annotations
 
 from ._native import _core
-from . import mfac, special, vmf
+from . import lowrank, mfac, special, vmf
 
 __version__ = _core.version()
 
-__all__ = ["mfac", "special", "vmf", "set_num_threads", "get_num_threads", "build_info", "cmake_dir", "__version__"]
+__all__ = ["lowrank", "mfac", "special", "vmf", "set_num_threads", "get_num_threads", "build_info", "cmake_dir", "__version__"]
 
 
 def set_num_threads(n: int) -> None:

@@ -36,6 +36,10 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._arrays import as_array as _as_array
+from ._arrays import as_floating as _as_floating
+from ._arrays import describe as _describe
+from ._arrays import dtype_name as _dtype_name
 from ._interop import is_tensor, torch_module
 
 __all__ = ["FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune", "MFAC"]
@@ -64,51 +68,6 @@ def _info(raw) -> SolveInfo:
     return SolveInfo(
         int(steps), float(residual) if residual >= 0 else math.nan, float(backward) if backward >= 0 else math.nan
     )
-
-
-def _describe(value: Any) -> str:
-    return type(value).__module__ + "." + type(value).__qualname__
-
-
-def _as_array(function: str, name: str, value: Any):
-    """`value` as a numpy array or a torch tensor (detached), converting lists and DLPack objects."""
-    if is_tensor(value):
-        return value.detach()
-    if isinstance(value, np.ndarray):
-        return value
-    if isinstance(value, (list, tuple)):
-        return np.asarray(value)
-    if hasattr(value, "__dlpack__"):
-        device_type, _ = value.__dlpack_device__()
-        if device_type in (1, 3):
-            return np.from_dlpack(value)
-        import torch
-
-        return torch.from_dlpack(value)
-    raise TypeError(f"{function}: '{name}' must be a numpy array or a torch tensor, got {_describe(value)}")
-
-
-def _dtype_name(array) -> str:
-    return str(array.dtype).replace("torch.", "")
-
-
-def _as_floating(function: str, name: str, array, allowed=("float32", "float64")):
-    """The array in a dtype the core reads: floating types in `allowed` kept as they are, float16
-    and bfloat16 (unless allowed) widened to float32, integers and bool to float64; others TypeError."""
-    dtype = _dtype_name(array)
-    if dtype in allowed:
-        return array
-    if dtype.startswith("complex"):
-        raise TypeError(f"{function}: '{name}' must be real, got complex dtype {dtype}")
-    if dtype in ("float16", "bfloat16"):
-        target = "float32"
-    elif dtype == "bool" or dtype.startswith(("int", "uint")):
-        target = "float64"
-    else:
-        raise TypeError(f"{function}: '{name}' must hold real numbers, got dtype {dtype}")
-    if is_tensor(array):
-        return array.to(getattr(torch_module(), target))
-    return array.astype(target)
 
 
 def _device_of(array) -> str:

@@ -7,10 +7,10 @@ import doctest
 import pytest
 
 import mlprims
-from mlprims import special, vmf
+from mlprims import lowrank, mfac, special, vmf
 
 
-@pytest.mark.parametrize("module", [special, vmf, mlprims], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [special, vmf, mfac, lowrank, mlprims], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -19,7 +19,7 @@ def test_docstring_examples(module):
 @pytest.mark.parametrize(
     "function",
     [special.log_iv, special.log_kv, special.iv_ratio, vmf.log_normalizer, vmf.mean_resultant_length, vmf.log_prob,
-     vmf.kappa_mle, vmf.fit, vmf.sample],
+     vmf.kappa_mle, vmf.fit, vmf.sample, lowrank.truncated_svd, lowrank.weighted_svd],
     ids=lambda f: f.__name__,
 )
 def test_public_functions_are_documented_with_examples(function):

@@ -8,17 +8,14 @@
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::linalg {
-namespace {
 
 int blas_int(std::int64_t value, const char* what) {
   if (value < 0 || value > std::numeric_limits<int>::max()) {
-    throw ValueError(std::string("BLAS: ") + what + " = " + std::to_string(value) +
+    throw ValueError(std::string("BLAS/LAPACK: ") + what + " = " + std::to_string(value) +
                      " does not fit the 32-bit integers of the BLAS in use");
   }
   return static_cast<int>(value);
 }
-
-}  // namespace
 
 namespace {
 

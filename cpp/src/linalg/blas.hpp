@@ -14,6 +14,9 @@ std::string blas_description();  // the BLAS library and its configuration
 // Applies the recorded thread count; every BLAS/LAPACK entry point calls this first.
 void apply_blas_threads();
 
+// value as the BLAS's 32-bit integer; ValueError naming `what` when it does not fit.
+int blas_int(std::int64_t value, const char* what);
+
 // C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major with leading dimensions lda, ldb,
 // ldc (elements between rows); op(A) is m x k, op(B) is k x n.
 template <class T>

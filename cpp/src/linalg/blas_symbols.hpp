@@ -22,8 +22,6 @@ void MLPRIMS_BLAS(sgemm)(const char* transa, const char* transb, const int* m, c
 
 void MLPRIMS_BLAS(dsyrk)(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
                          const double* a, const int* lda, const double* beta, double* c, const int* ldc);
-void MLPRIMS_BLAS(dtrsm)(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
-                         const int* n, const double* alpha, const double* a, const int* lda, double* b, const int* ldb);
 void MLPRIMS_BLAS(dpotrf)(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void MLPRIMS_BLAS(dpotrs)(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
                           const int* ldb, int* info);
@@ -32,6 +30,22 @@ void MLPRIMS_BLAS(dsytrf)(const char* uplo, const int* n, double* a, const int* 
                           const int* lwork, int* info);
 void MLPRIMS_BLAS(dsytrs)(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
                           const int* ipiv, double* b, const int* ldb, int* info);
+
+// Dense factorizations for the low-rank module, single and double precision.
+#define MLPRIMS_DENSE_SYMBOLS(T, p)                                                                              \
+  void MLPRIMS_BLAS(p##gesdd)(const char* jobz, const int* m, const int* n, T* a, const int* lda, T* s, T* u,     \
+                              const int* ldu, T* vt, const int* ldvt, T* work, const int* lwork, int* iwork,     \
+                              int* info);                                                                        \
+  void MLPRIMS_BLAS(p##gelqf)(const int* m, const int* n, T* a, const int* lda, T* tau, T* work,                 \
+                              const int* lwork, int* info);                                                      \
+  void MLPRIMS_BLAS(p##orglq)(const int* m, const int* n, const int* k, T* a, const int* lda, const T* tau,      \
+                              T* work, const int* lwork, int* info);                                             \
+  void MLPRIMS_BLAS(p##trsm)(const char* side, const char* uplo, const char* transa, const char* diag,           \
+                             const int* m, const int* n, const T* alpha, const T* a, const int* lda, T* b,       \
+                             const int* ldb);
+MLPRIMS_DENSE_SYMBOLS(float, s)
+MLPRIMS_DENSE_SYMBOLS(double, d)
+#undef MLPRIMS_DENSE_SYMBOLS
 
 // OpenBLAS thread control and configuration; weak so that a system BLAS without them links.
 void MLPRIMS_OPENBLAS(set_num_threads)(int threads) __attribute__((weak));

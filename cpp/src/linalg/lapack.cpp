@@ -10,13 +10,7 @@
 namespace mlprims::linalg {
 namespace {
 
-int as_int(std::int64_t value, const char* what) {
-  if (value < 0 || value > std::numeric_limits<int>::max()) {
-    throw ValueError(std::string("LAPACK: ") + what + " = " + std::to_string(value) +
-                     " does not fit the 32-bit integers of the LAPACK in use");
-  }
-  return static_cast<int>(value);
-}
+int as_int(std::int64_t value, const char* what) { return blas_int(value, what); }
 
 void check_arguments(int info, const char* routine) {
   if (info < 0) {

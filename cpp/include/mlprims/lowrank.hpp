@@ -1,0 +1,71 @@
+// Low-rank factorization W ~ A B (A m x r, B r x n): truncated SVD and the weighted problems that
+// have a closed form, minimize || L^T (W - A B) R ||_F with
+//   row/column weights   L = diag(row_weights), R = diag(col_weights)  (they multiply the residual;
+//                        FWSVD puts sqrt(Fisher row sums) here),
+//   Gram weights         L L^T = left_gram, R R^T = right_gram (Cholesky roots; the objective is
+//                        tr(E^T left_gram E) + ... with E = W - A B; SVD-LLM's right_gram = X X^T
+//                        makes it ||E X||_F^2).
+// Closed form: the SVD of M = L^T W R, A = L^{-T} U_r S_r^a, B = S_r^b V_r^T R^{-1}.
+//
+// CPU, float32 or float64 (the computation runs in W's dtype; Gram roots are computed in float64).
+// Arrays are C-contiguous (row-major).
+#pragma once
+
+#include <cstdint>
+
+#include "mlprims/core/tensor.hpp"
+
+namespace mlprims::lowrank {
+
+enum class SvdMethod : std::uint8_t {
+  kAuto,        // randomized when the rank (plus oversampling) is small against min(m, n)
+  kExact,       // LAPACK divide-and-conquer SVD of the whole matrix
+  kRandomized,  // oversampled range finder with power iterations (Halko, Martinsson & Tropp 2011)
+};
+
+// Which factor carries the singular values: A = U S, B = V^T (kLeft); A = U, B = S V^T (kRight);
+// sqrt(S) on both (kBalanced).
+enum class Placement : std::uint8_t { kLeft, kRight, kBalanced };
+
+struct SvdOptions {
+  SvdMethod method = SvdMethod::kAuto;
+  std::int64_t oversample = -1;  // extra basis vectors; -1: 10 + rank / 2
+  int power_iters = -1;          // -1: 6 (each with re-orthonormalization)
+  std::uint64_t seed = 0;        // of the Gaussian test matrix
+  Placement placement = Placement::kLeft;
+};
+
+struct SvdResult {
+  SvdMethod method;  // the method used (never kAuto)
+};
+
+// left (m, rank), right (rank, n), singular_values (rank,) in W's dtype; 1 <= rank <= min(m, n).
+SvdResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
+                        const TensorView& right, const TensorView& singular_values);
+
+// Weights for weighted_svd; empty views (data() == nullptr) mean "none". On each side at most one
+// of the diagonal and the Gram weight.
+struct Weights {
+  TensorView row_weights;  // (m,), >= 0
+  TensorView col_weights;  // (n,), >= 0
+  TensorView left_gram;    // (m, m), symmetric positive semi-definite
+  TensorView right_gram;   // (n, n), symmetric positive semi-definite
+};
+
+struct WeightedResult {
+  SvdMethod method;
+  double weighted_error;  // || L^T (W - left right) R ||_F, computed from the residual
+  double left_shift;      // added to left_gram's diagonal before its Cholesky root (0 if none)
+  double right_shift;
+};
+
+// Zero row (column) weights: such a row of W does not enter the objective, so any finite choice is
+// optimal. Zero-weight columns of `right` are the least-squares fits of W's columns by the columns
+// of `left` restricted to the rows with nonzero weight; then zero-weight rows of `left` are the
+// least-squares fits of W's rows by the rows of the final `right`. A Gram matrix that is singular or indefinite to rounding gets the smallest
+// shift delta I, delta = 1e-12 ||G||_max * 10^j (j = 0, 1, ...), that lets Cholesky succeed; one that
+// needs 1e-6 ||G||_max or more is indefinite: ValueError.
+WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
+                            const TensorView& left, const TensorView& right, const TensorView& singular_values);
+
+}  // namespace mlprims::lowrank

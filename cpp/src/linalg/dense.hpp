@@ -1,0 +1,30 @@
+// Dense factorizations on row-major matrices, float and double, for the low-rank module. LAPACK
+// is column-major: a row-major m x n array is the column-major n x m transpose, which each
+// wrapper takes into account. Call outside OpenMP parallel regions (BLAS threads itself).
+#pragma once
+
+#include <cstdint>
+
+namespace mlprims::linalg {
+
+// Thin SVD of the row-major m x n matrix a (destroyed), p = min(m, n): a = U diag(s) Vt with U
+// m x p (row-major, ld p) and Vt p x n (row-major, ld n); s descending. False if LAPACK's
+// divide-and-conquer did not converge.
+template <class T>
+bool svd_thin(std::int64_t m, std::int64_t n, T* a, T* s, T* u, T* vt);
+
+// Replaces the row-major m x l matrix y (m >= l) by an orthonormal basis of its columns (Q of a
+// QR factorization, computed as the LQ factorization of the column-major view).
+template <class T>
+void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y);
+
+// Triangular solves with a lower-triangular n x n factor L stored column-major (as potrf 'L'
+// leaves it; the upper triangle is not read):
+//   solve_lower_transposed_left: x (row-major n x k) <- L^{-T} x, i.e. solves L^T z = x;
+//   solve_lower_right:           x (row-major k x n) <- x L^{-1}, i.e. solves z L = x.
+template <class T>
+void solve_lower_transposed_left(std::int64_t n, std::int64_t k, const T* factor, T* x);
+template <class T>
+void solve_lower_right(std::int64_t n, std::int64_t k, const T* factor, T* x);
+
+}  // namespace mlprims::linalg

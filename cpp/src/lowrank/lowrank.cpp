@@ -1,0 +1,310 @@
+// Entry points of mlprims/lowrank.hpp: argument checks, the weighted closed form around
+// truncated_factors, and where the singular values go.
+#include "mlprims/lowrank.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/checks.hpp"
+#include "linalg/blas.hpp"
+#include "linalg/dense.hpp"
+#include "linalg/lapack.hpp"
+#include "lowrank/truncated_factors.hpp"
+#include "mlprims/core/error.hpp"
+
+namespace mlprims::lowrank {
+namespace {
+
+using mlprims::detail::ArgRef;
+
+bool present(const TensorView& t) { return t.data() != nullptr; }
+
+void require_cpu_contiguous(const TensorView& t, ArgRef arg) {
+  if (!t.device().is_cpu()) {
+    throw ValueError(arg.prefix() + " must be in CPU memory (lowrank has no CUDA back end yet), got " +
+                     t.device().str());
+  }
+  if (!t.is_contiguous()) throw ValueError(arg.prefix() + " must be C-contiguous");
+}
+
+// Checks W and the outputs; returns (m, n).
+std::pair<std::int64_t, std::int64_t> check_problem(const char* function, const TensorView& W, std::int64_t rank,
+                                                    const TensorView& left, const TensorView& right,
+                                                    const TensorView& singular_values) {
+  const ArgRef w_arg{function, "W"};
+  mlprims::detail::require_floating(W, w_arg);
+  mlprims::detail::require_ndim(W, 2, w_arg);
+  require_cpu_contiguous(W, w_arg);
+  const std::int64_t m = W.shape(0), n = W.shape(1);
+  if (m < 1 || n < 1) throw ValueError(w_arg.prefix() + " must not be empty, got shape " + shape_str(W.shape()));
+  if (rank < 1 || rank > std::min(m, n)) {
+    throw ValueError(std::string(function) + ": 'rank' must be in [1, min(m, n)] = [1, " +
+                     std::to_string(std::min(m, n)) + "] for W of shape " + shape_str(W.shape()) + ", got " +
+                     std::to_string(rank));
+  }
+  const std::pair<const TensorView*, Shape> outputs[] = {
+      {&left, {m, rank}}, {&right, {rank, n}}, {&singular_values, {rank}}};
+  const char* names[] = {"left", "right", "singular_values"};
+  for (int i = 0; i < 3; ++i) {
+    const ArgRef arg{function, names[i]};
+    mlprims::detail::require_dtype(*outputs[i].first, W.dtype(), arg);
+    mlprims::detail::require_shape(*outputs[i].first, outputs[i].second, arg);
+    require_cpu_contiguous(*outputs[i].first, arg);
+    mlprims::detail::require_writable(*outputs[i].first, arg);
+  }
+  return {m, n};
+}
+
+template <class T>
+std::vector<T> read_matrix(const TensorView& W, const char* function) {
+  const T* data = static_cast<const T*>(W.data());
+  const std::size_t count = static_cast<std::size_t>(W.shape(0) * W.shape(1));
+  std::vector<T> a(data, data + count);
+  for (T value : a) {
+    if (!std::isfinite(value)) throw ValueError(std::string(function) + ": 'W' must be finite, got NaN or inf");
+  }
+  return a;
+}
+
+// Weights of one kind as doubles, checked: shape, finite, >= 0.
+std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, ArgRef arg) {
+  mlprims::detail::require_floating(t, arg);
+  mlprims::detail::require_shape(t, {length}, arg);
+  require_cpu_contiguous(t, arg);
+  std::vector<double> out(static_cast<std::size_t>(length));
+  for (std::int64_t i = 0; i < length; ++i) {
+    const double value = t.dtype() == DType::kFloat64 ? static_cast<const double*>(t.data())[i]
+                                                      : static_cast<const float*>(t.data())[i];
+    if (!(value >= 0.0) || !std::isfinite(value)) {
+      throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(value) + " at index " +
+                       std::to_string(i));
+    }
+    out[static_cast<std::size_t>(i)] = value;
+  }
+  return out;
+}
+
+// Lower Cholesky root (column-major, upper triangle zeroed) of a symmetric Gram matrix, shifted
+// when needed; returns the factor and the shift.
+std::pair<std::vector<double>, double> gram_root(const TensorView& t, std::int64_t size, ArgRef arg) {
+  mlprims::detail::require_floating(t, arg);
+  mlprims::detail::require_shape(t, {size, size}, arg);
+  require_cpu_contiguous(t, arg);
+  std::vector<double> g(static_cast<std::size_t>(size * size));
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    g[i] = t.dtype() == DType::kFloat64 ? static_cast<const double*>(t.data())[i]
+                                        : static_cast<const float*>(t.data())[i];
+    if (!std::isfinite(g[i])) throw ValueError(arg.prefix() + " must be finite, got NaN or inf");
+  }
+  double largest = 0.0, asymmetry = 0.0;
+  for (std::int64_t i = 0; i < size; ++i) {
+    for (std::int64_t j = 0; j < size; ++j) {
+      largest = std::max(largest, std::fabs(g[i * size + j]));
+      asymmetry = std::max(asymmetry, std::fabs(g[i * size + j] - g[j * size + i]));
+    }
+  }
+  const double tolerance = (t.dtype() == DType::kFloat64 ? 1e-12 : 1e-5) * largest;
+  if (asymmetry > tolerance) {
+    throw ValueError(arg.prefix() + " must be symmetric, got max |G - G^T| = " + std::to_string(asymmetry) +
+                     " against max |G| = " + std::to_string(largest));
+  }
+  if (largest == 0.0) throw ValueError(arg.prefix() + " must not be zero");
+  for (double shift = 0.0;; shift = shift == 0.0 ? 1e-12 * largest : 10.0 * shift) {
+    std::vector<double> factor(g);
+    for (std::int64_t i = 0; i < size; ++i) factor[i * size + i] += shift;
+    if (linalg::cholesky(size, factor.data(), size)) {
+      for (std::int64_t j = 0; j < size; ++j) {  // column-major: zero the strictly upper part
+        for (std::int64_t i = 0; i < j; ++i) factor[j * size + i] = 0.0;
+      }
+      return {factor, shift};
+    }
+    // Rounding needs shifts of ~eps n ||G||; a matrix that needs more than 1e-6 ||G|| is indefinite.
+    if (shift >= 1e-6 * largest) {
+      throw ValueError(arg.prefix() + " must be positive semi-definite (Cholesky failed even with a shift of " +
+                       std::to_string(shift) + " = 1e-6 max|G|)");
+    }
+  }
+}
+
+// Rows of `factor` (rows x rank, row-major) for the indices where `weights` is 0: the
+// least-squares fit of those rows of `target` (rows x cols) by the rows of `other` (rank x cols):
+// x = t other^T (other other^T)^{-1}, with a relative ridge of 1e-12 if other is rank-deficient.
+template <class T>
+void fit_unweighted_rows(const std::vector<double>& weights, const std::vector<T>& target, std::int64_t cols,
+                         const std::vector<T>& other, std::int64_t rank, std::vector<T>& factor) {
+  std::vector<std::int64_t> zero;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    if (weights[i] == 0.0) zero.push_back(static_cast<std::int64_t>(i));
+  }
+  if (zero.empty()) return;
+  std::vector<double> gram(static_cast<std::size_t>(rank * rank), 0.0);
+  for (std::int64_t a = 0; a < rank; ++a) {
+    for (std::int64_t b = 0; b < rank; ++b) {
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < cols; ++j) sum += double(other[a * cols + j]) * double(other[b * cols + j]);
+      gram[a * rank + b] = sum;
+    }
+  }
+  double trace = 0.0;
+  for (std::int64_t a = 0; a < rank; ++a) trace += gram[a * rank + a];
+  for (std::int64_t a = 0; a < rank; ++a) gram[a * rank + a] += 1e-12 * trace / rank + 1e-300;
+  if (!linalg::cholesky(rank, gram.data(), rank)) throw Error("lowrank: zero-weight fit failed (internal error)");
+  std::vector<double> rhs(static_cast<std::size_t>(rank * zero.size()));
+  for (std::size_t z = 0; z < zero.size(); ++z) {
+    for (std::int64_t a = 0; a < rank; ++a) {
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < cols; ++j) sum += double(target[zero[z] * cols + j]) * double(other[a * cols + j]);
+      rhs[z * rank + a] = sum;
+    }
+  }
+  linalg::cholesky_solve(rank, static_cast<std::int64_t>(zero.size()), gram.data(), rank, rhs.data(), rank);
+  for (std::size_t z = 0; z < zero.size(); ++z) {
+    for (std::int64_t a = 0; a < rank; ++a) factor[zero[z] * rank + a] = static_cast<T>(rhs[z * rank + a]);
+  }
+}
+
+template <class T>
+std::vector<T> transposed(const std::vector<T>& a, std::int64_t rows, std::int64_t cols) {
+  std::vector<T> t(a.size());
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t j = 0; j < cols; ++j) t[j * rows + i] = a[i * cols + j];
+  }
+  return t;
+}
+
+// left = u S^a, right = S^b vt per the placement, written to the outputs.
+template <class T>
+void write_factors(const detail::TruncatedFactors<T>& f, std::vector<T> u, std::vector<T> vt, Placement placement,
+                   const TensorView& left, const TensorView& right, const TensorView& singular_values) {
+  const auto rank = static_cast<std::int64_t>(f.s.size());
+  const std::int64_t m = static_cast<std::int64_t>(u.size()) / rank, n = static_cast<std::int64_t>(vt.size()) / rank;
+  for (std::int64_t a = 0; a < rank; ++a) {
+    const double s = f.s[a];
+    const double on_left = placement == Placement::kLeft ? s : placement == Placement::kBalanced ? std::sqrt(s) : 1.0;
+    const double on_right = placement == Placement::kRight ? s : placement == Placement::kBalanced ? std::sqrt(s) : 1.0;
+    for (std::int64_t i = 0; i < m; ++i) u[i * rank + a] = static_cast<T>(u[i * rank + a] * on_left);
+    for (std::int64_t j = 0; j < n; ++j) vt[a * n + j] = static_cast<T>(vt[a * n + j] * on_right);
+  }
+  std::copy(u.begin(), u.end(), static_cast<T*>(left.data()));
+  std::copy(vt.begin(), vt.end(), static_cast<T*>(right.data()));
+  std::copy(f.s.begin(), f.s.end(), static_cast<T*>(singular_values.data()));
+}
+
+template <class T>
+WeightedResult weighted_typed(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
+                              const SvdOptions& options, const TensorView& left, const TensorView& right,
+                              const TensorView& singular_values) {
+  const std::int64_t m = W.shape(0), n = W.shape(1);
+  const std::vector<T> w = read_matrix<T>(W, function);
+  if (present(weights.row_weights) && present(weights.left_gram)) {
+    throw ValueError(std::string(function) + ": give at most one of 'row_weights' and 'left_gram'");
+  }
+  if (present(weights.col_weights) && present(weights.right_gram)) {
+    throw ValueError(std::string(function) + ": give at most one of 'col_weights' and 'right_gram'");
+  }
+  std::vector<double> rows(static_cast<std::size_t>(m), 1.0), cols(static_cast<std::size_t>(n), 1.0);
+  if (present(weights.row_weights)) rows = diagonal_weights(weights.row_weights, m, {function, "row_weights"});
+  if (present(weights.col_weights)) cols = diagonal_weights(weights.col_weights, n, {function, "col_weights"});
+  WeightedResult result{SvdMethod::kExact, 0.0, 0.0, 0.0};
+  std::vector<T> left_root, right_root;  // column-major lower Cholesky roots
+  if (present(weights.left_gram)) {
+    auto [root, shift] = gram_root(weights.left_gram, m, {function, "left_gram"});
+    left_root.assign(root.begin(), root.end());
+    result.left_shift = shift;
+  }
+  if (present(weights.right_gram)) {
+    auto [root, shift] = gram_root(weights.right_gram, n, {function, "right_gram"});
+    right_root.assign(root.begin(), root.end());
+    result.right_shift = shift;
+  }
+
+  // M = L^T W R. The column-major root array read row-major is L^T (resp. R^T).
+  std::vector<T> scaled(w);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) scaled[i * n + j] = static_cast<T>(scaled[i * n + j] * rows[i] * cols[j]);
+  }
+  if (!left_root.empty()) {
+    std::vector<T> product(scaled.size());
+    linalg::gemm<T>(false, false, m, n, m, T(1), left_root.data(), m, scaled.data(), n, T(0), product.data(), n);
+    scaled.swap(product);
+  }
+  if (!right_root.empty()) {
+    std::vector<T> product(scaled.size());
+    linalg::gemm<T>(false, true, m, n, n, T(1), scaled.data(), n, right_root.data(), n, T(0), product.data(), n);
+    scaled.swap(product);
+  }
+
+  const detail::TruncatedFactors<T> f = detail::truncated_factors(m, n, scaled, rank, options);
+  result.method = f.method;
+  result.weighted_error = detail::residual_norm(m, n, scaled, f);
+
+  // Unweight: A = L^{-T} U (rows divided by their weight), B = V^T R^{-1}; singular values are
+  // applied after the zero-weight fits, which need the full factors.
+  std::vector<T> u(f.u), vt(f.vt);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t a = 0; a < rank; ++a) u[i * rank + a] = rows[i] > 0 ? static_cast<T>(u[i * rank + a] / rows[i]) : T(0);
+  }
+  for (std::int64_t a = 0; a < rank; ++a) {
+    for (std::int64_t j = 0; j < n; ++j) vt[a * n + j] = cols[j] > 0 ? static_cast<T>(vt[a * n + j] / cols[j]) : T(0);
+  }
+  if (!left_root.empty()) linalg::solve_lower_transposed_left(m, rank, left_root.data(), u.data());
+  if (!right_root.empty()) linalg::solve_lower_right(n, rank, right_root.data(), vt.data());
+  // Zero-weight columns, then rows: the least-squares fit of W by the other factor (S folded in).
+  // The column fit sees the zero-weight rows of U as 0 (they are not set yet), so it uses the
+  // weighted rows only; the row fit then uses the final right factor.
+  if (std::find(cols.begin(), cols.end(), 0.0) != cols.end()) {
+    std::vector<T> us(u);
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t a = 0; a < rank; ++a) us[i * rank + a] = static_cast<T>(us[i * rank + a] * f.s[a]);
+    }
+    // Columns of W (rows of W^T) fitted by the columns of U S (rows of (U S)^T).
+    std::vector<T> fitted(static_cast<std::size_t>(n * rank));
+    fit_unweighted_rows(cols, transposed(w, m, n), m, transposed(us, m, rank), rank, fitted);
+    for (std::int64_t j = 0; j < n; ++j) {
+      if (cols[j] != 0.0) continue;
+      for (std::int64_t a = 0; a < rank; ++a) vt[a * n + j] = fitted[j * rank + a];
+    }
+  }
+  if (std::find(rows.begin(), rows.end(), 0.0) != rows.end()) {
+    std::vector<T> s_vt(vt);
+    for (std::int64_t a = 0; a < rank; ++a) {
+      for (std::int64_t j = 0; j < n; ++j) s_vt[a * n + j] = static_cast<T>(s_vt[a * n + j] * f.s[a]);
+    }
+    std::vector<T> fitted(u.size());  // coefficients on the rows of S V^T: rows of U
+    fit_unweighted_rows(rows, w, n, s_vt, rank, fitted);
+    for (std::int64_t i = 0; i < m; ++i) {
+      if (rows[i] != 0.0) continue;
+      for (std::int64_t a = 0; a < rank; ++a) u[i * rank + a] = fitted[i * rank + a];
+    }
+  }
+  write_factors(f, std::move(u), std::move(vt), options.placement, left, right, singular_values);
+  return result;
+}
+
+WeightedResult run(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
+                   const SvdOptions& options, const TensorView& left, const TensorView& right,
+                   const TensorView& singular_values) {
+  check_problem(function, W, rank, left, right, singular_values);
+  if (options.oversample < -1 || options.power_iters < -1) {
+    throw ValueError(std::string(function) + ": 'oversample' and 'power_iters' must be >= 0");
+  }
+  return W.dtype() == DType::kFloat64
+             ? weighted_typed<double>(function, W, rank, weights, options, left, right, singular_values)
+             : weighted_typed<float>(function, W, rank, weights, options, left, right, singular_values);
+}
+
+}  // namespace
+
+SvdResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
+                        const TensorView& right, const TensorView& singular_values) {
+  return SvdResult{run("truncated_svd", W, rank, Weights{}, options, left, right, singular_values).method};
+}
+
+WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
+                            const TensorView& left, const TensorView& right, const TensorView& singular_values) {
+  return run("weighted_svd", W, rank, weights, options, left, right, singular_values);
+}
+
+}  // namespace mlprims::lowrank

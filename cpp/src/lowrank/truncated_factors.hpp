@@ -1,0 +1,33 @@
+// The rank-r truncated SVD of a row-major matrix held in a work buffer, exact or randomized; the
+// common core of truncated_svd and the closed-form weighted problems.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mlprims/lowrank.hpp"
+
+namespace mlprims::lowrank::detail {
+
+template <class T>
+struct TruncatedFactors {
+  std::vector<T> u;   // m x rank, row-major
+  std::vector<T> s;   // rank, descending
+  std::vector<T> vt;  // rank x n, row-major
+  SvdMethod method = SvdMethod::kExact;
+};
+
+// m x n row-major `a` (left unchanged). options.placement is not applied here.
+template <class T>
+TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,
+                                      const SvdOptions& options);
+
+// The method kAuto resolves to for these sizes.
+SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options);
+std::int64_t oversample_for(std::int64_t rank, const SvdOptions& options);
+
+// Frobenius norm of a - u diag(s) vt, accumulated in double.
+template <class T>
+double residual_norm(std::int64_t m, std::int64_t n, const std::vector<T>& a, const TruncatedFactors<T>& f);
+
+}  // namespace mlprims::lowrank::detail

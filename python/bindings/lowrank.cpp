@@ -1,0 +1,81 @@
+// Bindings of mlprims/lowrank.hpp. Arrays arrive C-contiguous from mlprims.lowrank, outputs
+// allocated there.
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dlpack.hpp"
+#include "mlprims/core/error.hpp"
+#include "mlprims/lowrank.hpp"
+#include "registration.hpp"
+
+namespace py = pybind11;
+
+namespace mlprims::python {
+namespace {
+
+lowrank::SvdMethod parse_method(const std::string& method) {
+  if (method == "auto") return lowrank::SvdMethod::kAuto;
+  if (method == "exact") return lowrank::SvdMethod::kExact;
+  if (method == "randomized") return lowrank::SvdMethod::kRandomized;
+  throw ValueError("lowrank: 'method' must be 'auto', 'exact' or 'randomized', got '" + method + "'");
+}
+
+lowrank::Placement parse_placement(const std::string& placement) {
+  if (placement == "left") return lowrank::Placement::kLeft;
+  if (placement == "right") return lowrank::Placement::kRight;
+  if (placement == "balanced") return lowrank::Placement::kBalanced;
+  throw ValueError("lowrank: 'singular_values_on' must be 'left', 'right' or 'balanced', got '" + placement + "'");
+}
+
+const char* method_name(lowrank::SvdMethod method) {
+  return method == lowrank::SvdMethod::kRandomized ? "randomized" : "exact";
+}
+
+}  // namespace
+
+void register_lowrank(py::module_& m) {
+  m.def(
+      "lowrank_weighted_svd",
+      [](py::handle W, std::int64_t rank, py::handle row_weights, py::handle col_weights, py::handle left_gram,
+         py::handle right_gram, const std::string& method, std::int64_t oversample, int power_iters,
+         std::uint64_t seed, const std::string& placement, py::handle left, py::handle right,
+         py::handle singular_values) {
+        const char* function = "weighted_svd";
+        const ImportedTensor w_in = import_tensor(W, function, "W", 0);
+        const ImportedTensor left_in = import_tensor(left, function, "left", 0);
+        const ImportedTensor right_in = import_tensor(right, function, "right", 0);
+        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", 0);
+        std::optional<ImportedTensor> inputs[4];
+        py::handle handles[4] = {row_weights, col_weights, left_gram, right_gram};
+        const char* names[4] = {"row_weights", "col_weights", "left_gram", "right_gram"};
+        lowrank::Weights weights;
+        TensorView* slots[4] = {&weights.row_weights, &weights.col_weights, &weights.left_gram, &weights.right_gram};
+        for (int i = 0; i < 4; ++i) {
+          if (handles[i].is_none()) continue;
+          inputs[i].emplace(import_tensor(handles[i], function, names[i], 0));
+          *slots[i] = inputs[i]->view();
+        }
+        lowrank::SvdOptions options;
+        options.method = parse_method(method);
+        options.oversample = oversample;
+        options.power_iters = power_iters;
+        options.seed = seed;
+        options.placement = parse_placement(placement);
+        lowrank::WeightedResult result;
+        {
+          py::gil_scoped_release release;
+          result = lowrank::weighted_svd(w_in.view(), rank, weights, options, left_in.view(), right_in.view(),
+                                         s_in.view());
+        }
+        return py::make_tuple(method_name(result.method), result.weighted_error, result.left_shift,
+                              result.right_shift);
+      },
+      py::arg("W"), py::arg("rank"), py::arg("row_weights"), py::arg("col_weights"), py::arg("left_gram"),
+      py::arg("right_gram"), py::arg("method"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
+      py::arg("placement"), py::arg("left"), py::arg("right"), py::arg("singular_values"));
+}
+
+}  // namespace mlprims::python

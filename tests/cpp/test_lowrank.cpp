@@ -1,0 +1,98 @@
+// The C++ API of mlprims/lowrank.hpp on small problems with known answers (the Python tests compare
+// against numpy's SVD at scale).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "mlprims/core/error.hpp"
+#include "mlprims/lowrank.hpp"
+
+namespace {
+
+using mlprims::DType;
+using mlprims::TensorView;
+namespace lowrank = mlprims::lowrank;
+
+// W = Q1 diag(5, 3, 2, 1) Q2^T with Householder reflections as the orthogonal factors.
+std::vector<double> known_matrix(std::vector<double>& singular) {
+  singular = {5, 3, 2, 1};
+  const double u[4] = {0.5, 0.5, 0.5, 0.5}, v[4] = {0.8, 0.0, 0.6, 0.0};  // unit vectors
+  std::vector<double> w(16, 0.0);
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      double sum = 0.0;
+      for (int k = 0; k < 4; ++k) {
+        const double q1 = (i == k ? 1.0 : 0.0) - 2 * u[i] * u[k];
+        const double q2 = (j == k ? 1.0 : 0.0) - 2 * v[j] * v[k];
+        sum += q1 * singular[k] * q2;
+      }
+      w[i * 4 + j] = sum;
+    }
+  }
+  return w;
+}
+
+TEST(Lowrank, TruncatedSvdOfAKnownMatrix) {
+  std::vector<double> singular;
+  const std::vector<double> w = known_matrix(singular);
+  std::vector<double> left(8), right(8), s(2);
+  const lowrank::SvdResult result =
+      lowrank::truncated_svd(TensorView(w.data(), DType::kFloat64, {4, 4}), 2, {},
+                             TensorView(left.data(), DType::kFloat64, {4, 2}),
+                             TensorView(right.data(), DType::kFloat64, {2, 4}), TensorView(s.data(), DType::kFloat64, {2}));
+  EXPECT_EQ(result.method, lowrank::SvdMethod::kExact);
+  EXPECT_NEAR(s[0], 5.0, 1e-14);
+  EXPECT_NEAR(s[1], 3.0, 1e-14);
+  // ||W - left right||_F = sqrt(2^2 + 1^2).
+  double residual = 0.0;
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      const double e = w[i * 4 + j] - (left[i * 2] * right[j] + left[i * 2 + 1] * right[4 + j]);
+      residual += e * e;
+    }
+  }
+  EXPECT_NEAR(std::sqrt(residual), std::sqrt(5.0), 1e-14);
+}
+
+TEST(Lowrank, RowWeightsReportTheWeightedError) {
+  std::vector<double> singular;
+  const std::vector<double> w = known_matrix(singular);
+  const std::vector<double> rows = {1.0, 2.0, 0.5, 3.0};
+  std::vector<double> left(4), right(4), s(1);
+  lowrank::Weights weights;
+  weights.row_weights = TensorView(rows.data(), DType::kFloat64, {4});
+  const lowrank::WeightedResult result = lowrank::weighted_svd(
+      TensorView(w.data(), DType::kFloat64, {4, 4}), 1, weights, {}, TensorView(left.data(), DType::kFloat64, {4, 1}),
+      TensorView(right.data(), DType::kFloat64, {1, 4}), TensorView(s.data(), DType::kFloat64, {1}));
+  double residual = 0.0;
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) {
+      const double e = rows[i] * (w[i * 4 + j] - left[i] * right[j]);
+      residual += e * e;
+    }
+  }
+  EXPECT_NEAR(result.weighted_error, std::sqrt(residual), 1e-13);
+}
+
+TEST(Lowrank, BadInputThrowsValueError) {
+  std::vector<double> w(12, 1.0), left(12), right(12), s(4);
+  const TensorView W(w.data(), DType::kFloat64, {3, 4});
+  EXPECT_THROW(lowrank::truncated_svd(W, 4, {}, TensorView(left.data(), DType::kFloat64, {3, 4}),
+                                      TensorView(right.data(), DType::kFloat64, {4, 4}),
+                                      TensorView(s.data(), DType::kFloat64, {4})),
+               mlprims::ValueError);  // rank > min(m, n)
+  EXPECT_THROW(lowrank::truncated_svd(W, 2, {}, TensorView(left.data(), DType::kFloat64, {3, 3}),
+                                      TensorView(right.data(), DType::kFloat64, {2, 4}),
+                                      TensorView(s.data(), DType::kFloat64, {2})),
+               mlprims::ValueError);  // left has the wrong shape
+  std::vector<double> negative = {1.0, -1.0, 1.0};
+  lowrank::Weights weights;
+  weights.row_weights = TensorView(negative.data(), DType::kFloat64, {3});
+  EXPECT_THROW(lowrank::weighted_svd(W, 1, weights, {}, TensorView(left.data(), DType::kFloat64, {3, 1}),
+                                     TensorView(right.data(), DType::kFloat64, {1, 4}),
+                                     TensorView(s.data(), DType::kFloat64, {1})),
+               mlprims::ValueError);
+}
+
+}  // namespace

@@ -1,0 +1,220 @@
+"""mlprims.lowrank against dense float64 references (numpy's SVD of the weighted matrix)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mlprims import lowrank
+
+RNG_SEED = 20261122
+
+
+def decaying_matrix(m, n, decay, seed, dtype=np.float64):
+    """m x n with singular values k^-decay (decay 0: flat, like transformer weights)."""
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((m, min(m, n))))
+    v, _ = np.linalg.qr(rng.standard_normal((n, min(m, n))))
+    s = np.arange(1, min(m, n) + 1, dtype=np.float64) ** -decay
+    return ((u * s) @ v.T).astype(dtype)
+
+
+def optimal_error(M, rank):
+    s = np.linalg.svd(M.astype(np.float64), compute_uv=False)
+    return float(np.sqrt(np.sum(s[rank:] ** 2)))
+
+
+def cholesky_root(gram):
+    return np.linalg.cholesky(gram)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(RNG_SEED)
+    m, n = 120, 80
+    W = rng.standard_normal((m, n))
+    X = rng.standard_normal((n, 200)) * rng.uniform(0.1, 3, (n, 1))
+    Y = rng.standard_normal((m, 150))
+    return {
+        "W": W,
+        "row": rng.uniform(0.01, 10, m),
+        "col": np.exp(rng.uniform(-3, 3, n)),
+        "left_gram": Y @ Y.T,
+        "right_gram": X @ X.T,
+    }
+
+
+def weighted_matrix(p, W, **kinds):
+    L = np.diag(p["row"]) if "row" in kinds else cholesky_root(p["left_gram"]) if "left_gram" in kinds else None
+    R = np.diag(p["col"]) if "col" in kinds else cholesky_root(p["right_gram"]) if "right_gram" in kinds else None
+    M = W if L is None else L.T @ W
+    return M if R is None else M @ R, L, R
+
+
+CASES = [
+    {"row": 1},
+    {"col": 1},
+    {"row": 1, "col": 1},
+    {"left_gram": 1},
+    {"right_gram": 1},
+    {"left_gram": 1, "right_gram": 1},
+    {"row": 1, "right_gram": 1},
+]
+
+
+@pytest.mark.parametrize("kinds", CASES, ids=lambda k: "+".join(k))
+@pytest.mark.parametrize("rank", [1, 7, 40])
+def test_closed_forms_reach_the_optimum(problem, kinds, rank):
+    W = problem["W"]
+    arguments = {
+        {"row": "row_weights", "col": "col_weights", "left_gram": "left_gram", "right_gram": "right_gram"}[k]: problem[k]
+        for k in kinds
+    }
+    result = lowrank.weighted_svd(W, rank, method="exact", **arguments)
+    M, L, R = weighted_matrix(problem, W, **kinds)
+    best = optimal_error(M, rank)
+    assert abs(result.weighted_error - best) <= 1e-10 * best
+    # The factors themselves attain it (recomputed from left @ right, independently of the core).
+    E = W - result.left @ result.right
+    E = E if L is None else L.T @ E
+    E = E if R is None else E @ R
+    assert abs(np.linalg.norm(E) - best) <= 1e-10 * best
+    np.testing.assert_allclose(result.singular_values, np.linalg.svd(M, compute_uv=False)[:rank], rtol=1e-12)
+    assert result.left_shift == 0.0 and result.right_shift == 0.0
+
+
+@pytest.mark.parametrize("placement", ["left", "right", "balanced"])
+def test_singular_value_placement(problem, placement):
+    W = problem["W"]
+    r = lowrank.truncated_svd(W, 5, method="exact", singular_values_on=placement)
+    s = r.singular_values
+    column_norms = np.linalg.norm(r.left, axis=0)
+    row_norms = np.linalg.norm(r.right, axis=1)
+    expected_left = {"left": s, "right": np.ones(5), "balanced": np.sqrt(s)}[placement]
+    expected_right = {"left": np.ones(5), "right": s, "balanced": np.sqrt(s)}[placement]
+    np.testing.assert_allclose(column_norms, expected_left, rtol=1e-12)
+    np.testing.assert_allclose(row_norms, expected_right, rtol=1e-12)
+    assert abs(r.weighted_error - optimal_error(W, 5)) <= 1e-10 * optimal_error(W, 5)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("rank", [8, 64, 256])
+def test_randomized_float32_is_within_0_1_percent_of_the_optimum(decay, rank):
+    W = decaying_matrix(768, 1536, decay, seed=rank, dtype=np.float32)
+    result = lowrank.truncated_svd(W, rank, method="randomized")
+    assert result.method == "randomized" and result.left.dtype == np.float32
+    best = optimal_error(W, rank)
+    achieved = np.linalg.norm(W.astype(np.float64) - result.left.astype(np.float64) @ result.right.astype(np.float64))
+    assert achieved <= 1.001 * best
+    assert abs(result.weighted_error - achieved) <= 1e-4 * achieved
+
+
+def test_randomized_rank_512_float32():
+    W = decaying_matrix(1024, 2048, 0.5, seed=512, dtype=np.float32)
+    result = lowrank.truncated_svd(W, 512, method="randomized")
+    achieved = np.linalg.norm(W.astype(np.float64) - result.left.astype(np.float64) @ result.right.astype(np.float64))
+    assert achieved <= 1.001 * optimal_error(W, 512)
+
+
+def test_auto_picks_exact_for_small_or_high_rank_problems(problem):
+    assert lowrank.truncated_svd(problem["W"], 5).method == "exact"
+    assert lowrank.truncated_svd(np.ones((300, 300)) + np.eye(300), 90).method == "exact"
+    assert lowrank.truncated_svd(np.eye(600), 8).method == "randomized"
+
+
+def test_zero_weights_give_finite_factors_fitted_without_weights(problem):
+    W = problem["W"]
+    rows = problem["row"].copy()
+    rows[[0, 5, 17]] = 0.0
+    cols = problem["col"].copy()
+    cols[[3, 60]] = 0.0
+    r = lowrank.weighted_svd(W, 6, row_weights=rows, col_weights=cols, method="exact")
+    assert np.all(np.isfinite(r.left)) and np.all(np.isfinite(r.right))
+    best = optimal_error(rows[:, None] * W * cols, 6)
+    assert abs(r.weighted_error - best) <= 1e-10 * best
+    # A zero-weight column of right: the least-squares fit of W's column by left's weighted rows;
+    # a zero-weight row of left: the fit of W's row by the rows of the final right.
+    weighted = rows > 0
+    fitted_column, *_ = np.linalg.lstsq(r.left[weighted], W[weighted, 60], rcond=None)
+    np.testing.assert_allclose(r.right[:, 60], fitted_column, rtol=1e-8, atol=1e-12)
+    fitted, *_ = np.linalg.lstsq(r.right.T, W[5], rcond=None)
+    np.testing.assert_allclose(r.left[5], fitted, rtol=1e-8, atol=1e-12)
+
+
+def test_singular_gram_is_shifted(problem):
+    W = problem["W"]
+    X = np.random.default_rng(1).standard_normal((80, 20))  # X X^T has rank 20 < 80
+    gram = X @ X.T
+    r = lowrank.weighted_svd(W, 10, right_gram=gram, method="exact")
+    assert r.right_shift > 0 and r.right_shift <= 1e-6 * np.abs(gram).max()
+    assert np.all(np.isfinite(r.left)) and np.all(np.isfinite(r.right))
+    # The objective ||(W - AB) X|| is still (nearly) optimal for rank <= 20.
+    best = optimal_error(W @ X, 10)
+    assert np.linalg.norm((W - r.left @ r.right) @ X) <= best * (1 + 1e-6)
+
+
+def test_fwsvd_matches_weighted_svd_on_the_input_axis(problem):
+    W = problem["W"]  # (out, in) like nn.Linear.weight
+    fisher = np.random.default_rng(3).exponential(size=W.shape) ** 3
+    r = lowrank.fwsvd(W, fisher, 9, method="exact")
+    ref = lowrank.weighted_svd(W, 9, col_weights=np.sqrt(fisher.sum(axis=0)), method="exact")
+    np.testing.assert_allclose(r.left @ r.right, ref.left @ ref.right, rtol=1e-12, atol=1e-12)
+    r0 = lowrank.fwsvd(W.T, fisher.T, 9, axis=0, method="exact")  # the paper's (in, out) layout
+    np.testing.assert_allclose(r0.left @ r0.right, (r.left @ r.right).T, rtol=1e-10, atol=1e-10)
+    # FWSVD beats the plain SVD on the weighted objective, and vice versa on the plain one.
+    plain = lowrank.truncated_svd(W, 9, method="exact")
+    d = np.sqrt(fisher.sum(axis=0))
+    assert np.linalg.norm((W - r.left @ r.right) * d) < np.linalg.norm((W - plain.left @ plain.right) * d)
+
+
+def test_fwsvd_zero_fisher_features_stay_finite(problem):
+    W = problem["W"]
+    fisher = np.ones_like(W)
+    fisher[:, [2, 4]] = 0.0
+    r = lowrank.fwsvd(W, fisher, 5)
+    assert np.all(np.isfinite(r.left)) and np.all(np.isfinite(r.right))
+
+
+def test_torch_in_torch_out(problem):
+    torch = pytest.importorskip("torch")
+    W = torch.from_numpy(problem["W"].astype(np.float32))
+    r = lowrank.truncated_svd(W, 4)
+    assert isinstance(r.left, torch.Tensor) and r.left.dtype == torch.float32 and r.right.shape == (4, 80)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"rank": 0}, ValueError, "'rank' must be in [1, min(m, n)]"),
+        ({"rank": 81}, ValueError, "'rank' must be in [1, min(m, n)] = [1, 80]"),
+        ({"rank": 2.5}, TypeError, "'rank' must be an integer"),
+        ({"row_weights": -np.ones(120)}, ValueError, "'row_weights' must be finite and >= 0"),
+        ({"col_weights": np.full(80, np.nan)}, ValueError, "'col_weights' must be finite and >= 0"),
+        ({"row_weights": np.ones(7)}, ValueError, "'row_weights' must have shape (120,), got (7,)"),
+        ({"left_gram": np.ones((120, 120)) + np.triu(np.ones((120, 120)), 1)}, ValueError, "must be symmetric"),
+        ({"right_gram": -np.eye(80)}, ValueError, "positive semi-definite"),
+        ({"row_weights": np.ones(120), "left_gram": np.eye(120)}, ValueError, "at most one of 'row_weights'"),
+        ({"method": "qr"}, ValueError, "'method' must be 'auto', 'exact' or 'randomized'"),
+        ({"singular_values_on": "middle"}, ValueError, "'singular_values_on' must be"),
+        ({"oversample": -3}, ValueError, "'oversample' must be >= 0"),
+    ],
+)
+def test_bad_input(problem, kwargs, error, words):
+    arguments = {"rank": 3, **kwargs}
+    rank = arguments.pop("rank")
+    with pytest.raises(error) as info:
+        lowrank.weighted_svd(problem["W"], rank, **arguments)
+    assert words in str(info.value)
+
+
+def test_bad_matrices():
+    with pytest.raises(ValueError, match="'W' must be finite"):
+        lowrank.truncated_svd(np.array([[1.0, np.inf], [0.0, 1.0]]), 1)
+    with pytest.raises(ValueError, match="'W' must be a 2-D matrix"):
+        lowrank.truncated_svd(np.ones(5), 1)
+    with pytest.raises(TypeError, match="'W' must be real"):
+        lowrank.truncated_svd(np.ones((3, 3), dtype=complex), 1)
+    with pytest.raises(ValueError, match="'fisher' must have W's shape"):
+        lowrank.fwsvd(np.ones((4, 3)), np.ones((3, 4)), 1)
+    with pytest.raises(ValueError, match="'fisher' must be finite and >= 0"):
+        lowrank.fwsvd(np.ones((4, 3)), -np.ones((4, 3)), 1)
