@@ -82,26 +82,31 @@ void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y) {
   check_arguments(info, "orglq");
 }
 
+namespace {
+
+// trsm with the lower-triangular column-major factor (order n) on the column-major rows x cols B.
 template <class T>
-void solve_lower_transposed_left(std::int64_t n, std::int64_t k, const T* factor, T* x) {
-  // Column-major the array is x^T (k x n): L^T z = x  <=>  z^T L = x^T.
-  const char side = 'R', uplo = 'L', trans = 'N', diag = 'N';
-  const int M = blas_int(k, "k"), N = blas_int(n, "n");
+void lower_trsm(char side, char trans, std::int64_t n, std::int64_t rows, std::int64_t cols, const T* factor, T* b) {
+  const char uplo = 'L', diag = 'N';
+  const int M = blas_int(rows, "rows"), N = blas_int(cols, "cols"), LDA = blas_int(n, "n");
   const T one = 1;
   if (M == 0 || N == 0) return;
   apply_blas_threads();
-  Lapack<T>::trsm(&side, &uplo, &trans, &diag, &M, &N, &one, factor, &N, x, &M);
+  Lapack<T>::trsm(&side, &uplo, &trans, &diag, &M, &N, &one, factor, &LDA, b, &M);
+}
+
+}  // namespace
+
+template <class T>
+void solve_lower_transposed_left(std::int64_t n, std::int64_t k, const T* factor, T* x) {
+  // Column-major the array is x^T (k x n): L^T z = x  <=>  z^T L = x^T.
+  lower_trsm('R', 'N', n, k, n, factor, x);
 }
 
 template <class T>
 void solve_lower_right(std::int64_t n, std::int64_t k, const T* factor, T* x) {
   // Column-major the array is x^T (n x k): z L = x  <=>  L^T z^T = x^T.
-  const char side = 'L', uplo = 'L', trans = 'T', diag = 'N';
-  const int M = blas_int(n, "n"), N = blas_int(k, "k");
-  const T one = 1;
-  if (M == 0 || N == 0) return;
-  apply_blas_threads();
-  Lapack<T>::trsm(&side, &uplo, &trans, &diag, &M, &N, &one, factor, &M, x, &M);
+  lower_trsm('L', 'T', n, n, k, factor, x);
 }
 
 #define MLPRIMS_INSTANTIATE(T)                                                                  \
