@@ -13,10 +13,15 @@ namespace mlprims::linalg {
 template <class T>
 bool svd_thin(std::int64_t m, std::int64_t n, T* a, T* s, T* u, T* vt);
 
-// Replaces the row-major m x l matrix y (m >= l) by an orthonormal basis of its columns (Q of a
-// QR factorization, computed as the LQ factorization of the column-major view).
+// Replaces the row-major m x l matrix y (m >= l) by an orthonormal basis of its columns (Q of its
+// Householder QR factorization).
 template <class T>
 void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y);
+
+// Replaces the row-major m x l matrix y (m >= l) by a well-conditioned, not orthonormal, basis of
+// its columns (P L of an LU factorization with partial pivoting), at BLAS-3 speed.
+template <class T>
+void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y);
 
 // Triangular solves with a lower-triangular n x n factor L stored column-major (as potrf 'L'
 // leaves it; the upper triangle is not read):

@@ -43,8 +43,9 @@ TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std
 template <class T>
 TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,
                                const SvdOptions& options) {
-  // Basis Q (m x l) of the range of a Omega, refined by power iterations (a a^T)^q with a QR after
-  // every product, so that float32 keeps the small singular directions; then the SVD of Q^T a.
+  // Basis Q (m x l) of the range of a Omega, refined by power iterations (a a^T)^q with the basis
+  // renormalized after every product, so that float32 keeps the small singular directions; then
+  // the SVD of Q^T a.
   const std::int64_t l = std::min(std::min(m, n), rank + oversample_for(rank, options));
   const int iterations = options.power_iters < 0 ? kDefaultPowerIterations : options.power_iters;
   std::mt19937_64 generator(options.seed);
@@ -52,14 +53,16 @@ TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const std::vector
   std::vector<T> omega(static_cast<std::size_t>(n * l));
   for (T& value : omega) value = static_cast<T>(normal(generator));
   std::vector<T> q(static_cast<std::size_t>(m * l)), z(static_cast<std::size_t>(n * l));
+  // Between products an LU-based basis suffices (it only has to keep the columns apart); the last
+  // one is orthonormal.
   linalg::gemm<T>(false, false, m, l, n, T(1), a.data(), n, omega.data(), l, T(0), q.data(), l);
-  linalg::orthonormalize_columns(m, l, q.data());
   for (int i = 0; i < iterations; ++i) {
+    linalg::well_conditioned_basis(m, l, q.data());
     linalg::gemm<T>(true, false, n, l, m, T(1), a.data(), n, q.data(), l, T(0), z.data(), l);
-    linalg::orthonormalize_columns(n, l, z.data());
+    linalg::well_conditioned_basis(n, l, z.data());
     linalg::gemm<T>(false, false, m, l, n, T(1), a.data(), n, z.data(), l, T(0), q.data(), l);
-    linalg::orthonormalize_columns(m, l, q.data());
   }
+  linalg::orthonormalize_columns(m, l, q.data());
   std::vector<T> b(static_cast<std::size_t>(l * n));  // Q^T a, l x n
   linalg::gemm<T>(true, false, l, n, m, T(1), q.data(), l, a.data(), n, T(0), b.data(), n);
   TruncatedFactors<T> small = thin_svd_truncated(l, n, b, rank);
