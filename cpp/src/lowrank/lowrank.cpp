@@ -220,25 +220,33 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
     result.right_shift = shift;
   }
 
-  // M = L^T W R. The column-major root array read row-major is L^T (resp. R^T).
-  std::vector<T> scaled(w);
-  for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < n; ++j) scaled[i * n + j] = static_cast<T>(scaled[i * n + j] * rows[i] * cols[j]);
+  // M = L^T W R. The column-major root array read row-major is L^T (resp. R^T). Without weights
+  // M is W itself (no copy).
+  std::vector<T> scaled;
+  const std::vector<T>* M = &w;
+  if (present(weights.row_weights) || present(weights.col_weights)) {
+    scaled = w;
+    for (std::int64_t i = 0; i < m; ++i) {
+      for (std::int64_t j = 0; j < n; ++j) scaled[i * n + j] = static_cast<T>(scaled[i * n + j] * rows[i] * cols[j]);
+    }
+    M = &scaled;
   }
   if (!left_root.empty()) {
-    std::vector<T> product(scaled.size());
-    linalg::gemm<T>(false, false, m, n, m, T(1), left_root.data(), m, scaled.data(), n, T(0), product.data(), n);
+    std::vector<T> product(w.size());
+    linalg::gemm<T>(false, false, m, n, m, T(1), left_root.data(), m, M->data(), n, T(0), product.data(), n);
     scaled.swap(product);
+    M = &scaled;
   }
   if (!right_root.empty()) {
-    std::vector<T> product(scaled.size());
-    linalg::gemm<T>(false, true, m, n, n, T(1), scaled.data(), n, right_root.data(), n, T(0), product.data(), n);
+    std::vector<T> product(w.size());
+    linalg::gemm<T>(false, true, m, n, n, T(1), M->data(), n, right_root.data(), n, T(0), product.data(), n);
     scaled.swap(product);
+    M = &scaled;
   }
 
-  const detail::TruncatedFactors<T> f = detail::truncated_factors(m, n, scaled, rank, options);
+  const detail::TruncatedFactors<T> f = detail::truncated_factors(m, n, *M, rank, options);
   result.method = f.method;
-  result.weighted_error = detail::residual_norm(m, n, scaled, f);
+  result.weighted_error = detail::residual_norm(m, n, *M, f);
 
   // Unweight: A = L^{-T} U (rows divided by their weight), B = V^T R^{-1}; singular values are
   // applied after the zero-weight fits, which need the full factors.
