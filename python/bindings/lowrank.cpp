@@ -30,8 +30,20 @@ lowrank::Placement parse_placement(const std::string& placement) {
   throw ValueError("lowrank: 'singular_values_on' must be 'left', 'right' or 'balanced', got '" + placement + "'");
 }
 
-const char* method_name(lowrank::SvdMethod method) {
-  return method == lowrank::SvdMethod::kRandomized ? "randomized" : "exact";
+lowrank::SvdOptions make_options(const std::string& method, std::int64_t oversample, int power_iters,
+                                 std::uint64_t seed, const std::string& placement) {
+  lowrank::SvdOptions options;
+  options.method = parse_method(method);
+  options.oversample = oversample;
+  options.power_iters = power_iters;
+  options.seed = seed;
+  options.placement = parse_placement(placement);
+  return options;
+}
+
+py::tuple result_tuple(const lowrank::WeightedResult& result) {
+  return py::make_tuple(result.method == lowrank::SvdMethod::kRandomized ? "randomized" : "exact",
+                        result.weighted_error, result.left_shift, result.right_shift);
 }
 
 }  // namespace
@@ -58,24 +70,42 @@ void register_lowrank(py::module_& m) {
           inputs[i].emplace(import_tensor(handles[i], function, names[i], 0));
           *slots[i] = inputs[i]->view();
         }
-        lowrank::SvdOptions options;
-        options.method = parse_method(method);
-        options.oversample = oversample;
-        options.power_iters = power_iters;
-        options.seed = seed;
-        options.placement = parse_placement(placement);
+        const lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
         lowrank::WeightedResult result;
         {
           py::gil_scoped_release release;
           result = lowrank::weighted_svd(w_in.view(), rank, weights, options, left_in.view(), right_in.view(),
                                          s_in.view());
         }
-        return py::make_tuple(method_name(result.method), result.weighted_error, result.left_shift,
-                              result.right_shift);
+        return result_tuple(result);
       },
       py::arg("W"), py::arg("rank"), py::arg("row_weights"), py::arg("col_weights"), py::arg("left_gram"),
       py::arg("right_gram"), py::arg("method"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
       py::arg("placement"), py::arg("left"), py::arg("right"), py::arg("singular_values"));
+
+  m.def(
+      "lowrank_fwsvd",
+      [](py::handle W, py::handle fisher, std::int64_t rank, int axis, const std::string& method,
+         std::int64_t oversample, int power_iters, std::uint64_t seed, const std::string& placement, py::handle left,
+         py::handle right, py::handle singular_values) {
+        const char* function = "fwsvd";
+        const ImportedTensor w_in = import_tensor(W, function, "W", 0);
+        const ImportedTensor fisher_in = import_tensor(fisher, function, "fisher", 0);
+        const ImportedTensor left_in = import_tensor(left, function, "left", 0);
+        const ImportedTensor right_in = import_tensor(right, function, "right", 0);
+        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", 0);
+        const lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
+        lowrank::WeightedResult result;
+        {
+          py::gil_scoped_release release;
+          result = lowrank::fwsvd(w_in.view(), fisher_in.view(), rank, axis, options, left_in.view(), right_in.view(),
+                                  s_in.view());
+        }
+        return result_tuple(result);
+      },
+      py::arg("W"), py::arg("fisher"), py::arg("rank"), py::arg("axis"), py::arg("method"), py::arg("oversample"),
+      py::arg("power_iters"), py::arg("seed"), py::arg("placement"), py::arg("left"), py::arg("right"),
+      py::arg("singular_values"));
 }
 
 }  // namespace mlprims::python

@@ -78,8 +78,9 @@ def _check_int(function: str, name: str, value, minimum: int) -> int:
     return int(value)
 
 
-def _solve(function: str, W, rank, *, row_weights=None, col_weights=None, left_gram=None, right_gram=None,
-           method="auto", oversample=None, power_iters=None, seed=None, singular_values_on="left") -> LowRankResult:
+def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, col_weights=None,
+           left_gram=None, right_gram=None, method="auto", oversample=None, power_iters=None, seed=None,
+           singular_values_on="left") -> LowRankResult:
     returns_torch = is_tensor(W)
     W_np = _cpu_array(function, "W", W)
     if W_np.ndim != 2:
@@ -96,19 +97,20 @@ def _solve(function: str, W, rank, *, row_weights=None, col_weights=None, left_g
     for name, value in (("method", method), ("singular_values_on", singular_values_on)):
         if not isinstance(value, str):
             raise TypeError(f"{function}: '{name}' must be a string, got {describe(value)}")
-    weights = {}
-    for name, value in (("row_weights", row_weights), ("col_weights", col_weights), ("left_gram", left_gram),
-                        ("right_gram", right_gram)):
-        weights[name] = None if value is None else _cpu_array(function, name, value)
     m, n = W_np.shape
-    dtype = W_np.dtype
-    left = np.empty((m, rank), dtype)
-    right = np.empty((rank, n), dtype)
-    singular_values = np.empty(rank, dtype)
-    used, error, left_shift, right_shift = _core.lowrank_weighted_svd(
-        W_np, rank, weights["row_weights"], weights["col_weights"], weights["left_gram"], weights["right_gram"],
-        method, oversample, power_iters, seed, singular_values_on, left, right, singular_values,
-    )
+    left = np.empty((m, rank), W_np.dtype)
+    right = np.empty((rank, n), W_np.dtype)
+    singular_values = np.empty(rank, W_np.dtype)
+    options = (method, oversample, power_iters, seed, singular_values_on, left, right, singular_values)
+    if fisher is not None:
+        used, error, left_shift, right_shift = _core.lowrank_fwsvd(
+            W_np, _cpu_array(function, "fisher", fisher), rank, axis, *options
+        )
+    else:
+        weights = [None if value is None else _cpu_array(function, name, value)
+                   for name, value in (("row_weights", row_weights), ("col_weights", col_weights),
+                                       ("left_gram", left_gram), ("right_gram", right_gram))]
+        used, error, left_shift, right_shift = _core.lowrank_weighted_svd(W_np, rank, *weights, *options)
     if returns_torch:
         torch = torch_module()
         left, right, singular_values = (torch.from_numpy(a) for a in (left, right, singular_values))
@@ -216,16 +218,7 @@ def fwsvd(W, fisher, rank: int, *, axis: int = 1, method: str = "auto", oversamp
     A feature whose Fisher sum is 0 gets weight 0: see :func:`weighted_svd` for how its factors are
     set (finite, never inf/NaN).
     """
-    function = "fwsvd"
-    if axis not in (0, 1) or isinstance(axis, bool):
-        raise ValueError(f"{function}: 'axis' must be 0 or 1, got {axis!r}")
-    W_np = _cpu_array(function, "W", W)
-    fisher_np = _cpu_array(function, "fisher", fisher, dtype="float64")
-    if fisher_np.shape != W_np.shape:
-        raise ValueError(f"{function}: 'fisher' must have W's shape {W_np.shape}, got {fisher_np.shape}")
-    if not np.all(np.isfinite(fisher_np)) or np.any(fisher_np < 0):
-        raise ValueError(f"{function}: 'fisher' must be finite and >= 0")
-    weights = np.sqrt(fisher_np.sum(axis=1 - axis))
-    side = {"row_weights": weights} if axis == 0 else {"col_weights": weights}
-    return _solve(function, W, rank, method=method, oversample=oversample, power_iters=power_iters, seed=seed,
-                  singular_values_on=singular_values_on, **side)
+    if isinstance(axis, bool) or axis not in (0, 1):
+        raise ValueError(f"fwsvd: 'axis' must be 0 or 1, got {axis!r}")
+    return _solve("fwsvd", W, rank, fisher=fisher, axis=axis, method=method, oversample=oversample,
+                  power_iters=power_iters, seed=seed, singular_values_on=singular_values_on)

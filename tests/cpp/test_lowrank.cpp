@@ -75,6 +75,31 @@ TEST(Lowrank, RowWeightsReportTheWeightedError) {
   EXPECT_NEAR(result.weighted_error, std::sqrt(residual), 1e-13);
 }
 
+TEST(Lowrank, FwsvdWeightsTheInputAxis) {
+  std::vector<double> singular;
+  const std::vector<double> w = known_matrix(singular);
+  std::vector<double> fisher(16);
+  for (int i = 0; i < 16; ++i) fisher[i] = 0.1 + (i % 4) * (i % 4) + 0.01 * i;
+  std::vector<double> col_weights(4, 0.0);
+  for (int i = 0; i < 4; ++i) {
+    for (int j = 0; j < 4; ++j) col_weights[j] += fisher[i * 4 + j];
+  }
+  for (double& value : col_weights) value = std::sqrt(value);
+  std::vector<double> left(8), right(8), s(2), left_ref(8), right_ref(8), s_ref(2);
+  const TensorView W(w.data(), DType::kFloat64, {4, 4});
+  const lowrank::WeightedResult fw =
+      lowrank::fwsvd(W, TensorView(fisher.data(), DType::kFloat64, {4, 4}), 2, 1, {},
+                     TensorView(left.data(), DType::kFloat64, {4, 2}), TensorView(right.data(), DType::kFloat64, {2, 4}),
+                     TensorView(s.data(), DType::kFloat64, {2}));
+  lowrank::Weights weights;
+  weights.col_weights = TensorView(col_weights.data(), DType::kFloat64, {4});
+  const lowrank::WeightedResult reference = lowrank::weighted_svd(
+      W, 2, weights, {}, TensorView(left_ref.data(), DType::kFloat64, {4, 2}),
+      TensorView(right_ref.data(), DType::kFloat64, {2, 4}), TensorView(s_ref.data(), DType::kFloat64, {2}));
+  EXPECT_NEAR(fw.weighted_error, reference.weighted_error, 1e-14 * reference.weighted_error);
+  for (int i = 0; i < 2; ++i) EXPECT_NEAR(s[i], s_ref[i], 1e-14 * s_ref[0]);
+}
+
 TEST(Lowrank, BadInputThrowsValueError) {
   std::vector<double> w(12, 1.0), left(12), right(12), s(4);
   const TensorView W(w.data(), DType::kFloat64, {3, 4});

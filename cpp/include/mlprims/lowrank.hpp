@@ -68,4 +68,12 @@ struct WeightedResult {
 WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
                             const TensorView& left, const TensorView& right, const TensorView& singular_values);
 
+// FWSVD as published (Hsu et al., ICLR 2022): each input feature i of the layer gets the weight
+// sqrt(sum of fisher over the other axis), then weighted_svd with those row (input_axis 0, the
+// paper's (in, out) layout) or column (input_axis 1, torch nn.Linear's (out, in)) weights. fisher
+// has W's shape, finite and >= 0 (float32/float64).
+WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
+                     const SvdOptions& options, const TensorView& left, const TensorView& right,
+                     const TensorView& singular_values);
+
 }  // namespace mlprims::lowrank

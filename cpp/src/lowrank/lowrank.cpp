@@ -315,4 +315,39 @@ WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weight
   return run("weighted_svd", W, rank, weights, options, left, right, singular_values);
 }
 
+WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
+                     const SvdOptions& options, const TensorView& left, const TensorView& right,
+                     const TensorView& singular_values) {
+  const char* function = "fwsvd";
+  check_problem(function, W, rank, left, right, singular_values);
+  if (input_axis != 0 && input_axis != 1) {
+    throw ValueError(std::string(function) + ": 'axis' must be 0 or 1, got " + std::to_string(input_axis));
+  }
+  const ArgRef arg{function, "fisher"};
+  mlprims::detail::require_floating(fisher, arg);
+  if (fisher.shape() != W.shape()) {
+    throw ValueError(std::string(function) + ": 'fisher' must have W's shape " + shape_str(W.shape()) + ", got " +
+                     shape_str(fisher.shape()));
+  }
+  require_cpu_contiguous(fisher, arg);
+  const std::int64_t m = W.shape(0), n = W.shape(1), features = input_axis == 0 ? m : n;
+  std::vector<double> sums(static_cast<std::size_t>(features), 0.0);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      const double value = fisher.dtype() == DType::kFloat64 ? static_cast<const double*>(fisher.data())[i * n + j]
+                                                             : static_cast<const float*>(fisher.data())[i * n + j];
+      if (!(value >= 0.0) || !std::isfinite(value)) {
+        throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(value) + " at (" +
+                         std::to_string(i) + ", " + std::to_string(j) + ")");
+      }
+      sums[static_cast<std::size_t>(input_axis == 0 ? i : j)] += value;
+    }
+  }
+  for (double& value : sums) value = std::sqrt(value);
+  Weights weights;
+  (input_axis == 0 ? weights.row_weights : weights.col_weights) =
+      TensorView(sums.data(), DType::kFloat64, {features});
+  return run(function, W, rank, weights, options, left, right, singular_values);
+}
+
 }  // namespace mlprims::lowrank
