@@ -27,23 +27,6 @@ MLPRIMS_LAPACK_TYPE(float, s)
 MLPRIMS_LAPACK_TYPE(double, d)
 #undef MLPRIMS_LAPACK_TYPE
 
-// The row-major m x l matrix y as a column-major array (ld m), and back.
-template <class T>
-std::vector<T> to_column_major(std::int64_t m, std::int64_t l, const T* y) {
-  std::vector<T> a(static_cast<std::size_t>(m * l));
-  for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < l; ++j) a[j * m + i] = y[i * l + j];
-  }
-  return a;
-}
-
-template <class T>
-void from_column_major(std::int64_t m, std::int64_t l, const std::vector<T>& a, T* y) {
-  for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < l; ++j) y[i * l + j] = a[j * m + i];
-  }
-}
-
 void check_arguments(int info, const char* routine) {
   if (info < 0) throw Error(std::string(routine) + ": invalid argument " + std::to_string(-info) + " (internal error)");
 }
@@ -82,7 +65,8 @@ void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y) {
   // the short-wide column-major view of y ran 3x slower, in level-2 kernels).
   const int rows = blas_int(m, "m"), cols = blas_int(l, "l");
   if (rows == 0 || cols == 0) return;
-  std::vector<T> a = to_column_major(m, l, y);
+  std::vector<T> a(static_cast<std::size_t>(m * l));  // column-major m x l
+  transpose(m, l, y, a.data());
   std::vector<T> tau(static_cast<std::size_t>(cols));
   int info = 0, query_size = -1;
   T query = 0;
@@ -99,7 +83,7 @@ void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y) {
   work.resize(static_cast<std::size_t>(lwork));
   Lapack<T>::orgqr(&rows, &cols, &cols, a.data(), &rows, tau.data(), work.data(), &lwork, &info);
   check_arguments(info, "orgqr");
-  from_column_major(m, l, a, y);
+  transpose(l, m, a.data(), y);
 }
 
 template <class T>
@@ -109,7 +93,8 @@ void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y) {
   // a narrow panel does not (the power iterations of sklearn's randomized_svd and fbpca do the same).
   const int rows = blas_int(m, "m"), cols = blas_int(l, "l");
   if (rows == 0 || cols == 0) return;
-  std::vector<T> a = to_column_major(m, l, y);
+  std::vector<T> a(static_cast<std::size_t>(m * l));  // column-major m x l
+  transpose(m, l, y, a.data());
   std::vector<int> pivots(static_cast<std::size_t>(cols));
   int info = 0;
   apply_blas_threads();
@@ -124,7 +109,7 @@ void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y) {
     if (other == j) continue;
     for (std::int64_t c = 0; c < l; ++c) std::swap(a[c * m + j], a[c * m + other]);
   }
-  from_column_major(m, l, a, y);
+  transpose(l, m, a.data(), y);
 }
 
 namespace {

@@ -7,6 +7,15 @@
 
 namespace mlprims::linalg {
 
+// out (cols x rows, row-major) = a^T for the row-major rows x cols matrix a. A row-major matrix
+// transposed is the same matrix column-major, so this also converts between the two layouts.
+template <class T>
+void transpose(std::int64_t rows, std::int64_t cols, const T* a, T* out) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t j = 0; j < cols; ++j) out[j * rows + i] = a[i * cols + j];
+  }
+}
+
 // Thin SVD of the row-major m x n matrix a (destroyed), p = min(m, n): a = U diag(s) Vt with U
 // m x p (row-major, ld p) and Vt p x n (row-major, ld n); s descending. False if LAPACK's
 // divide-and-conquer did not converge.

@@ -68,20 +68,29 @@ std::vector<T> read_matrix(const TensorView& W, const char* function) {
   return a;
 }
 
+// All elements of a C-contiguous float32/float64 view, as doubles.
+std::vector<double> as_doubles(const TensorView& t) {
+  std::int64_t count = 1;
+  for (std::int64_t extent : t.shape()) count *= extent;
+  if (t.dtype() == DType::kFloat64) {
+    const auto* data = static_cast<const double*>(t.data());
+    return std::vector<double>(data, data + count);
+  }
+  const auto* data = static_cast<const float*>(t.data());
+  return std::vector<double>(data, data + count);
+}
+
 // Weights of one kind as doubles, checked: shape, finite, >= 0.
 std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, ArgRef arg) {
   mlprims::detail::require_floating(t, arg);
   mlprims::detail::require_shape(t, {length}, arg);
   require_cpu_contiguous(t, arg);
-  std::vector<double> out(static_cast<std::size_t>(length));
-  for (std::int64_t i = 0; i < length; ++i) {
-    const double value = t.dtype() == DType::kFloat64 ? static_cast<const double*>(t.data())[i]
-                                                      : static_cast<const float*>(t.data())[i];
-    if (!(value >= 0.0) || !std::isfinite(value)) {
-      throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(value) + " at index " +
+  std::vector<double> out = as_doubles(t);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (!(out[i] >= 0.0) || !std::isfinite(out[i])) {
+      throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(out[i]) + " at index " +
                        std::to_string(i));
     }
-    out[static_cast<std::size_t>(i)] = value;
   }
   return out;
 }
@@ -92,11 +101,9 @@ std::pair<std::vector<double>, double> gram_root(const TensorView& t, std::int64
   mlprims::detail::require_floating(t, arg);
   mlprims::detail::require_shape(t, {size, size}, arg);
   require_cpu_contiguous(t, arg);
-  std::vector<double> g(static_cast<std::size_t>(size * size));
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    g[i] = t.dtype() == DType::kFloat64 ? static_cast<const double*>(t.data())[i]
-                                        : static_cast<const float*>(t.data())[i];
-    if (!std::isfinite(g[i])) throw ValueError(arg.prefix() + " must be finite, got NaN or inf");
+  const std::vector<double> g = as_doubles(t);
+  for (double value : g) {
+    if (!std::isfinite(value)) throw ValueError(arg.prefix() + " must be finite, got NaN or inf");
   }
   double largest = 0.0, asymmetry = 0.0;
   for (std::int64_t i = 0; i < size; ++i) {
@@ -168,9 +175,7 @@ void fit_unweighted_rows(const std::vector<double>& weights, const std::vector<T
 template <class T>
 std::vector<T> transposed(const std::vector<T>& a, std::int64_t rows, std::int64_t cols) {
   std::vector<T> t(a.size());
-  for (std::int64_t i = 0; i < rows; ++i) {
-    for (std::int64_t j = 0; j < cols; ++j) t[j * rows + i] = a[i * cols + j];
-  }
+  linalg::transpose(rows, cols, a.data(), t.data());
   return t;
 }
 
@@ -331,11 +336,11 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
   }
   require_cpu_contiguous(fisher, arg);
   const std::int64_t m = W.shape(0), n = W.shape(1), features = input_axis == 0 ? m : n;
+  const std::vector<double> values = as_doubles(fisher);
   std::vector<double> sums(static_cast<std::size_t>(features), 0.0);
   for (std::int64_t i = 0; i < m; ++i) {
     for (std::int64_t j = 0; j < n; ++j) {
-      const double value = fisher.dtype() == DType::kFloat64 ? static_cast<const double*>(fisher.data())[i * n + j]
-                                                             : static_cast<const float*>(fisher.data())[i * n + j];
+      const double value = values[static_cast<std::size_t>(i * n + j)];
       if (!(value >= 0.0) || !std::isfinite(value)) {
         throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(value) + " at (" +
                          std::to_string(i) + ", " + std::to_string(j) + ")");

@@ -40,6 +40,19 @@ TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std
   return f;
 }
 
+std::int64_t oversample_for(std::int64_t rank, const SvdOptions& options) {
+  return options.oversample >= 0 ? options.oversample : 10 + rank / 2;
+}
+
+// The method kAuto resolves to for these sizes.
+SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options) {
+  if (options.method != SvdMethod::kAuto) return options.method;
+  // The randomized method costs ~ (2 q + 2) m n l flops against ~ 4-10 m n p for the full SVD
+  // (p = min(m, n)): it pays when l is a small part of p.
+  const std::int64_t p = std::min(m, n);
+  return p >= 256 && 3 * (rank + oversample_for(rank, options)) <= p ? SvdMethod::kRandomized : SvdMethod::kExact;
+}
+
 template <class T>
 TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,
                                const SvdOptions& options) {
@@ -76,18 +89,6 @@ TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const std::vector
 }
 
 }  // namespace
-
-std::int64_t oversample_for(std::int64_t rank, const SvdOptions& options) {
-  return options.oversample >= 0 ? options.oversample : 10 + rank / 2;
-}
-
-SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options) {
-  if (options.method != SvdMethod::kAuto) return options.method;
-  // The randomized method costs ~ (2 q + 2) m n l flops against ~ 4-10 m n p for the full SVD
-  // (p = min(m, n)): it pays when l is a small part of p.
-  const std::int64_t p = std::min(m, n);
-  return p >= 256 && 3 * (rank + oversample_for(rank, options)) <= p ? SvdMethod::kRandomized : SvdMethod::kExact;
-}
 
 template <class T>
 TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,

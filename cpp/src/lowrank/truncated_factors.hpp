@@ -22,10 +22,6 @@ template <class T>
 TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,
                                       const SvdOptions& options);
 
-// The method kAuto resolves to for these sizes.
-SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options);
-std::int64_t oversample_for(std::int64_t rank, const SvdOptions& options);
-
 // Frobenius norm of a - u diag(s) vt, accumulated in double.
 template <class T>
 double residual_norm(std::int64_t m, std::int64_t n, const std::vector<T>& a, const TruncatedFactors<T>& f);

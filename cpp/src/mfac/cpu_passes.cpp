@@ -4,45 +4,27 @@
 #include <cmath>
 #include <vector>
 
-#include "core/elementwise_cpu.hpp"
 #include "core/parallel.hpp"
 #include "linalg/lapack.hpp"
 #include "mfac/column_sweep.hpp"
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 namespace mlprims::mfac::detail {
 namespace {
-
-int thread_index() {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 // Element offset of x[row, j] for a 1-D (row 0) or 2-D view.
 std::int64_t offset_of(const TensorView& t, std::int64_t row, std::int64_t j) {
   return t.ndim() == 1 ? j * t.stride(0) : row * t.stride(0) + j * t.stride(1);
 }
 
-bool rows_contiguous(const TensorView& t) { return t.ndim() == 0 || t.stride(t.ndim() - 1) == 1; }
-
-// Calls body(tag) with tag::type float or double for those dtypes and returns true; false otherwise.
+// Calls body(tag) with tag::type float or double for x and out, which are float32/float64
+// (argument_checks).
 template <typename Body>
-bool with_float_type(DType dtype, Body&& body) {
+void with_float_type(DType dtype, Body&& body) {
   if (dtype == DType::kFloat32) {
     body(StorageTag<float>{});
-    return true;
-  }
-  if (dtype == DType::kFloat64) {
+  } else {
     body(StorageTag<double>{});
-    return true;
   }
-  return false;
 }
 
 // body(j) for j in [0, d), split among threads for long vectors.
@@ -187,44 +169,29 @@ class CpuPasses final : public GradientPasses {
     }
   }
 
-  // load/store move d-length vectors, so they run in parallel (they also first-touch the
-  // buffers), with typed loops when the rows are contiguous float32/float64.
+  // load/store move d-length vectors, so they run in parallel (they also first-touch the buffers).
   void load(const TensorView& x, std::int64_t first, int k, double* to) const override {
-    const std::int64_t d = g_.cols;
-    for (int r = 0; r < k; ++r) {
-      double* target = to + r * d;
-      const std::int64_t row = first + r;
-      if (!rows_contiguous(x) || !with_float_type(x.dtype(), [&](auto tag) {
-            using T = typename decltype(tag)::type;
-            const T* source = static_cast<const T*>(x.data()) + offset_of(x, row, 0);
-            parallel_columns(d, [&](std::int64_t j) { target[j] = static_cast<double>(source[j]); });
-          })) {
-        const char* data = static_cast<const char*>(x.data());
-        const auto size = static_cast<std::int64_t>(dtype_size(x.dtype()));
-        parallel_columns(d, [&](std::int64_t j) {
-          target[j] = mlprims::detail::load_as_double(data + offset_of(x, row, j) * size, x.dtype());
-        });
+    const std::int64_t d = g_.cols, step = x.stride(x.ndim() - 1);
+    with_float_type(x.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      for (int r = 0; r < k; ++r) {
+        const T* source = static_cast<const T*>(x.data()) + offset_of(x, first + r, 0);
+        double* target = to + r * d;
+        parallel_columns(d, [&](std::int64_t j) { target[j] = static_cast<double>(source[j * step]); });
       }
-    }
+    });
   }
 
   void store(const double* from, std::int64_t first, int k, const TensorView& out) const override {
-    const std::int64_t d = g_.cols;
-    for (int r = 0; r < k; ++r) {
-      const double* source = from + r * d;
-      const std::int64_t row = first + r;
-      if (!rows_contiguous(out) || !with_float_type(out.dtype(), [&](auto tag) {
-            using T = typename decltype(tag)::type;
-            T* target = static_cast<T*>(out.data()) + offset_of(out, row, 0);
-            parallel_columns(d, [&](std::int64_t j) { target[j] = static_cast<T>(source[j]); });
-          })) {
-        char* data = static_cast<char*>(out.data());
-        const auto size = static_cast<std::int64_t>(dtype_size(out.dtype()));
-        parallel_columns(d, [&](std::int64_t j) {
-          mlprims::detail::store_from_double(data + offset_of(out, row, j) * size, out.dtype(), source[j]);
-        });
+    const std::int64_t d = g_.cols, step = out.stride(out.ndim() - 1);
+    with_float_type(out.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      for (int r = 0; r < k; ++r) {
+        T* target = static_cast<T*>(out.data()) + offset_of(out, first + r, 0);
+        const double* source = from + r * d;
+        parallel_columns(d, [&](std::int64_t j) { target[j * step] = static_cast<T>(source[j]); });
       }
-    }
+    });
   }
 
   void store_row(std::int64_t slot, const double* from) override {
@@ -298,7 +265,7 @@ class CpuPasses final : public GradientPasses {
 #pragma omp parallel num_threads(threads)
 #endif
       {
-        const int t = thread_index();
+        const int t = mlprims::detail::thread_index();
         std::vector<double> acc(coefficients != nullptr ? static_cast<std::size_t>(k * chunk) : 0);
 #if defined(_OPENMP)
 #pragma omp for schedule(static)
@@ -321,7 +288,7 @@ class CpuPasses final : public GradientPasses {
 #pragma omp parallel num_threads(threads)
 #endif
     {
-      const int t = thread_index();
+      const int t = mlprims::detail::thread_index();
       std::vector<double> acc(coefficients != nullptr ? static_cast<std::size_t>(k * chunk) : 0);
 #if defined(_OPENMP)
 #pragma omp for schedule(dynamic, 4)

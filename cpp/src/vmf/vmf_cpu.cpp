@@ -4,10 +4,6 @@
 #include <optional>
 #include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include "core/elementwise_cpu.hpp"
 #include "core/parallel.hpp"
 #include "vmf/backends.hpp"
@@ -44,14 +40,6 @@ void keep_worse(WorstRow& worst, std::int64_t index, double squared_norm) {
   }
 }
 
-int thread_index() {
-#if defined(_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 }  // namespace
 
 void normalizer_cpu(NormalizerFunction function, const TensorView& kappa, double p, const TensorView& out) {
@@ -85,7 +73,7 @@ WorstRow log_prob_cpu(const TensorView& X, const std::vector<double>& direction,
       dot += value * direction[j];
       squared_norm += value * value;
     }
-    keep_worse(worst[static_cast<std::size_t>(thread_index())], i, squared_norm);
+    keep_worse(worst[static_cast<std::size_t>(mlprims::detail::thread_index())], i, squared_norm);
     mlprims::detail::store_from_double(out_data + i * out_stride * out_element, out.dtype(), log_c + kappa * dot);
   }
   WorstRow result;
@@ -105,7 +93,7 @@ WeightedSum weighted_sum_cpu(const TensorView& X, const TensorView* weights) {
 #pragma omp parallel num_threads(threads)
 #endif
   {
-    WeightedSum& mine = partial[static_cast<std::size_t>(thread_index())];
+    WeightedSum& mine = partial[static_cast<std::size_t>(mlprims::detail::thread_index())];
     mine.sum.assign(static_cast<std::size_t>(p), 0.0);
 #if defined(_OPENMP)
 #pragma omp for schedule(static)
