@@ -43,7 +43,8 @@ lowrank::SvdOptions make_options(const std::string& method, std::int64_t oversam
 
 py::tuple result_tuple(const lowrank::WeightedResult& result) {
   return py::make_tuple(result.method == lowrank::SvdMethod::kRandomized ? "randomized" : "exact",
-                        result.weighted_error, result.left_shift, result.right_shift);
+                        result.weighted_error, result.left_shift, result.right_shift, result.iterations,
+                        result.converged);
 }
 
 }  // namespace
@@ -52,7 +53,8 @@ void register_lowrank(py::module_& m) {
   m.def(
       "lowrank_weighted_svd",
       [](py::handle W, std::int64_t rank, py::handle row_weights, py::handle col_weights, py::handle left_gram,
-         py::handle right_gram, const std::string& method, std::int64_t oversample, int power_iters,
+         py::handle right_gram, py::handle elementwise, std::int64_t max_iter, double tol, py::object callback,
+         const std::string& method, std::int64_t oversample, int power_iters,
          std::uint64_t seed, const std::string& placement, py::handle left, py::handle right,
          py::handle singular_values) {
         const char* function = "weighted_svd";
@@ -60,17 +62,27 @@ void register_lowrank(py::module_& m) {
         const ImportedTensor left_in = import_tensor(left, function, "left", 0);
         const ImportedTensor right_in = import_tensor(right, function, "right", 0);
         const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", 0);
-        std::optional<ImportedTensor> inputs[4];
-        py::handle handles[4] = {row_weights, col_weights, left_gram, right_gram};
-        const char* names[4] = {"row_weights", "col_weights", "left_gram", "right_gram"};
+        std::optional<ImportedTensor> inputs[5];
+        py::handle handles[5] = {row_weights, col_weights, left_gram, right_gram, elementwise};
+        const char* names[5] = {"row_weights", "col_weights", "left_gram", "right_gram", "weights"};
         lowrank::Weights weights;
-        TensorView* slots[4] = {&weights.row_weights, &weights.col_weights, &weights.left_gram, &weights.right_gram};
-        for (int i = 0; i < 4; ++i) {
+        TensorView* slots[5] = {&weights.row_weights, &weights.col_weights, &weights.left_gram, &weights.right_gram,
+                                &weights.elementwise};
+        for (int i = 0; i < 5; ++i) {
           if (handles[i].is_none()) continue;
           inputs[i].emplace(import_tensor(handles[i], function, names[i], 0));
           *slots[i] = inputs[i]->view();
         }
-        const lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
+        lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
+        options.max_iter = max_iter;
+        options.tol = tol;
+        if (!callback.is_none()) {
+          // Runs with the GIL released; a Python exception propagates out of weighted_svd.
+          options.callback = [&callback](std::int64_t sweep, double error) {
+            py::gil_scoped_acquire acquire;
+            return py::bool_(callback(sweep, error)).cast<bool>();
+          };
+        }
         lowrank::WeightedResult result;
         {
           py::gil_scoped_release release;
@@ -80,7 +92,8 @@ void register_lowrank(py::module_& m) {
         return result_tuple(result);
       },
       py::arg("W"), py::arg("rank"), py::arg("row_weights"), py::arg("col_weights"), py::arg("left_gram"),
-      py::arg("right_gram"), py::arg("method"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
+      py::arg("right_gram"), py::arg("weights"), py::arg("max_iter"), py::arg("tol"), py::arg("callback"),
+      py::arg("method"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
       py::arg("placement"), py::arg("left"), py::arg("right"), py::arg("singular_values"));
 
   m.def(

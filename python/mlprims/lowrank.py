@@ -14,8 +14,13 @@ One problem behind FWSVD, LQ-LoRA, SVD-LLM and ASVD: minimize ``|| L^T (W - A B)
   is indefinite: ValueError) that makes Cholesky succeed, and the shift is reported.
 
 The optimum is the rank-r SVD of ``M = L^T W R``; ``left = L^{-T} U S``, ``right = V^T R^{-1}`` (where
-the singular values go is ``singular_values_on``). CPU only for now; element-wise weights (ALS/EM)
-are not implemented yet.
+the singular values go is ``singular_values_on``).
+
+* ``weights`` (m, n) are element-wise: the objective is ``sum_ij weights_ij (W - A B)_ij^2`` (the
+  Fisher values themselves go here). No closed form: alternating least squares from the closed
+  form above with the best rank-one (row x column) approximation of sqrt(weights).
+
+CPU only for now.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ from ._native import _core
 
 __all__ = ["LowRankResult", "truncated_svd", "weighted_svd", "fwsvd"]
 
+# Element-wise weights: sweeps and tolerance on the estimated remaining decrease (relative).
+_DEFAULT_MAX_ITER = 200
+_DEFAULT_TOL = 1e-8
+
 
 @dataclass(frozen=True)
 class LowRankResult:
@@ -42,7 +51,8 @@ class LowRankResult:
     weighted_error : || L^T (W - left @ right) R ||_F, computed from the residual (the plain
         Frobenius error when no weights are given).
     method : 'exact' or 'randomized', the SVD used.
-    iterations, converged : 0 and True for the closed forms (kept for the iterative solvers to come).
+    iterations, converged : sweeps of the element-wise solver and whether its tolerance was met
+        (0 and True for the closed forms).
     left_shift, right_shift : the shifts added to the Gram matrices' diagonals (0.0 if none).
     """
 
@@ -78,8 +88,17 @@ def _check_int(function: str, name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def _check_tol(function: str, tol) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"{function}: 'tol' must be a real number, got {describe(tol)}")
+    if not (tol >= 0 and np.isfinite(tol)):
+        raise ValueError(f"{function}: 'tol' must be finite and >= 0, got {tol}")
+    return float(tol)
+
+
 def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, col_weights=None,
-           left_gram=None, right_gram=None, method="auto", oversample=None, power_iters=None, seed=None,
+           left_gram=None, right_gram=None, weights=None, max_iter=None, tol=None, callback=None,
+           method="auto", oversample=None, power_iters=None, seed=None,
            singular_values_on="left") -> LowRankResult:
     returns_torch = is_tensor(W)
     W_np = _cpu_array(function, "W", W)
@@ -94,6 +113,10 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
     oversample = -1 if oversample is None else _check_int(function, "oversample", oversample, 0)
     power_iters = -1 if power_iters is None else _check_int(function, "power_iters", power_iters, 0)
     seed = 0 if seed is None else _check_int(function, "seed", seed, 0)
+    max_iter = _DEFAULT_MAX_ITER if max_iter is None else _check_int(function, "max_iter", max_iter, 0)
+    tol = _DEFAULT_TOL if tol is None else _check_tol(function, tol)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{function}: 'callback' must be callable or None, got {describe(callback)}")
     for name, value in (("method", method), ("singular_values_on", singular_values_on)):
         if not isinstance(value, str):
             raise TypeError(f"{function}: '{name}' must be a string, got {describe(value)}")
@@ -103,19 +126,21 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
     singular_values = np.empty(rank, W_np.dtype)
     options = (method, oversample, power_iters, seed, singular_values_on, left, right, singular_values)
     if fisher is not None:
-        used, error, left_shift, right_shift = _core.lowrank_fwsvd(
+        used, error, left_shift, right_shift, iterations, converged = _core.lowrank_fwsvd(
             W_np, _cpu_array(function, "fisher", fisher), rank, axis, *options
         )
     else:
-        weights = [None if value is None else _cpu_array(function, name, value)
-                   for name, value in (("row_weights", row_weights), ("col_weights", col_weights),
-                                       ("left_gram", left_gram), ("right_gram", right_gram))]
-        used, error, left_shift, right_shift = _core.lowrank_weighted_svd(W_np, rank, *weights, *options)
+        arrays = [None if value is None else _cpu_array(function, name, value)
+                  for name, value in (("row_weights", row_weights), ("col_weights", col_weights),
+                                      ("left_gram", left_gram), ("right_gram", right_gram), ("weights", weights))]
+        used, error, left_shift, right_shift, iterations, converged = _core.lowrank_weighted_svd(
+            W_np, rank, *arrays, max_iter, tol, callback, *options
+        )
     if returns_torch:
         torch = torch_module()
         left, right, singular_values = (torch.from_numpy(a) for a in (left, right, singular_values))
-    return LowRankResult(left, right, singular_values, float(error), used, left_shift=left_shift,
-                         right_shift=right_shift)
+    return LowRankResult(left, right, singular_values, float(error), used, iterations=int(iterations),
+                         converged=bool(converged), left_shift=left_shift, right_shift=right_shift)
 
 
 def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None = None,
@@ -156,9 +181,11 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
 
 
 def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=None, right_gram=None,
-                 method: str = "auto", oversample: int | None = None, power_iters: int | None = None,
-                 seed: int | None = None, singular_values_on: str = "left") -> LowRankResult:
-    """Minimize ``|| L^T (W - left @ right) R ||_F`` exactly (closed form; see the module docstring).
+                 weights=None, method: str = "auto", oversample: int | None = None,
+                 power_iters: int | None = None, max_iter: int | None = None, tol: float | None = None,
+                 seed: int | None = None, callback=None, singular_values_on: str = "left") -> LowRankResult:
+    """Minimize ``|| L^T (W - left @ right) R ||_F`` exactly (closed form; see the module docstring),
+    or ``sum_ij weights_ij (W - left @ right)_ij^2`` (element-wise weights, iterative).
 
     Parameters
     ----------
@@ -168,8 +195,25 @@ def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=
     col_weights : (n,) >= 0, optional. Multiplies the residual's columns.
     left_gram : (m, m) symmetric positive semi-definite, optional (not with row_weights).
     right_gram : (n, n) symmetric positive semi-definite, optional (not with col_weights).
+    weights : (m, n) >= 0, optional, alone (not with the four above). Element-wise weights that
+        multiply the squared residual: put the Fisher values themselves here. There is no closed
+        form (the problem has local minima): mlprims starts from the closed form with row and
+        column weights r_i c_j equal to the best rank-one approximation of sqrt(weights), then runs
+        alternating least squares (each sweep solves one k x k weighted least-squares problem per
+        row of `left`, then per column of `right`, extrapolating along the sweep when that helps).
+        The objective never increases and the result is never worse than that start; if a sweep
+        makes no progress one EM step (Srebro & Jaakkola 2003) is tried before stopping. The
+        computation runs in float64 for float32 W too; rows (columns) whose weights are all 0 keep
+        the start's values (see below).
+    max_iter : sweeps for `weights` (default 200; 0 returns the closed-form start).
+    tol : for `weights`: stop when the estimated remaining decrease of the objective (from the
+        ratio of the last two decreases, linear convergence) is below tol times the objective
+        (default 1e-8).
+    callback : for `weights`: called as ``callback(iteration, weighted_error)`` after each sweep;
+        returning True stops the iterations (``converged`` is then False unless the tolerance was
+        met). An exception raised in it propagates.
     method, oversample, power_iters, seed, singular_values_on : as :func:`truncated_svd`, applied to
-        the SVD of ``L^T W R``.
+        the SVD of ``L^T W R`` (for `weights`: of the start).
 
     Zero weights: a row (column) with weight 0 does not enter the objective, so any finite choice is
     optimal; mlprims fits it to W without weights. Zero-weight columns of `right` are the
@@ -180,7 +224,9 @@ def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=
 
     Returns
     -------
-    LowRankResult with the weighted error of the result and the Gram shifts used.
+    LowRankResult with the weighted error of the result and the Gram shifts used; for `weights`,
+    ``weighted_error`` is ``sqrt(sum(weights * (W - left @ right)**2))`` and ``iterations`` /
+    ``converged`` report the sweeps. ``left @ right = U diag(singular_values) V^T`` in every case.
 
     Examples
     --------
@@ -191,9 +237,17 @@ def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=
     >>> r = lowrank.weighted_svd(W, 10, row_weights=d, method="exact")
     >>> bool(np.isclose(r.weighted_error, np.linalg.norm(d[:, None] * (W - r.left @ r.right))))
     True
+    >>> fisher = rng.uniform(0, 1, (300, 1)) * rng.uniform(0, 1, (1, 200)) * rng.lognormal(0, 2, (300, 200))
+    >>> start = lowrank.weighted_svd(W, 10, weights=fisher, max_iter=0)
+    >>> e = lowrank.weighted_svd(W, 10, weights=fisher)
+    >>> bool(np.isclose(e.weighted_error ** 2, np.sum(fisher * (W - e.left @ e.right) ** 2)))
+    True
+    >>> bool(e.weighted_error < start.weighted_error)
+    True
     """
     return _solve("weighted_svd", W, rank, row_weights=row_weights, col_weights=col_weights, left_gram=left_gram,
-                  right_gram=right_gram, method=method, oversample=oversample, power_iters=power_iters, seed=seed,
+                  right_gram=right_gram, weights=weights, max_iter=max_iter, tol=tol, callback=callback,
+                  method=method, oversample=oversample, power_iters=power_iters, seed=seed,
                   singular_values_on=singular_values_on)
 
 

@@ -120,4 +120,45 @@ TEST(Lowrank, BadInputThrowsValueError) {
                mlprims::ValueError);
 }
 
+// Element-wise weights that are 0/1: a rank-1 matrix seen everywhere but on its diagonal is
+// completed exactly (the 0-weight entries do not enter the objective); the objective reaches 0.
+TEST(Lowrank, ElementwiseWeightsCompleteARankOneMatrix) {
+  const int m = 6, n = 5;
+  std::vector<double> w(m * n), weights(m * n, 1.0);
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) w[i * n + j] = (i + 1.0) * (j % 2 == 0 ? 1.0 : -0.5);
+  }
+  for (int i = 0; i < n; ++i) weights[i * n + i] = 0.0;
+  lowrank::Weights given;
+  given.elementwise = TensorView(weights.data(), DType::kFloat64, {m, n});
+  lowrank::SvdOptions options;
+  options.max_iter = 500;
+  options.tol = 0.0;
+  int calls = 0;
+  options.callback = [&calls](std::int64_t, double) { return ++calls < 0; };
+  std::vector<double> left(m), right(n), s(1);
+  const lowrank::WeightedResult result = lowrank::weighted_svd(
+      TensorView(w.data(), DType::kFloat64, {m, n}), 1, given, options, TensorView(left.data(), DType::kFloat64, {m, 1}),
+      TensorView(right.data(), DType::kFloat64, {1, n}), TensorView(s.data(), DType::kFloat64, {1}));
+  EXPECT_EQ(calls, result.iterations);
+  EXPECT_LT(result.weighted_error, 1e-10);
+  for (int i = 0; i < m; ++i) {
+    for (int j = 0; j < n; ++j) EXPECT_NEAR(left[i] * right[j], w[i * n + j], 1e-9) << i << "," << j;
+  }
+}
+
+TEST(Lowrank, ElementwiseWeightsAloneOnly) {
+  std::vector<double> singular;
+  const std::vector<double> w = known_matrix(singular);
+  std::vector<double> weights(16, 1.0), rows(4, 1.0), left(4), right(4), s(1);
+  lowrank::Weights given;
+  given.elementwise = TensorView(weights.data(), DType::kFloat64, {4, 4});
+  given.row_weights = TensorView(rows.data(), DType::kFloat64, {4});
+  EXPECT_THROW(lowrank::weighted_svd(TensorView(w.data(), DType::kFloat64, {4, 4}), 1, given, {},
+                                     TensorView(left.data(), DType::kFloat64, {4, 1}),
+                                     TensorView(right.data(), DType::kFloat64, {1, 4}),
+                                     TensorView(s.data(), DType::kFloat64, {1})),
+               mlprims::ValueError);
+}
+
 }  // namespace

@@ -6,12 +6,15 @@
 //                        tr(E^T left_gram E) + ... with E = W - A B; SVD-LLM's right_gram = X X^T
 //                        makes it ||E X||_F^2).
 // Closed form: the SVD of M = L^T W R, A = L^{-T} U_r S_r^a, B = S_r^b V_r^T R^{-1}.
+// Element-wise weights (minimize sum_ij w_ij (W - A B)_ij^2) have no closed form: alternating
+// least squares from the closed form for the best rank-one approximation of sqrt(w).
 //
 // CPU, float32 or float64 (the computation runs in W's dtype; Gram roots are computed in float64).
 // Arrays are C-contiguous (row-major).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "mlprims/core/tensor.hpp"
 
@@ -33,6 +36,12 @@ struct SvdOptions {
   int power_iters = -1;          // -1: 6 (each with re-orthonormalization)
   std::uint64_t seed = 0;        // of the Gaussian test matrix
   Placement placement = Placement::kLeft;
+
+  // Element-wise weights only (alternating least squares):
+  std::int64_t max_iter = 200;  // sweeps (each updates all rows of A, then all columns of B); 0: the start
+  double tol = 1e-8;            // stop when the objective's estimated remaining decrease is below tol * objective
+  // Called after every sweep with (sweep, weighted error); returning true stops the iterations.
+  std::function<bool(std::int64_t, double)> callback;
 };
 
 struct SvdResult {
@@ -50,6 +59,7 @@ struct Weights {
   TensorView col_weights;  // (n,), >= 0
   TensorView left_gram;    // (m, m), symmetric positive semi-definite
   TensorView right_gram;   // (n, n), symmetric positive semi-definite
+  TensorView elementwise;  // (m, n), >= 0, multiplies the squared residual; not with the others
 };
 
 struct WeightedResult {
@@ -57,6 +67,8 @@ struct WeightedResult {
   double weighted_error;  // || L^T (W - left right) R ||_F, computed from the residual
   double left_shift;      // added to left_gram's diagonal before its Cholesky root (0 if none)
   double right_shift;
+  std::int64_t iterations = 0;  // element-wise weights: sweeps done (0 for the closed forms)
+  bool converged = true;        // element-wise weights: the tolerance was met
 };
 
 // Zero row (column) weights: such a row of W does not enter the objective, so any finite choice is
@@ -65,6 +77,9 @@ struct WeightedResult {
 // least-squares fits of W's rows by the rows of the final `right`. A Gram matrix that is singular or indefinite to rounding gets the smallest
 // shift delta I, delta = 1e-12 ||G||_max * 10^j (j = 0, 1, ...), that lets Cholesky succeed; one that
 // needs 1e-6 ||G||_max or more is indefinite: ValueError.
+// Element-wise weights: weighted_error is sqrt(sum_ij w_ij (W - left right)_ij^2), never above the
+// closed-form start's; rows (columns) whose weights are all 0 keep the start's values, which are
+// fitted to W without weights as above. The computation runs in float64 for both dtypes.
 WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
                             const TensorView& left, const TensorView& right, const TensorView& singular_values);
 

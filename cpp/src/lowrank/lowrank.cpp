@@ -11,6 +11,7 @@
 #include "linalg/blas.hpp"
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
+#include "lowrank/elementwise.hpp"
 #include "lowrank/truncated_factors.hpp"
 #include "mlprims/core/error.hpp"
 
@@ -296,12 +297,87 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
   return result;
 }
 
+// Element-wise weights: ALS (in float64) from the closed form with row and column weights whose
+// outer product best approximates sqrt(w).
+template <class T>
+WeightedResult elementwise_typed(const char* function, const TensorView& W, std::int64_t rank,
+                                 const TensorView& weights, const SvdOptions& options, const TensorView& left,
+                                 const TensorView& right, const TensorView& singular_values) {
+  const std::int64_t m = W.shape(0), n = W.shape(1);
+  const ArgRef arg{function, "weights"};
+  mlprims::detail::require_floating(weights, arg);
+  if (weights.shape() != W.shape()) {
+    throw ValueError(arg.prefix() + " must have W's shape " + shape_str(W.shape()) + ", got " +
+                     shape_str(weights.shape()));
+  }
+  require_cpu_contiguous(weights, arg);
+  if (options.max_iter < 0) throw ValueError(std::string(function) + ": 'max_iter' must be >= 0");
+  if (!(options.tol >= 0.0)) throw ValueError(std::string(function) + ": 'tol' must be >= 0");
+  const std::vector<double> w = as_doubles(weights);
+  bool any_weight = false;
+  for (std::size_t e = 0; e < w.size(); ++e) {
+    if (!(w[e] >= 0.0) || !std::isfinite(w[e])) {
+      throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(w[e]) + " at (" +
+                       std::to_string(e / n) + ", " + std::to_string(e % n) + ")");
+    }
+    any_weight = any_weight || w[e] > 0.0;
+  }
+  if (!any_weight) throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
+  const std::vector<T> target_typed = read_matrix<T>(W, function);
+  const std::vector<double> target(target_typed.begin(), target_typed.end());
+  const detail::ElementwiseProblem problem{m, n, rank, target.data(), w.data()};
+
+  auto [rows, cols] = detail::rank_one_root(problem);
+  Weights start;
+  start.row_weights = TensorView(rows.data(), DType::kFloat64, {m});
+  start.col_weights = TensorView(cols.data(), DType::kFloat64, {n});
+  SvdOptions start_options = options;
+  start_options.placement = Placement::kBalanced;
+  std::vector<double> a(static_cast<std::size_t>(m * rank)), start_right(static_cast<std::size_t>(rank * n)),
+      start_s(static_cast<std::size_t>(rank));
+  const WeightedResult closed = weighted_typed<double>(
+      function, TensorView(target.data(), DType::kFloat64, {m, n}), rank, start, start_options,
+      TensorView(a.data(), DType::kFloat64, {m, rank}), TensorView(start_right.data(), DType::kFloat64, {rank, n}),
+      TensorView(start_s.data(), DType::kFloat64, {rank}));
+  std::vector<double> b = transposed(start_right, rank, n);
+  const detail::AlsOutcome outcome = detail::alternating_least_squares(problem, a, b, options);
+
+  const detail::TruncatedFactors<double> canonical = detail::canonical_factors(problem, a, b);
+  detail::TruncatedFactors<T> f;
+  f.s.assign(canonical.s.begin(), canonical.s.end());
+  write_factors(f, std::vector<T>(canonical.u.begin(), canonical.u.end()),
+                std::vector<T>(canonical.vt.begin(), canonical.vt.end()), options.placement, left, right,
+                singular_values);
+  // The error of the factors as returned (rounded to T).
+  const T* left_data = static_cast<const T*>(left.data());
+  const T* right_data = static_cast<const T*>(right.data());
+  const std::vector<double> final_left(left_data, left_data + m * rank), final_right(right_data, right_data + rank * n);
+  std::vector<double> work;
+  WeightedResult result{closed.method, 0.0, 0.0, 0.0, outcome.iterations, outcome.converged};
+  result.weighted_error =
+      std::sqrt(detail::elementwise_objective(problem, final_left.data(), transposed(final_right, rank, n).data(), work));
+  return result;
+}
+
 WeightedResult run(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
                    const SvdOptions& options, const TensorView& left, const TensorView& right,
                    const TensorView& singular_values) {
   check_problem(function, W, rank, left, right, singular_values);
   if (options.oversample < -1 || options.power_iters < -1) {
     throw ValueError(std::string(function) + ": 'oversample' and 'power_iters' must be >= 0");
+  }
+  if (present(weights.elementwise)) {
+    if (present(weights.row_weights) || present(weights.col_weights) || present(weights.left_gram) ||
+        present(weights.right_gram)) {
+      throw ValueError(std::string(function) +
+                       ": element-wise 'weights' cannot be combined with row_weights, col_weights, left_gram or "
+                       "right_gram (fold diagonal weights into them: w_ij * row_i^2 * col_j^2)");
+    }
+    return W.dtype() == DType::kFloat64
+               ? elementwise_typed<double>(function, W, rank, weights.elementwise, options, left, right,
+                                           singular_values)
+               : elementwise_typed<float>(function, W, rank, weights.elementwise, options, left, right,
+                                          singular_values);
   }
   return W.dtype() == DType::kFloat64
              ? weighted_typed<double>(function, W, rank, weights, options, left, right, singular_values)
