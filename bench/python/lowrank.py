@@ -23,7 +23,7 @@ import mlprims
 from mlprims import lowrank
 from mlprims._timing import interleaved_medians
 
-SHAPES = [(768, 3072), (3072, 768), (4096, 4096)]
+SHAPES = [(768, 3072), (3072, 768), (4096, 4096), (4096, 11008)]
 RANKS = [8, 64, 256, 512]
 QUICK_SHAPES = [(256, 768)]
 QUICK_RANKS = [8, 32]

@@ -151,7 +151,7 @@ void em_step(const ElementwiseProblem& p, double largest_weight, const SvdOption
     const double share = p.weights[e] / largest_weight;
     work[e] = share * p.target[e] + (1.0 - share) * work[e];
   }
-  const TruncatedFactors<double> f = truncated_factors(p.m, p.n, work, r, options);
+  const TruncatedFactors<double> f = truncated_factors(p.m, p.n, work.data(), r, options);
   for (std::int64_t i = 0; i < p.m; ++i) {
     for (std::int64_t k = 0; k < r; ++k) a[i * r + k] = f.u[i * r + k] * f.s[k];
   }
@@ -172,7 +172,9 @@ double elementwise_objective(const ElementwiseProblem& p, const double* a, const
   work.assign(p.target, p.target + size);
   linalg::gemm<double>(false, true, p.m, p.n, p.rank, -1.0, a, p.rank, b, p.rank, 1.0, work.data(), p.n);
   double sum = 0.0;
-  for (std::int64_t e = 0; e < size; ++e) sum += p.weights[e] * work[e] * work[e];
+  const double* residual = work.data();
+#pragma omp simd reduction(+ : sum)
+  for (std::int64_t e = 0; e < size; ++e) sum += p.weights[e] * residual[e] * residual[e];
   return sum;
 }
 

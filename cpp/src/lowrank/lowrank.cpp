@@ -58,15 +58,16 @@ std::pair<std::int64_t, std::int64_t> check_problem(const char* function, const 
   return {m, n};
 }
 
+// W's elements (read in place: W is C-contiguous of dtype T), checked finite.
 template <class T>
-std::vector<T> read_matrix(const TensorView& W, const char* function) {
+const T* finite_matrix(const TensorView& W, const char* function) {
   const T* data = static_cast<const T*>(W.data());
-  const std::size_t count = static_cast<std::size_t>(W.shape(0) * W.shape(1));
-  std::vector<T> a(data, data + count);
-  for (T value : a) {
-    if (!std::isfinite(value)) throw ValueError(std::string(function) + ": 'W' must be finite, got NaN or inf");
-  }
-  return a;
+  const std::int64_t count = W.shape(0) * W.shape(1);
+  T probe = 0;  // x * 0 is 0 for finite x and NaN for inf or NaN; a sum vectorizes, a branch does not
+#pragma omp simd reduction(+ : probe)
+  for (std::int64_t e = 0; e < count; ++e) probe += data[e] * T(0);
+  if (!(probe == T(0))) throw ValueError(std::string(function) + ": 'W' must be finite, got NaN or inf");
+  return data;
 }
 
 // All elements of a C-contiguous float32/float64 view, as doubles.
@@ -140,7 +141,7 @@ std::pair<std::vector<double>, double> gram_root(const TensorView& t, std::int64
 // least-squares fit of those rows of `target` (rows x cols) by the rows of `other` (rank x cols):
 // x = t other^T (other other^T)^{-1}, with a relative ridge of 1e-12 if other is rank-deficient.
 template <class T>
-void fit_unweighted_rows(const std::vector<double>& weights, const std::vector<T>& target, std::int64_t cols,
+void fit_unweighted_rows(const std::vector<double>& weights, const T* target, std::int64_t cols,
                          const std::vector<T>& other, std::int64_t rank, std::vector<T>& factor) {
   std::vector<std::int64_t> zero;
   for (std::size_t i = 0; i < weights.size(); ++i) {
@@ -174,9 +175,9 @@ void fit_unweighted_rows(const std::vector<double>& weights, const std::vector<T
 }
 
 template <class T>
-std::vector<T> transposed(const std::vector<T>& a, std::int64_t rows, std::int64_t cols) {
-  std::vector<T> t(a.size());
-  linalg::transpose(rows, cols, a.data(), t.data());
+std::vector<T> transposed(const T* a, std::int64_t rows, std::int64_t cols) {
+  std::vector<T> t(static_cast<std::size_t>(rows * cols));
+  linalg::transpose(rows, cols, a, t.data());
   return t;
 }
 
@@ -203,7 +204,8 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
                               const SvdOptions& options, const TensorView& left, const TensorView& right,
                               const TensorView& singular_values) {
   const std::int64_t m = W.shape(0), n = W.shape(1);
-  const std::vector<T> w = read_matrix<T>(W, function);
+  const T* w = finite_matrix<T>(W, function);
+  const std::size_t size = static_cast<std::size_t>(m * n);
   if (present(weights.row_weights) && present(weights.left_gram)) {
     throw ValueError(std::string(function) + ": give at most one of 'row_weights' and 'left_gram'");
   }
@@ -229,30 +231,30 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
   // M = L^T W R. The column-major root array read row-major is L^T (resp. R^T). Without weights
   // M is W itself (no copy).
   std::vector<T> scaled;
-  const std::vector<T>* M = &w;
+  const T* M = w;
   if (present(weights.row_weights) || present(weights.col_weights)) {
-    scaled = w;
+    scaled.resize(size);
     for (std::int64_t i = 0; i < m; ++i) {
-      for (std::int64_t j = 0; j < n; ++j) scaled[i * n + j] = static_cast<T>(scaled[i * n + j] * rows[i] * cols[j]);
+      for (std::int64_t j = 0; j < n; ++j) scaled[i * n + j] = static_cast<T>(w[i * n + j] * rows[i] * cols[j]);
     }
-    M = &scaled;
+    M = scaled.data();
   }
   if (!left_root.empty()) {
-    std::vector<T> product(w.size());
-    linalg::gemm<T>(false, false, m, n, m, T(1), left_root.data(), m, M->data(), n, T(0), product.data(), n);
+    std::vector<T> product(size);
+    linalg::gemm<T>(false, false, m, n, m, T(1), left_root.data(), m, M, n, T(0), product.data(), n);
     scaled.swap(product);
-    M = &scaled;
+    M = scaled.data();
   }
   if (!right_root.empty()) {
-    std::vector<T> product(w.size());
-    linalg::gemm<T>(false, true, m, n, n, T(1), M->data(), n, right_root.data(), n, T(0), product.data(), n);
+    std::vector<T> product(size);
+    linalg::gemm<T>(false, true, m, n, n, T(1), M, n, right_root.data(), n, T(0), product.data(), n);
     scaled.swap(product);
-    M = &scaled;
+    M = scaled.data();
   }
 
-  const detail::TruncatedFactors<T> f = detail::truncated_factors(m, n, *M, rank, options);
+  const detail::TruncatedFactors<T> f = detail::truncated_factors(m, n, M, rank, options);
   result.method = f.method;
-  result.weighted_error = detail::residual_norm(m, n, *M, f);
+  result.weighted_error = detail::residual_norm(m, n, M, f);
 
   // Unweight: A = L^{-T} U (rows divided by their weight), B = V^T R^{-1}; singular values are
   // applied after the zero-weight fits, which need the full factors.
@@ -275,7 +277,7 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
     }
     // Columns of W (rows of W^T) fitted by the columns of U S (rows of (U S)^T).
     std::vector<T> fitted(static_cast<std::size_t>(n * rank));
-    fit_unweighted_rows(cols, transposed(w, m, n), m, transposed(us, m, rank), rank, fitted);
+    fit_unweighted_rows(cols, transposed(w, m, n).data(), m, transposed(us.data(), m, rank), rank, fitted);
     for (std::int64_t j = 0; j < n; ++j) {
       if (cols[j] != 0.0) continue;
       for (std::int64_t a = 0; a < rank; ++a) vt[a * n + j] = fitted[j * rank + a];
@@ -323,8 +325,8 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
     any_weight = any_weight || w[e] > 0.0;
   }
   if (!any_weight) throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
-  const std::vector<T> target_typed = read_matrix<T>(W, function);
-  const std::vector<double> target(target_typed.begin(), target_typed.end());
+  const T* target_typed = finite_matrix<T>(W, function);
+  const std::vector<double> target(target_typed, target_typed + m * n);
   const detail::ElementwiseProblem problem{m, n, rank, target.data(), w.data()};
 
   auto [rows, cols] = detail::rank_one_root(problem);
@@ -339,7 +341,7 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
       function, TensorView(target.data(), DType::kFloat64, {m, n}), rank, start, start_options,
       TensorView(a.data(), DType::kFloat64, {m, rank}), TensorView(start_right.data(), DType::kFloat64, {rank, n}),
       TensorView(start_s.data(), DType::kFloat64, {rank}));
-  std::vector<double> b = transposed(start_right, rank, n);
+  std::vector<double> b = transposed(start_right.data(), rank, n);
   const detail::AlsOutcome outcome = detail::alternating_least_squares(problem, a, b, options);
 
   const detail::TruncatedFactors<double> canonical = detail::canonical_factors(problem, a, b);
@@ -355,7 +357,7 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
   std::vector<double> work;
   WeightedResult result{closed.method, 0.0, 0.0, 0.0, outcome.iterations, outcome.converged};
   result.weighted_error =
-      std::sqrt(detail::elementwise_objective(problem, final_left.data(), transposed(final_right, rank, n).data(), work));
+      std::sqrt(detail::elementwise_objective(problem, final_left.data(), transposed(final_right.data(), rank, n).data(), work));
   return result;
 }
 

@@ -54,7 +54,7 @@ SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, cons
 }
 
 template <class T>
-TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,
+TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const T* a, std::int64_t rank,
                                const SvdOptions& options) {
   // Basis Q (m x l) of the range of a Omega, refined by power iterations (a a^T)^q with the basis
   // renormalized after every product, so that float32 keeps the small singular directions; then
@@ -68,16 +68,16 @@ TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const std::vector
   std::vector<T> q(static_cast<std::size_t>(m * l)), z(static_cast<std::size_t>(n * l));
   // Between products an LU-based basis suffices (it only has to keep the columns apart); the last
   // one is orthonormal.
-  linalg::gemm<T>(false, false, m, l, n, T(1), a.data(), n, omega.data(), l, T(0), q.data(), l);
+  linalg::gemm<T>(false, false, m, l, n, T(1), a, n, omega.data(), l, T(0), q.data(), l);
   for (int i = 0; i < iterations; ++i) {
     linalg::well_conditioned_basis(m, l, q.data());
-    linalg::gemm<T>(true, false, n, l, m, T(1), a.data(), n, q.data(), l, T(0), z.data(), l);
+    linalg::gemm<T>(true, false, n, l, m, T(1), a, n, q.data(), l, T(0), z.data(), l);
     linalg::well_conditioned_basis(n, l, z.data());
-    linalg::gemm<T>(false, false, m, l, n, T(1), a.data(), n, z.data(), l, T(0), q.data(), l);
+    linalg::gemm<T>(false, false, m, l, n, T(1), a, n, z.data(), l, T(0), q.data(), l);
   }
   linalg::orthonormalize_columns(m, l, q.data());
   std::vector<T> b(static_cast<std::size_t>(l * n));  // Q^T a, l x n
-  linalg::gemm<T>(true, false, l, n, m, T(1), q.data(), l, a.data(), n, T(0), b.data(), n);
+  linalg::gemm<T>(true, false, l, n, m, T(1), q.data(), l, a, n, T(0), b.data(), n);
   TruncatedFactors<T> small = thin_svd_truncated(l, n, b, rank);
   TruncatedFactors<T> f;
   f.u.resize(static_cast<std::size_t>(m * rank));
@@ -91,33 +91,42 @@ TruncatedFactors<T> randomized(std::int64_t m, std::int64_t n, const std::vector
 }  // namespace
 
 template <class T>
-TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,
+TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a, std::int64_t rank,
                                       const SvdOptions& options) {
   if (resolve_method(m, n, rank, options) == SvdMethod::kRandomized) return randomized(m, n, a, rank, options);
-  std::vector<T> work(a);
+  std::vector<T> work(a, a + m * n);
   TruncatedFactors<T> f = thin_svd_truncated(m, n, work, rank);
   f.method = SvdMethod::kExact;
   return f;
 }
 
 template <class T>
-double residual_norm(std::int64_t m, std::int64_t n, const std::vector<T>& a, const TruncatedFactors<T>& f) {
+double residual_norm(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f) {
+  // Row blocks of ~1 MiB: no m x n temporary (its page faults cost as much as the product).
   const auto rank = static_cast<std::int64_t>(f.s.size());
   std::vector<T> us(f.u);
   for (std::int64_t i = 0; i < m; ++i) {
     for (std::int64_t j = 0; j < rank; ++j) us[i * rank + j] *= f.s[j];
   }
-  std::vector<T> residual(a);
-  linalg::gemm<T>(false, false, m, n, rank, T(-1), us.data(), rank, f.vt.data(), n, T(1), residual.data(), n);
+  const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / (n * std::int64_t(sizeof(T))));
+  std::vector<T> residual(static_cast<std::size_t>(std::min(block, m) * n));
   double sum = 0.0;
-  for (T value : residual) sum += static_cast<double>(value) * static_cast<double>(value);
+  for (std::int64_t i0 = 0; i0 < m; i0 += block) {
+    const std::int64_t rows = std::min(block, m - i0);
+    std::copy(a + i0 * n, a + (i0 + rows) * n, residual.begin());
+    linalg::gemm<T>(false, false, rows, n, rank, T(-1), us.data() + i0 * rank, rank, f.vt.data(), n, T(1),
+                    residual.data(), n);
+    const T* r = residual.data();
+#pragma omp simd reduction(+ : sum)
+    for (std::int64_t e = 0; e < rows * n; ++e) sum += static_cast<double>(r[e]) * static_cast<double>(r[e]);
+  }
   return std::sqrt(sum);
 }
 
 #define MLPRIMS_INSTANTIATE(T)                                                                                       \
-  template TruncatedFactors<T> truncated_factors<T>(std::int64_t, std::int64_t, const std::vector<T>&, std::int64_t, \
-                                                    const SvdOptions&);                                            \
-  template double residual_norm<T>(std::int64_t, std::int64_t, const std::vector<T>&, const TruncatedFactors<T>&);
+  template TruncatedFactors<T> truncated_factors<T>(std::int64_t, std::int64_t, const T*, std::int64_t, \
+                                                    const SvdOptions&);                                  \
+  template double residual_norm<T>(std::int64_t, std::int64_t, const T*, const TruncatedFactors<T>&);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)
 #undef MLPRIMS_INSTANTIATE

@@ -17,13 +17,13 @@ struct TruncatedFactors {
   SvdMethod method = SvdMethod::kExact;
 };
 
-// m x n row-major `a` (left unchanged). options.placement is not applied here.
+// m x n row-major `a` (read only). options.placement is not applied here.
 template <class T>
-TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const std::vector<T>& a, std::int64_t rank,
+TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a, std::int64_t rank,
                                       const SvdOptions& options);
 
-// Frobenius norm of a - u diag(s) vt, accumulated in double.
+// Frobenius norm of a - u diag(s) vt, accumulated in double, a block of rows at a time.
 template <class T>
-double residual_norm(std::int64_t m, std::int64_t n, const std::vector<T>& a, const TruncatedFactors<T>& f);
+double residual_norm(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f);
 
 }  // namespace mlprims::lowrank::detail
