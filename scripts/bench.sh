@@ -18,6 +18,7 @@ mkdir -p bench/results
 "$VENV/bin/python" bench/python/vmf.py "${quick[@]}" --out "bench/results/${stamp}-vmf.json"
 "$VENV/bin/python" bench/python/mfac.py "${quick[@]}" --out "bench/results/${stamp}-mfac.json"
 "$VENV/bin/python" bench/python/lowrank.py "${quick[@]}" --out "bench/results/${stamp}-lowrank.json"
+"$VENV/bin/python" bench/python/lowrank_elementwise.py "${quick[@]}" --out "bench/results/${stamp}-lowrank-elementwise.json"
 
 BUILD="$ROOT/build/cpp-bench"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DPython_EXECUTABLE="$VENV/bin/python" -DMLPRIMS_CUDA=OFF \
