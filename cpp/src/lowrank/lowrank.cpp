@@ -82,18 +82,26 @@ std::vector<double> as_doubles(const TensorView& t) {
   return std::vector<double>(data, data + count);
 }
 
+// ValueError naming the first element that is negative, NaN or inf; its position is printed as
+// "index i" for vectors (columns == 0) and "(i, j)" for row-major matrices with `columns` columns.
+void require_nonnegative(const std::vector<double>& values, std::int64_t columns, ArgRef arg) {
+  for (std::size_t e = 0; e < values.size(); ++e) {
+    if (values[e] >= 0.0 && std::isfinite(values[e])) continue;
+    const auto index = static_cast<std::int64_t>(e);
+    const std::string where = columns == 0 ? "index " + std::to_string(index)
+                                           : "(" + std::to_string(index / columns) + ", " +
+                                                 std::to_string(index % columns) + ")";
+    throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(values[e]) + " at " + where);
+  }
+}
+
 // Weights of one kind as doubles, checked: shape, finite, >= 0.
 std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, ArgRef arg) {
   mlprims::detail::require_floating(t, arg);
   mlprims::detail::require_shape(t, {length}, arg);
   require_cpu_contiguous(t, arg);
   std::vector<double> out = as_doubles(t);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (!(out[i] >= 0.0) || !std::isfinite(out[i])) {
-      throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(out[i]) + " at index " +
-                       std::to_string(i));
-    }
-  }
+  require_nonnegative(out, 0, arg);
   return out;
 }
 
@@ -316,15 +324,8 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
   if (options.max_iter < 0) throw ValueError(std::string(function) + ": 'max_iter' must be >= 0");
   if (!(options.tol >= 0.0)) throw ValueError(std::string(function) + ": 'tol' must be >= 0");
   const std::vector<double> w = as_doubles(weights);
-  bool any_weight = false;
-  for (std::size_t e = 0; e < w.size(); ++e) {
-    if (!(w[e] >= 0.0) || !std::isfinite(w[e])) {
-      throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(w[e]) + " at (" +
-                       std::to_string(e / n) + ", " + std::to_string(e % n) + ")");
-    }
-    any_weight = any_weight || w[e] > 0.0;
-  }
-  if (!any_weight) throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
+  require_nonnegative(w, n, arg);
+  if (std::all_of(w.begin(), w.end(), [](double value) { return value == 0.0; })) throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
   const T* target_typed = finite_matrix<T>(W, function);
   const std::vector<double> target(target_typed, target_typed + m * n);
   const detail::ElementwiseProblem problem{m, n, rank, target.data(), w.data()};
@@ -415,15 +416,11 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
   require_cpu_contiguous(fisher, arg);
   const std::int64_t m = W.shape(0), n = W.shape(1), features = input_axis == 0 ? m : n;
   const std::vector<double> values = as_doubles(fisher);
+  require_nonnegative(values, n, arg);
   std::vector<double> sums(static_cast<std::size_t>(features), 0.0);
   for (std::int64_t i = 0; i < m; ++i) {
     for (std::int64_t j = 0; j < n; ++j) {
-      const double value = values[static_cast<std::size_t>(i * n + j)];
-      if (!(value >= 0.0) || !std::isfinite(value)) {
-        throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(value) + " at (" +
-                         std::to_string(i) + ", " + std::to_string(j) + ")");
-      }
-      sums[static_cast<std::size_t>(input_axis == 0 ? i : j)] += value;
+      sums[static_cast<std::size_t>(input_axis == 0 ? i : j)] += values[static_cast<std::size_t>(i * n + j)];
     }
   }
   for (double& value : sums) value = std::sqrt(value);
