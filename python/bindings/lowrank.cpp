@@ -20,7 +20,8 @@ lowrank::SvdMethod parse_method(const std::string& method) {
   if (method == "auto") return lowrank::SvdMethod::kAuto;
   if (method == "exact") return lowrank::SvdMethod::kExact;
   if (method == "randomized") return lowrank::SvdMethod::kRandomized;
-  throw ValueError("lowrank: 'method' must be 'auto', 'exact' or 'randomized', got '" + method + "'");
+  if (method == "krylov") return lowrank::SvdMethod::kKrylov;
+  throw ValueError("lowrank: 'method' must be 'auto', 'exact', 'krylov' or 'randomized', got '" + method + "'");
 }
 
 lowrank::Placement parse_placement(const std::string& placement) {
@@ -41,8 +42,19 @@ lowrank::SvdOptions make_options(const std::string& method, std::int64_t oversam
   return options;
 }
 
+const char* method_name(lowrank::SvdMethod method) {
+  switch (method) {
+    case lowrank::SvdMethod::kRandomized:
+      return "randomized";
+    case lowrank::SvdMethod::kKrylov:
+      return "krylov";
+    default:
+      return "exact";
+  }
+}
+
 py::tuple result_tuple(const lowrank::WeightedResult& result) {
-  return py::make_tuple(result.method == lowrank::SvdMethod::kRandomized ? "randomized" : "exact",
+  return py::make_tuple(method_name(result.method),
                         result.weighted_error, result.left_shift, result.right_shift, result.iterations,
                         result.converged);
 }

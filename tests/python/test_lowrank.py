@@ -97,29 +97,82 @@ def test_singular_value_placement(problem, placement):
     assert abs(r.weighted_error - optimal_error(W, 5)) <= 1e-10 * optimal_error(W, 5)
 
 
+@pytest.mark.parametrize("method", ["krylov", "randomized"])
 @pytest.mark.parametrize("decay", [0.0, 0.3, 1.0])
 @pytest.mark.parametrize("rank", [8, 64, 256])
-def test_randomized_float32_is_within_0_1_percent_of_the_optimum(decay, rank):
-    W = decaying_matrix(768, 1536, decay, seed=rank, dtype=np.float32)
-    result = lowrank.truncated_svd(W, rank, method="randomized")
-    assert result.method == "randomized" and result.left.dtype == np.float32
+def test_randomized_float32_is_within_0_1_percent_of_the_optimum(decay, rank, method):
+    W = decaying_matrix(1200, 1536, decay, seed=rank, dtype=np.float32)  # a rank-256 Krylov basis fits
+    result = lowrank.truncated_svd(W, rank, method=method)
+    assert result.method == method and result.left.dtype == np.float32
     best = optimal_error(W, rank)
     achieved = np.linalg.norm(W.astype(np.float64) - result.left.astype(np.float64) @ result.right.astype(np.float64))
     assert achieved <= 1.001 * best
     assert abs(result.weighted_error - achieved) <= 1e-4 * achieved
+    right = result.right.astype(np.float64)  # rows of V^T: orthonormal to float32 rounding
+    assert np.abs(right @ right.T - np.eye(rank)).max() <= 1e-5
 
 
-def test_randomized_rank_512_float32():
+@pytest.mark.parametrize("method", ["krylov", "randomized"])
+def test_randomized_rank_512_float32(method):
     W = decaying_matrix(1024, 2048, 0.5, seed=512, dtype=np.float32)
-    result = lowrank.truncated_svd(W, 512, method="randomized")
+    result = lowrank.truncated_svd(W, 512, method=method)
     achieved = np.linalg.norm(W.astype(np.float64) - result.left.astype(np.float64) @ result.right.astype(np.float64))
     assert achieved <= 1.001 * optimal_error(W, 512)
+
+
+@pytest.mark.parametrize("method", ["krylov", "randomized"])
+def test_randomized_float64_singular_values_match_lapack(method):
+    W = decaying_matrix(600, 900, 1.0, seed=7)
+    result = lowrank.truncated_svd(W, 20, method=method)
+    exact = np.linalg.svd(W, compute_uv=False)[:20]
+    # Ritz values from a randomized basis: below the true ones by the basis' approximation error
+    np.testing.assert_allclose(result.singular_values, exact, rtol=1e-6)
+    assert np.all(result.singular_values <= exact * (1 + 1e-12))
+    achieved = np.linalg.norm(W - result.left @ result.right)
+    assert abs(result.weighted_error - achieved) <= 1e-8 * achieved
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name, W",
+    [
+        ("rank 3", decaying_matrix(400, 500, 0.0, seed=3)[:, :3] @ np.random.default_rng(3).standard_normal((3, 500))),
+        ("zero", np.zeros((300, 400))),
+        ("sparse diagonal", np.diag(np.r_[np.arange(5.0, 0.0, -1.0), np.zeros(295)])),
+    ],
+)
+def test_krylov_on_matrices_of_lower_rank_keeps_orthonormal_factors(name, W, dtype):
+    # The Krylov space is exhausted after the first block: later blocks are rounding noise or
+    # exactly zero and must not break the basis (duplicate directions would inflate the
+    # singular values).
+    W = W.astype(dtype)
+    result = lowrank.truncated_svd(W, 12, method="krylov", singular_values_on="right")
+    exact = np.linalg.svd(W.astype(np.float64), compute_uv=False)[:12]
+    scale = max(exact[0], 1.0)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert np.all(np.isfinite(result.left)) and np.all(np.isfinite(result.right))
+    np.testing.assert_allclose(result.singular_values, exact, atol=tolerance * scale * 10)
+    left = result.left.astype(np.float64)
+    assert np.abs(left.T @ left - np.eye(12)).max() <= tolerance * 10
+    product = left @ result.right.astype(np.float64)
+    assert np.linalg.norm(W - product) <= tolerance * 10 * scale * np.sqrt(W.size)
+    assert result.weighted_error <= tolerance * 10 * scale * np.sqrt(W.size)
+
+
+@pytest.mark.parametrize("rank, used", [(60, "krylov"), (65, "krylov"), (66, "exact"), (290, "exact")])
+def test_krylov_basis_larger_than_the_matrix_runs_the_exact_svd(rank, used):
+    # 4 blocks of rank + 10 columns fit in 300 columns up to rank 65.
+    W = decaying_matrix(300, 700, 0.3, seed=rank)
+    result = lowrank.truncated_svd(W, rank, method="krylov")
+    assert result.method == used
+    assert np.linalg.norm(W - result.left @ result.right) <= 1.001 * optimal_error(W, rank)
 
 
 def test_auto_picks_exact_for_small_or_high_rank_problems(problem):
     assert lowrank.truncated_svd(problem["W"], 5).method == "exact"
     assert lowrank.truncated_svd(np.ones((300, 300)) + np.eye(300), 90).method == "exact"
-    assert lowrank.truncated_svd(np.eye(600), 8).method == "randomized"
+    assert lowrank.truncated_svd(np.eye(600), 8).method == "krylov"
+    assert lowrank.truncated_svd(np.eye(600), 100).method == "randomized"
 
 
 def test_zero_weights_give_finite_factors_fitted_without_weights(problem):
@@ -194,7 +247,7 @@ def test_torch_in_torch_out(problem):
         ({"left_gram": np.ones((120, 120)) + np.triu(np.ones((120, 120)), 1)}, ValueError, "must be symmetric"),
         ({"right_gram": -np.eye(80)}, ValueError, "positive semi-definite"),
         ({"row_weights": np.ones(120), "left_gram": np.eye(120)}, ValueError, "at most one of 'row_weights'"),
-        ({"method": "qr"}, ValueError, "'method' must be 'auto', 'exact' or 'randomized'"),
+        ({"method": "qr"}, ValueError, "'method' must be 'auto', 'exact', 'krylov' or 'randomized'"),
         ({"singular_values_on": "middle"}, ValueError, "'singular_values_on' must be"),
         ({"oversample": -3}, ValueError, "'oversample' must be >= 0"),
     ],

@@ -21,9 +21,14 @@
 namespace mlprims::lowrank {
 
 enum class SvdMethod : std::uint8_t {
-  kAuto,        // randomized when the rank (plus oversampling) is small against min(m, n)
+  kAuto,        // kKrylov when its basis is small against p = min(m, n), else kRandomized when
+                // 3 (rank + oversample) <= p, else kExact; always kExact for p < 256
   kExact,       // LAPACK divide-and-conquer SVD of the whole matrix
-  kRandomized,  // oversampled range finder with power iterations (Halko, Martinsson & Tropp 2011)
+  kRandomized,  // oversampled range finder with power iterations (subspace iteration; Halko,
+                // Martinsson & Tropp 2011)
+  kKrylov,      // randomized block Krylov (Musco & Musco 2015): the same passes over W as
+                // kRandomized, every block kept; the default where its basis fits. A basis that
+                // would not fit in min(m, n) columns runs kExact instead (reported in the result)
 };
 
 // Which factor carries the singular values: A = U S, B = V^T (kLeft); A = U, B = S V^T (kRight);
@@ -32,8 +37,11 @@ enum class Placement : std::uint8_t { kLeft, kRight, kBalanced };
 
 struct SvdOptions {
   SvdMethod method = SvdMethod::kAuto;
-  std::int64_t oversample = -1;  // extra basis vectors; -1: 10 + rank / 2
-  int power_iters = -1;          // -1: 6 (each with re-orthonormalization)
+  // Extra columns per block: -1 means 10 (kKrylov) or 10 + rank / 2 (kRandomized).
+  std::int64_t oversample = -1;
+  // Products with W W^T: -1 means 3 (kKrylov: 4 blocks of rank + oversample columns) or 6
+  // (kRandomized, renormalized after each).
+  int power_iters = -1;
   std::uint64_t seed = 0;        // of the Gaussian test matrix
   Placement placement = Placement::kLeft;
 
@@ -64,7 +72,7 @@ struct Weights {
 
 struct WeightedResult {
   SvdMethod method;
-  double weighted_error;  // || L^T (W - left right) R ||_F, computed from the residual
+  double weighted_error;  // || L^T (W - left right) R ||_F (from sqrt(||L^T W R||^2 - sum s_i^2) or the residual)
   double left_shift;      // added to left_gram's diagonal before its Cholesky root (0 if none)
   double right_shift;
   std::int64_t iterations = 0;  // element-wise weights: sweeps done (0 for the closed forms)

@@ -71,6 +71,23 @@ void cholesky_inverse(std::int64_t n, double* factor, std::int64_t lda) {
   check_arguments(info, "dpotri");
 }
 
+bool symmetric_eigen(std::int64_t n, double* a, std::int64_t lda, double* w) {
+  const char jobz = 'V', uplo = 'L';
+  const int N = as_int(n, "n"), LDA = as_int(lda, "lda");
+  if (N == 0) return true;
+  int info = 0, query = -1, iwork_size = 0;
+  double work_size = 0.0;
+  apply_blas_threads();
+  MLPRIMS_BLAS(dsyevd)(&jobz, &uplo, &N, a, &LDA, w, &work_size, &query, &iwork_size, &query, &info);
+  check_arguments(info, "dsyevd");
+  const int lwork = static_cast<int>(work_size) + 1, liwork = iwork_size;
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  std::vector<int> iwork(static_cast<std::size_t>(liwork));
+  MLPRIMS_BLAS(dsyevd)(&jobz, &uplo, &N, a, &LDA, w, work.data(), &lwork, iwork.data(), &liwork, &info);
+  check_arguments(info, "dsyevd");
+  return info == 0;
+}
+
 bool ldlt(std::int64_t n, double* a, std::int64_t lda, std::vector<int>& pivots) {
   const char uplo = 'L';
   const int N = as_int(n, "n"), LDA = as_int(lda, "lda");

@@ -28,6 +28,10 @@ void cholesky_inverse(std::int64_t n, double* factor, std::int64_t lda);
 void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* factor, std::int64_t lda,
                                   double* b, std::int64_t ldb);
 
+// Eigendecomposition of the symmetric A (lower triangle read) by divide and conquer: eigenvalues
+// ascending into w, orthonormal eigenvectors into A's columns. False if it did not converge.
+bool symmetric_eigen(std::int64_t n, double* a, std::int64_t lda, double* w);
+
 // Symmetric indefinite (Bunch-Kaufman) factorization in place; false when exactly singular.
 bool ldlt(std::int64_t n, double* a, std::int64_t lda, std::vector<int>& pivots);
 void ldlt_solve(std::int64_t n, std::int64_t nrhs, const double* factor, std::int64_t lda,

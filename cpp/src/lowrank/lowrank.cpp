@@ -262,7 +262,7 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
 
   const detail::TruncatedFactors<T> f = detail::truncated_factors(m, n, M, rank, options);
   result.method = f.method;
-  result.weighted_error = detail::residual_norm(m, n, M, f);
+  result.weighted_error = detail::truncation_error(m, n, M, f);
 
   // Unweight: A = L^{-T} U (rows divided by their weight), B = V^T R^{-1}; singular values are
   // applied after the zero-weight fits, which need the full factors.

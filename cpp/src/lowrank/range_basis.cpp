@@ -1,0 +1,139 @@
+#include "lowrank/range_basis.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "linalg/blas.hpp"
+#include "linalg/dense.hpp"
+
+namespace mlprims::lowrank::detail {
+namespace {
+
+template <class T>
+void fill_gaussian(std::vector<T>& values, std::mt19937_64& generator) {
+  std::normal_distribution<double> normal;
+  for (T& value : values) value = static_cast<T>(normal(generator));
+}
+
+// y (m x cols) <- W g for a Gaussian n x cols matrix g.
+template <class T>
+std::vector<T> sketch(std::int64_t m, std::int64_t n, const T* a, std::int64_t cols, std::mt19937_64& generator) {
+  std::vector<T> g(static_cast<std::size_t>(n * cols)), y(static_cast<std::size_t>(m * cols));
+  fill_gaussian(g, generator);
+  linalg::gemm<T>(false, false, m, cols, n, T(1), a, n, g.data(), cols, T(0), y.data(), cols);
+  return y;
+}
+
+// Removes from y (m x cols) its components along the first `done` columns of q (m x ldq, orthonormal):
+// twice, because one classical Gram-Schmidt pass leaves rounding-sized components that matter when
+// most of y lies in that span (Giraud et al., "twice is enough").
+template <class T>
+void project_out(std::int64_t m, std::int64_t cols, const T* q, std::int64_t ldq, std::int64_t done, T* y,
+                 std::vector<T>& overlap) {
+  for (int pass = 0; pass < 2; ++pass) {
+    linalg::gemm<T>(true, false, done, cols, m, T(1), q, ldq, y, cols, T(0), overlap.data(), cols);
+    linalg::gemm<T>(false, false, m, cols, done, T(-1), q, ldq, overlap.data(), cols, T(1), y, cols);
+  }
+}
+
+// Columns of the orthonormal y (m x cols) whose overlap with q's first `done` columns is not at
+// rounding level: Householder QR completes a rank-deficient block (W of low rank, or a Krylov
+// space that is already exhausted) with directions that need not be orthogonal to the basis.
+template <class T>
+std::vector<std::int64_t> overlapping_columns(std::int64_t m, std::int64_t cols, const T* q, std::int64_t ldq,
+                                              std::int64_t done, const T* y, std::vector<T>& overlap) {
+  linalg::gemm<T>(true, false, done, cols, m, T(1), q, ldq, y, cols, T(0), overlap.data(), cols);
+  const T limit = T(1000) * std::numeric_limits<T>::epsilon();
+  std::vector<std::int64_t> columns;
+  for (std::int64_t j = 0; j < cols; ++j) {
+    for (std::int64_t i = 0; i < done; ++i) {
+      if (std::abs(overlap[static_cast<std::size_t>(i * cols + j)]) > limit) {
+        columns.push_back(j);
+        break;
+      }
+    }
+  }
+  return columns;
+}
+
+// The next orthonormal block from y (m x cols, destroyed into the block), orthogonal to q's first
+// `done` columns. Degenerate directions are replaced by random ones: any orthonormal extension of
+// the basis keeps B = Q^T W exact, it only has to be orthonormal.
+template <class T>
+void next_orthonormal_block(std::int64_t m, std::int64_t cols, const T* q, std::int64_t ldq, std::int64_t done, T* y,
+                            std::mt19937_64& generator) {
+  std::vector<T> overlap(static_cast<std::size_t>(std::max<std::int64_t>(done, 1) * cols));
+  std::normal_distribution<double> normal;
+  for (int attempt = 0;; ++attempt) {
+    if (done > 0) project_out(m, cols, q, ldq, done, y, overlap);
+    linalg::orthonormalize_columns(m, cols, y);
+    if (done == 0 || attempt == 3) return;
+    const std::vector<std::int64_t> bad = overlapping_columns(m, cols, q, ldq, done, y, overlap);
+    if (bad.empty()) return;
+    for (std::int64_t j : bad) {
+      for (std::int64_t i = 0; i < m; ++i) y[i * cols + j] = static_cast<T>(normal(generator));
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+RangeBasis<T> subspace_iteration_basis(std::int64_t m, std::int64_t n, const T* a, std::int64_t block, int iterations,
+                                       std::uint64_t seed) {
+  // Between products an LU-based basis suffices (it only has to keep the columns apart in float32);
+  // the last one is orthonormal.
+  std::mt19937_64 generator(seed);
+  RangeBasis<T> basis;
+  basis.size = block;
+  basis.q = sketch(m, n, a, block, generator);
+  std::vector<T> z(static_cast<std::size_t>(n * block));
+  for (int i = 0; i < iterations; ++i) {
+    linalg::well_conditioned_basis(m, block, basis.q.data());
+    linalg::gemm<T>(true, false, n, block, m, T(1), a, n, basis.q.data(), block, T(0), z.data(), block);
+    linalg::well_conditioned_basis(n, block, z.data());
+    linalg::gemm<T>(false, false, m, block, n, T(1), a, n, z.data(), block, T(0), basis.q.data(), block);
+  }
+  linalg::orthonormalize_columns(m, block, basis.q.data());
+  basis.wt_q.resize(static_cast<std::size_t>(n * block));
+  linalg::gemm<T>(true, false, n, block, m, T(1), a, n, basis.q.data(), block, T(0), basis.wt_q.data(), block);
+  return basis;
+}
+
+template <class T>
+RangeBasis<T> block_krylov_basis(std::int64_t m, std::int64_t n, const T* a, std::int64_t block, int iterations,
+                                 std::uint64_t seed) {
+  // Block i is (W W^T)^i W G made orthogonal to blocks 0..i-1. Each needs W^T Q_i to make the
+  // next one, and those products are the columns of W^T Q: no extra pass for B = Q^T W.
+  std::mt19937_64 generator(seed);
+  const std::int64_t blocks = iterations + 1, size = blocks * block;
+  RangeBasis<T> basis;
+  basis.size = size;
+  basis.q.resize(static_cast<std::size_t>(m * size));
+  basis.wt_q.resize(static_cast<std::size_t>(n * size));
+  T* bt = basis.wt_q.data();
+  std::vector<T> y = sketch(m, n, a, block, generator), z(static_cast<std::size_t>(n * block));
+  for (std::int64_t i = 0; i < blocks; ++i) {
+    const std::int64_t done = i * block;
+    next_orthonormal_block(m, block, basis.q.data(), size, done, y.data(), generator);
+    for (std::int64_t r = 0; r < m; ++r) std::copy_n(y.data() + r * block, block, basis.q.data() + r * size + done);
+    linalg::gemm<T>(true, false, n, block, m, T(1), a, n, basis.q.data() + done, size, T(0), bt + done, size);
+    if (i + 1 == blocks) break;
+    for (std::int64_t r = 0; r < n; ++r) std::copy_n(bt + r * size + done, block, z.data() + r * block);
+    linalg::well_conditioned_basis(n, block, z.data());
+    linalg::gemm<T>(false, false, m, block, n, T(1), a, n, z.data(), block, T(0), y.data(), block);
+  }
+  return basis;
+}
+
+#define MLPRIMS_INSTANTIATE(T)                                                                                    \
+  template RangeBasis<T> subspace_iteration_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int,     \
+                                                     std::uint64_t);                                              \
+  template RangeBasis<T> block_krylov_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int, std::uint64_t);
+MLPRIMS_INSTANTIATE(float)
+MLPRIMS_INSTANTIATE(double)
+#undef MLPRIMS_INSTANTIATE
+
+}  // namespace mlprims::lowrank::detail
