@@ -1,11 +1,13 @@
 #include "linalg/dense.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "linalg/blas.hpp"
 #include "linalg/blas_symbols.hpp"
+#include "linalg/lapack.hpp"
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::linalg {
@@ -59,8 +61,22 @@ bool svd_thin(std::int64_t m, std::int64_t n, T* a, T* s, T* u, T* vt) {
   return info == 0;
 }
 
+namespace {
+
+// trsm with the lower-triangular column-major factor (order n) on the column-major rows x cols B.
 template <class T>
-void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y) {
+void lower_trsm(char side, char trans, std::int64_t n, std::int64_t rows, std::int64_t cols, const T* factor, T* b) {
+  const char uplo = 'L', diag = 'N';
+  const int M = blas_int(rows, "rows"), N = blas_int(cols, "cols"), LDA = blas_int(n, "n");
+  const T one = 1;
+  if (M == 0 || N == 0) return;
+  apply_blas_threads();
+  Lapack<T>::trsm(&side, &uplo, &trans, &diag, &M, &N, &one, factor, &LDA, b, &M);
+}
+
+// Q of a Householder QR: orthonormal columns even for a rank-deficient y (completed).
+template <class T>
+void householder_orthonormalize(std::int64_t m, std::int64_t l, T* y) {
   // Householder QR of the column-major copy (blocked geqrf/orgqr on a tall-skinny matrix; an LQ of
   // the short-wide column-major view of y ran 3x slower, in level-2 kernels).
   const int rows = blas_int(m, "m"), cols = blas_int(l, "l");
@@ -84,6 +100,37 @@ void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y) {
   Lapack<T>::orgqr(&rows, &cols, &cols, a.data(), &rows, tau.data(), work.data(), &lwork, &info);
   check_arguments(info, "orgqr");
   transpose(l, m, a.data(), y);
+}
+
+// Cholesky QR twice, in float64 (Yamamoto et al. 2015): y <- y R^{-1} with R^T R = y^T y, then
+// again on the result. Level-3 BLAS only, where a Householder QR of a narrow panel runs in
+// level-2. False (y untouched) when y is too ill-conditioned for it: a Cholesky that fails
+// (rank-deficient y), or a second Gram matrix still far from I.
+template <class T>
+bool cholesky_qr2(std::int64_t m, std::int64_t l, T* y) {
+  std::vector<double> x(y, y + m * l);  // row-major m x l = column-major l x m, i.e. y^T
+  std::vector<double> gram(static_cast<std::size_t>(l * l));
+  for (int pass = 0; pass < 2; ++pass) {
+    syrk_lower(false, l, m, 1.0, x.data(), l, 0.0, gram.data(), l);  // y^T y
+    if (pass == 1) {
+      for (std::int64_t j = 0; j < l; ++j) {
+        for (std::int64_t i = j; i < l; ++i) {
+          if (std::abs(gram[j * l + i] - (i == j ? 1.0 : 0.0)) > 0.1) return false;
+        }
+      }
+    }
+    if (!cholesky(l, gram.data(), l)) return false;
+    lower_trsm<double>('L', 'N', l, l, m, gram.data(), x.data());  // rows of y times L^{-T}
+  }
+  std::transform(x.begin(), x.end(), y, [](double value) { return static_cast<T>(value); });
+  return true;
+}
+
+}  // namespace
+
+template <class T>
+void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y) {
+  if (!cholesky_qr2(m, l, y)) householder_orthonormalize(m, l, y);
 }
 
 template <class T>
@@ -112,20 +159,6 @@ void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y) {
   transpose(l, m, a.data(), y);
 }
 
-namespace {
-
-// trsm with the lower-triangular column-major factor (order n) on the column-major rows x cols B.
-template <class T>
-void lower_trsm(char side, char trans, std::int64_t n, std::int64_t rows, std::int64_t cols, const T* factor, T* b) {
-  const char uplo = 'L', diag = 'N';
-  const int M = blas_int(rows, "rows"), N = blas_int(cols, "cols"), LDA = blas_int(n, "n");
-  const T one = 1;
-  if (M == 0 || N == 0) return;
-  apply_blas_threads();
-  Lapack<T>::trsm(&side, &uplo, &trans, &diag, &M, &N, &one, factor, &LDA, b, &M);
-}
-
-}  // namespace
 
 template <class T>
 void solve_lower_transposed_left(std::int64_t n, std::int64_t k, const T* factor, T* x) {
