@@ -3,7 +3,8 @@ torch.svd_lowrank and scikit-learn's randomized_svd, same data, same process.
 
 torch.svd_lowrank runs twice: with its defaults (q = rank, niter = 2), and with the cheapest
 (q, niter) of a grid that reaches mlprims' error ("equal error": candidates in order of their
-passes over W, (2 niter + 2) q, the first whose error is <= mlprims' is timed).
+passes over W, (2 niter + 2) q, the first whose error is <= mlprims' is timed). Timings are
+medians of `repeats` interleaved runs, 5 x repeats on the shapes below 4M elements.
 
 Matrices are float32 with LLM-like spectra (singular values k^-0.3: flat and slowly decaying) of
 transformer shapes. (The closed-form weighted problems are this SVD of a scaled matrix plus O(mn)
@@ -106,7 +107,9 @@ def run_shape(m: int, n: int, ranks: list[int], repeats: int) -> list[dict]:
             contestants["sklearn_randomized_svd"] = lambda: results.__setitem__(
                 "sklearn", randomized_svd(W, rank, random_state=0)
             )
-        times = interleaved_medians(contestants, repeats, warmup_calls=1)
+        # Calls on the small shapes take milliseconds, where this machine's noise is largest.
+        contestant_repeats = repeats if m * n >= 4_000_000 else 5 * repeats
+        times = interleaved_medians(contestants, contestant_repeats, warmup_calls=1)
         ours = results["mlprims"]
         u, s, vt = results["numpy"]
         tu, ts, tv = results["torch"]

@@ -58,16 +58,27 @@ std::pair<std::int64_t, std::int64_t> check_problem(const char* function, const 
   return {m, n};
 }
 
-// W's elements (read in place: W is C-contiguous of dtype T), checked finite.
+// W's elements (read in place: W is C-contiguous of dtype T), checked finite, and the sum of their
+// squares (in double; inf when it overflows), from the same read.
 template <class T>
-const T* finite_matrix(const TensorView& W, const char* function) {
+struct FiniteMatrix {
+  const T* data;
+  double squared_norm;
+};
+
+template <class T>
+FiniteMatrix<T> finite_matrix(const TensorView& W, const char* function) {
   const T* data = static_cast<const T*>(W.data());
   const std::int64_t count = W.shape(0) * W.shape(1);
   T probe = 0;  // x * 0 is 0 for finite x and NaN for inf or NaN; a sum vectorizes, a branch does not
-#pragma omp simd reduction(+ : probe)
-  for (std::int64_t e = 0; e < count; ++e) probe += data[e] * T(0);
+  double squares = 0.0;
+#pragma omp simd reduction(+ : probe, squares)
+  for (std::int64_t e = 0; e < count; ++e) {
+    probe += data[e] * T(0);
+    squares += static_cast<double>(data[e]) * static_cast<double>(data[e]);
+  }
   if (!(probe == T(0))) throw ValueError(std::string(function) + ": 'W' must be finite, got NaN or inf");
-  return data;
+  return {data, squares};
 }
 
 // All elements of a C-contiguous float32/float64 view, as doubles.
@@ -212,7 +223,7 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
                               const SvdOptions& options, const TensorView& left, const TensorView& right,
                               const TensorView& singular_values) {
   const std::int64_t m = W.shape(0), n = W.shape(1);
-  const T* w = finite_matrix<T>(W, function);
+  const auto [w, w_squared_norm] = finite_matrix<T>(W, function);
   const std::size_t size = static_cast<std::size_t>(m * n);
   if (present(weights.row_weights) && present(weights.left_gram)) {
     throw ValueError(std::string(function) + ": give at most one of 'row_weights' and 'left_gram'");
@@ -262,7 +273,8 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
 
   const detail::TruncatedFactors<T> f = detail::truncated_factors(m, n, M, rank, options);
   result.method = f.method;
-  result.weighted_error = detail::truncation_error(m, n, M, f);
+  // ||M||^2 is known from the finiteness check when M is W itself.
+  result.weighted_error = detail::truncation_error(m, n, M, f, M == w ? w_squared_norm : -1.0);
 
   // Unweight: A = L^{-T} U (rows divided by their weight), B = V^T R^{-1}; singular values are
   // applied after the zero-weight fits, which need the full factors.
@@ -326,7 +338,7 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
   const std::vector<double> w = as_doubles(weights);
   require_nonnegative(w, n, arg);
   if (std::all_of(w.begin(), w.end(), [](double value) { return value == 0.0; })) throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
-  const T* target_typed = finite_matrix<T>(W, function);
+  const T* target_typed = finite_matrix<T>(W, function).data;
   const std::vector<double> target(target_typed, target_typed + m * n);
   const detail::ElementwiseProblem problem{m, n, rank, target.data(), w.data()};
 

@@ -199,10 +199,14 @@ double residual_norm(std::int64_t m, std::int64_t n, const T* a, const Truncated
 }  // namespace
 
 template <class T>
-double truncation_error(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f) {
-  double total = 0.0, kept = 0.0;
+double truncation_error(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f,
+                        double squared_norm) {
+  double total = squared_norm, kept = 0.0;
+  if (total < 0.0) {
+    total = 0.0;
 #pragma omp simd reduction(+ : total)
-  for (std::int64_t e = 0; e < m * n; ++e) total += static_cast<double>(a[e]) * static_cast<double>(a[e]);
+    for (std::int64_t e = 0; e < m * n; ++e) total += static_cast<double>(a[e]) * static_cast<double>(a[e]);
+  }
   for (T value : f.s) kept += static_cast<double>(value) * static_cast<double>(value);
   const double floor = std::is_same_v<T, float> ? 1e-2 : 1e-6;
   if (std::isfinite(total) && total - kept >= floor * total) return std::sqrt(total - kept);
@@ -212,7 +216,7 @@ double truncation_error(std::int64_t m, std::int64_t n, const T* a, const Trunca
 #define MLPRIMS_INSTANTIATE(T)                                                                                       \
   template TruncatedFactors<T> truncated_factors<T>(std::int64_t, std::int64_t, const T*, std::int64_t, \
                                                     const SvdOptions&);                                  \
-  template double truncation_error<T>(std::int64_t, std::int64_t, const T*, const TruncatedFactors<T>&);
+  template double truncation_error<T>(std::int64_t, std::int64_t, const T*, const TruncatedFactors<T>&, double);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)
 #undef MLPRIMS_INSTANTIATE

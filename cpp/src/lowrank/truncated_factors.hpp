@@ -25,8 +25,9 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
 // ||a - u diag(s) vt||_F for factors from truncated_factors (u diag(s) vt is an orthogonal
 // projection of a): sqrt(||a||^2 - sum s_i^2), one read of a, when that difference keeps its
 // accuracy (it is at least 1e-2 (float) or 1e-6 (double) of ||a||^2); else from the residual,
-// formed a block of rows at a time. Accumulated in double.
+// formed a block of rows at a time. Accumulated in double. squared_norm: ||a||^2 if known, else < 0.
 template <class T>
-double truncation_error(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f);
+double truncation_error(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f,
+                        double squared_norm = -1.0);
 
 }  // namespace mlprims::lowrank::detail
