@@ -61,13 +61,19 @@ double span_error(std::int64_t m, std::int64_t l, const std::vector<T>& y, const
   return worst;
 }
 
+// orthonormalize_columns(y) is orthonormal and spans y, within the given tolerances.
+template <class T>
+void expect_orthonormal_basis_of(std::int64_t m, std::int64_t l, const std::vector<T>& y, double orthogonality,
+                                 double span) {
+  std::vector<T> q(y);
+  linalg::orthonormalize_columns(m, l, q.data());
+  EXPECT_LE(orthogonality_error(m, l, q), orthogonality);
+  EXPECT_LE(span_error(m, l, y, q), span);
+}
+
 TEST(Linalg, OrthonormalizeWellConditionedFloatColumns) {
   const std::int64_t m = 500, l = 20;
-  const std::vector<float> y = gaussian<float>(m * l, 1);
-  std::vector<float> q(y);
-  linalg::orthonormalize_columns(m, l, q.data());
-  EXPECT_LE(orthogonality_error(m, l, q), 1e-6);
-  EXPECT_LE(span_error(m, l, y, q), 1e-6);
+  expect_orthonormal_basis_of(m, l, gaussian<float>(m * l, 1), 1e-6, 1e-6);
 }
 
 TEST(Linalg, OrthonormalizeRankDeficientColumnsFallsBackToHouseholder) {
@@ -78,10 +84,7 @@ TEST(Linalg, OrthonormalizeRankDeficientColumnsFallsBackToHouseholder) {
     y[i * l + 5] = y[i * l + 2];
     y[i * l + 7] = 0.0;
   }
-  std::vector<double> q(y);
-  linalg::orthonormalize_columns(m, l, q.data());
-  EXPECT_LE(orthogonality_error(m, l, q), 1e-13);
-  EXPECT_LE(span_error(m, l, y, q), 1e-13);
+  expect_orthonormal_basis_of(m, l, y, 1e-13, 1e-13);
 }
 
 TEST(Linalg, OrthonormalizeIllConditionedColumns) {
@@ -91,10 +94,7 @@ TEST(Linalg, OrthonormalizeIllConditionedColumns) {
   for (std::int64_t i = 0; i < m; ++i) {
     for (std::int64_t j = 0; j < l; ++j) y[i * l + j] = y[i * l + j] * std::pow(10.0, -12.0 * j / (l - 1)) + y[i * l];
   }
-  std::vector<double> q(y);
-  linalg::orthonormalize_columns(m, l, q.data());
-  EXPECT_LE(orthogonality_error(m, l, q), 1e-13);
-  EXPECT_LE(span_error(m, l, y, q), 1e-10);
+  expect_orthonormal_basis_of(m, l, y, 1e-13, 1e-10);
 }
 
 TEST(Linalg, SymmetricEigenDecomposition) {
