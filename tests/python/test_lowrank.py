@@ -168,6 +168,14 @@ def test_krylov_basis_larger_than_the_matrix_runs_the_exact_svd(rank, used):
     assert np.linalg.norm(W - result.left @ result.right) <= 1.001 * optimal_error(W, rank)
 
 
+@pytest.mark.parametrize("method", ["auto", "krylov", "randomized"])
+def test_huge_oversampling_is_capped_not_overflowed(method):
+    W = decaying_matrix(300, 400, 0.3, seed=1)
+    result = lowrank.truncated_svd(W, 5, method=method, oversample=2**63 - 1, power_iters=1)
+    assert result.method == ("randomized" if method == "randomized" else "exact")
+    assert np.linalg.norm(W - result.left @ result.right) <= (1 + 1e-9) * optimal_error(W, 5)
+
+
 def test_auto_picks_exact_for_small_or_high_rank_problems(problem):
     assert lowrank.truncated_svd(problem["W"], 5).method == "exact"
     assert lowrank.truncated_svd(np.ones((300, 300)) + np.eye(300), 90).method == "exact"

@@ -54,23 +54,26 @@ int power_iterations_for(SvdMethod method, const SvdOptions& options) {
   return method == SvdMethod::kKrylov ? 3 : 6;
 }
 
-// Columns of a block Krylov basis: power_iters + 1 blocks of rank + oversample.
-std::int64_t krylov_size(std::int64_t rank, const SvdOptions& options) {
-  return (power_iterations_for(SvdMethod::kKrylov, options) + 1) * (rank + oversample_for(SvdMethod::kKrylov, rank, options));
+// Columns of a block Krylov basis, power_iters + 1 blocks of rank + oversample; saturated just
+// above p (huge options must not overflow).
+std::int64_t krylov_size(std::int64_t rank, std::int64_t p, const SvdOptions& options) {
+  const std::int64_t block = rank + std::min(oversample_for(SvdMethod::kKrylov, rank, options), p);
+  const std::int64_t blocks = std::min<std::int64_t>(power_iterations_for(SvdMethod::kKrylov, options), p) + 1;
+  return std::min(blocks * block, p + 1);
 }
 
 // The method kAuto resolves to for these sizes.
 SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options) {
   const std::int64_t p = std::min(m, n);
   // A Krylov basis that would not fit in p columns would be the whole space: the exact SVD is cheaper.
-  if (options.method == SvdMethod::kKrylov && krylov_size(rank, options) > p) return SvdMethod::kExact;
+  if (options.method == SvdMethod::kKrylov && krylov_size(rank, p, options) > p) return SvdMethod::kExact;
   if (options.method != SvdMethod::kAuto) return options.method;
   // The randomized methods cost ~ 4 m n (basis size) flops and more against ~ 4-10 m n p for the
   // full SVD (p = min(m, n)): they pay when their basis is a small part of p.
   if (p < 256) return SvdMethod::kExact;
-  if (5 * krylov_size(rank, options) <= 3 * p) return SvdMethod::kKrylov;
-  return 3 * (rank + oversample_for(SvdMethod::kRandomized, rank, options)) <= p ? SvdMethod::kRandomized
-                                                                                   : SvdMethod::kExact;
+  if (5 * krylov_size(rank, p, options) <= 3 * p) return SvdMethod::kKrylov;
+  const std::int64_t block = rank + std::min(oversample_for(SvdMethod::kRandomized, rank, options), p);
+  return 3 * block <= p ? SvdMethod::kRandomized : SvdMethod::kExact;
 }
 
 // Gram route for float32: G = (W^T Q)^T (W^T Q) in float64 and its eigendecomposition, 3-6x
@@ -158,7 +161,8 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
   }
   if (method == SvdMethod::kRandomized) {
     // Renormalized after every product, so that float32 keeps the small singular directions.
-    const std::int64_t block = std::min(std::min(m, n), rank + oversample_for(method, rank, options));
+    const std::int64_t p = std::min(m, n);
+    const std::int64_t block = std::min(p, rank + std::min(oversample_for(method, rank, options), p));
     RangeBasis<T> basis =
         subspace_iteration_basis(m, n, a, block, power_iterations_for(method, options), options.seed);
     TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
