@@ -159,7 +159,6 @@ void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y) {
   transpose(l, m, a.data(), y);
 }
 
-
 template <class T>
 void solve_lower_transposed_left(std::int64_t n, std::int64_t k, const T* factor, T* x) {
   // Column-major the array is x^T (k x n): L^T z = x  <=>  z^T L = x^T.

@@ -108,8 +108,9 @@ std::optional<TruncatedFactors<float>> factors_from_gram(std::int64_t m, std::in
   f.u.resize(static_cast<std::size_t>(m * rank));
   linalg::gemm<float>(false, false, m, rank, size, 1.0f, basis.q.data(), size, vectors.data(), rank, 0.0f,
                       f.u.data(), rank);
-  // V S = (W^T Q) vectors; V = its columns over s_i, made orthonormal again (QR, signs kept): the
-  // error of column i, ~ eps32 s_1 / s_i, would otherwise show as a loss of orthogonality.
+  // V S = (W^T Q) vectors; its orthonormalized columns are V (the normalization divides by s_i).
+  // A QR rather than a division: column i carries an error ~ eps32 s_1 / s_i that would otherwise
+  // show as a loss of orthogonality. The Householder fallback may flip signs: they are restored.
   std::vector<float> v(static_cast<std::size_t>(n * rank));
   linalg::gemm<float>(false, false, n, rank, size, 1.0f, basis.wt_q.data(), size, vectors.data(), rank, 0.0f,
                       v.data(), rank);
