@@ -5,24 +5,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <vector>
 
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
+#include "gaussian_values.hpp"
 
 namespace {
 
 namespace linalg = mlprims::linalg;
 
-template <class T>
-std::vector<T> gaussian(std::int64_t count, unsigned seed) {
-  std::mt19937 generator(seed);
-  std::normal_distribution<double> normal;
-  std::vector<T> values(static_cast<std::size_t>(count));
-  for (T& value : values) value = static_cast<T>(normal(generator));
-  return values;
-}
+using mlprims_test::gaussian;
 
 // max |Q^T Q - I| for the row-major m x l matrix q, in double.
 template <class T>

@@ -20,19 +20,33 @@ int blas_int(std::int64_t value, const char* what) {
 namespace {
 
 std::atomic<int> requested_threads{0};  // 0: leave BLAS at its own default
-std::atomic<int> applied_threads{0};
+std::atomic<int> applied_threads{0};    // 0: never changed
+std::atomic<int> default_threads{0};    // OpenBLAS's own count, read before the first change
+std::atomic<int> serial_scopes{0};
+
+int openblas_threads() {
+  return &MLPRIMS_OPENBLAS(get_num_threads) != nullptr ? MLPRIMS_OPENBLAS(get_num_threads)() : 0;
+}
 
 }  // namespace
 
-// Brings OpenBLAS's thread count to the requested one before a BLAS call.
+// Brings OpenBLAS's thread count to the wanted one before a BLAS call.
 void apply_blas_threads() {
+  if (&MLPRIMS_OPENBLAS(set_num_threads) == nullptr) return;
   const int requested = requested_threads.load(std::memory_order_relaxed);
-  if (requested == 0 || requested == applied_threads.load(std::memory_order_relaxed)) return;
-  if (&MLPRIMS_OPENBLAS(set_num_threads) != nullptr) MLPRIMS_OPENBLAS(set_num_threads)(requested);
-  applied_threads.store(requested, std::memory_order_relaxed);
+  int wanted = serial_scopes.load(std::memory_order_relaxed) > 0 ? 1 : requested;
+  if (wanted == 0) wanted = default_threads.load(std::memory_order_relaxed);  // 0 if never changed
+  const int applied = applied_threads.load(std::memory_order_relaxed);
+  if (wanted == 0 || wanted == applied) return;
+  if (applied == 0) default_threads.store(openblas_threads(), std::memory_order_relaxed);
+  MLPRIMS_OPENBLAS(set_num_threads)(wanted);
+  applied_threads.store(wanted, std::memory_order_relaxed);
 }
 
 void set_blas_threads(int threads) { requested_threads.store(threads, std::memory_order_relaxed); }
+
+SerialBlasScope::SerialBlasScope() { serial_scopes.fetch_add(1, std::memory_order_relaxed); }
+SerialBlasScope::~SerialBlasScope() { serial_scopes.fetch_sub(1, std::memory_order_relaxed); }
 
 std::string blas_description() {
   if (&MLPRIMS_OPENBLAS(get_config) != nullptr) {

@@ -14,6 +14,19 @@ std::string blas_description();  // the BLAS library and its configuration
 // Applies the recorded thread count; every BLAS/LAPACK entry point calls this first.
 void apply_blas_threads();
 
+// While one is alive, mlprims' BLAS calls run on the calling thread only. For code that runs its
+// own OpenMP kernels between BLAS calls: after a threaded call OpenBLAS's idle threads spin for
+// ~0.1 s, and on few cores they take half the machine from those kernels. The thread count comes
+// back lazily, at the first BLAS call after the last scope ends (other threads' calls made
+// meanwhile run single-threaded too: slower, never wrong).
+class SerialBlasScope {
+ public:
+  SerialBlasScope();
+  ~SerialBlasScope();
+  SerialBlasScope(const SerialBlasScope&) = delete;
+  SerialBlasScope& operator=(const SerialBlasScope&) = delete;
+};
+
 // value as the BLAS's 32-bit integer; ValueError naming `what` when it does not fit.
 int blas_int(std::int64_t value, const char* what);
 

@@ -52,6 +52,7 @@ MLPRIMS_DENSE_SYMBOLS(double, d)
 
 // OpenBLAS thread control and configuration; weak so that a system BLAS without them links.
 void MLPRIMS_OPENBLAS(set_num_threads)(int threads) __attribute__((weak));
+int MLPRIMS_OPENBLAS(get_num_threads)(void) __attribute__((weak));
 char* MLPRIMS_OPENBLAS(get_config)(void) __attribute__((weak));
 
 }  // extern "C"

@@ -109,7 +109,7 @@ void householder_orthonormalize(std::int64_t m, std::int64_t l, T* y) {
 template <class T>
 bool cholesky_qr2(std::int64_t m, std::int64_t l, T* y) {
   std::vector<double> x(y, y + m * l);  // row-major m x l = column-major l x m, i.e. y^T
-  std::vector<double> gram(static_cast<std::size_t>(l * l));
+  std::vector<double> gram(static_cast<std::size_t>(l * l)), solved(x.size());
   for (int pass = 0; pass < 2; ++pass) {
     syrk_lower(false, l, m, 1.0, x.data(), l, 0.0, gram.data(), l);  // y^T y
     if (pass == 1) {
@@ -120,7 +120,15 @@ bool cholesky_qr2(std::int64_t m, std::int64_t l, T* y) {
       }
     }
     if (!cholesky(l, gram.data(), l)) return false;
-    lower_trsm<double>('L', 'N', l, l, m, gram.data(), x.data());  // rows of y times L^{-T}
+    // Rows of y times L^{-T}: L^{-1} from a solve with the identity, then one GEMM. A triangular
+    // solve with m right-hand sides ran at a fraction of GEMM speed (2.8 ms of an 18 ms randomized
+    // SVD at 768 x 3072, rank 8); the explicit inverse adds an error ~ eps cond(y), below the
+    // eps cond(y)^2 of the Cholesky QR itself.
+    std::vector<double> inverse(static_cast<std::size_t>(l * l), 0.0);  // column-major L^{-1} = row-major L^{-T}
+    for (std::int64_t j = 0; j < l; ++j) inverse[j * l + j] = 1.0;
+    lower_trsm<double>('L', 'N', l, l, l, gram.data(), inverse.data());
+    gemm<double>(false, false, m, l, l, 1.0, x.data(), l, inverse.data(), l, 0.0, solved.data(), l);
+    x.swap(solved);
   }
   std::transform(x.begin(), x.end(), y, [](double value) { return static_cast<T>(value); });
   return true;

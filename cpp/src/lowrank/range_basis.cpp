@@ -7,6 +7,7 @@
 
 #include "linalg/blas.hpp"
 #include "linalg/dense.hpp"
+#include "lowrank/gram_pass.hpp"
 
 namespace mlprims::lowrank::detail {
 namespace {
@@ -105,25 +106,28 @@ RangeBasis<T> subspace_iteration_basis(std::int64_t m, std::int64_t n, const T* 
 template <class T>
 RangeBasis<T> block_krylov_basis(std::int64_t m, std::int64_t n, const T* a, std::int64_t block, int iterations,
                                  std::uint64_t seed) {
-  // Block i is (W W^T)^i W G made orthogonal to blocks 0..i-1. Each needs W^T Q_i to make the
-  // next one, and those products are the columns of W^T Q: no extra pass for B = Q^T W.
+  // Block i is (WᵀW)^i G made orthogonal to blocks 0..i-1 (the row-space Krylov space). The Gram
+  // pass that makes block i + 1 computes W Z_i on its way, and those products are the columns of
+  // W V: each pass reads W once, and only the last block needs a product of its own.
   std::mt19937_64 generator(seed);
   const std::int64_t blocks = iterations + 1, size = blocks * block;
   RangeBasis<T> basis;
   basis.size = size;
-  basis.q.resize(static_cast<std::size_t>(m * size));
-  basis.wt_q.resize(static_cast<std::size_t>(n * size));
-  T* bt = basis.wt_q.data();
-  std::vector<T> y = sketch(m, n, a, block, generator), z(static_cast<std::size_t>(n * block));
+  basis.q.resize(static_cast<std::size_t>(n * size));
+  basis.wt_q.resize(static_cast<std::size_t>(m * size));
+  std::vector<T> z(static_cast<std::size_t>(n * block)), next(z.size()), y(static_cast<std::size_t>(m * block));
+  fill_gaussian(z, generator);
   for (std::int64_t i = 0; i < blocks; ++i) {
     const std::int64_t done = i * block;
-    next_orthonormal_block(m, block, basis.q.data(), size, done, y.data(), generator);
-    for (std::int64_t r = 0; r < m; ++r) std::copy_n(y.data() + r * block, block, basis.q.data() + r * size + done);
-    linalg::gemm<T>(true, false, n, block, m, T(1), a, n, basis.q.data() + done, size, T(0), bt + done, size);
-    if (i + 1 == blocks) break;
-    for (std::int64_t r = 0; r < n; ++r) std::copy_n(bt + r * size + done, block, z.data() + r * block);
-    linalg::well_conditioned_basis(n, block, z.data());
-    linalg::gemm<T>(false, false, m, block, n, T(1), a, n, z.data(), block, T(0), y.data(), block);
+    next_orthonormal_block(n, block, basis.q.data(), size, done, z.data(), generator);
+    for (std::int64_t r = 0; r < n; ++r) std::copy_n(z.data() + r * block, block, basis.q.data() + r * size + done);
+    if (i + 1 < blocks) {
+      gram_pass(m, n, a, z.data(), block, y.data(), next.data());
+      z.swap(next);
+    } else {
+      range_product(m, n, a, z.data(), block, y.data());
+    }
+    for (std::int64_t r = 0; r < m; ++r) std::copy_n(y.data() + r * block, block, basis.wt_q.data() + r * size + done);
   }
   return basis;
 }

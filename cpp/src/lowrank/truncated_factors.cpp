@@ -8,6 +8,7 @@
 #include "linalg/blas.hpp"
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
+#include "lowrank/gram_pass.hpp"
 #include "lowrank/range_basis.hpp"
 #include "mlprims/core/error.hpp"
 
@@ -42,8 +43,9 @@ TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std
 }
 
 // Defaults per method (oversample -1, power_iters -1). Subspace iteration needs a wider block and
-// more passes than block Krylov for the same error (bench/python/lowrank.py: 6 iterations of
-// rank + 10 + rank/2 columns against 3 of rank + 10 both reach <= 1.0003x the optimum on flat spectra).
+// more passes than block Krylov for the same error (singular values k^-0.3, float32: 6 iterations
+// of rank + 10 + rank/2 columns reach <= 1.0003x the optimum; 4 Gram passes over 5 Krylov blocks
+// of rank + 10, <= 1.00004x; with 3 passes, 1.0002-1.0009x at rank 64).
 std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOptions& options) {
   if (options.oversample >= 0) return options.oversample;
   return method == SvdMethod::kKrylov ? 10 : 10 + rank / 2;
@@ -51,7 +53,7 @@ std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOption
 
 int power_iterations_for(SvdMethod method, const SvdOptions& options) {
   if (options.power_iters >= 0) return options.power_iters;
-  return method == SvdMethod::kKrylov ? 3 : 6;
+  return method == SvdMethod::kKrylov ? 4 : 6;
 }
 
 // Columns of a block Krylov basis, power_iters + 1 blocks of rank + oversample; saturated just
@@ -74,6 +76,22 @@ SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, cons
   if (5 * krylov_size(rank, p, options) <= 3 * p) return SvdMethod::kKrylov;
   const std::int64_t block = rank + std::min(oversample_for(SvdMethod::kRandomized, rank, options), p);
   return 3 * block <= p ? SvdMethod::kRandomized : SvdMethod::kExact;
+}
+
+// Orthonormal columns for the row-major rows x cols matrix x whose columns are nearly orthogonal,
+// each column keeping its direction (the Householder fallback may flip signs: they are restored).
+void orthonormalize_keeping_signs(std::int64_t rows, std::int64_t cols, float* x) {
+  std::vector<float> before(x, x + rows * cols);
+  linalg::orthonormalize_columns(rows, cols, x);
+  std::vector<double> alignment(static_cast<std::size_t>(cols), 0.0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t i = 0; i < cols; ++i) alignment[i] += double(x[r * cols + i]) * double(before[r * cols + i]);
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t i = 0; i < cols; ++i) {
+      if (alignment[i] < 0) x[r * cols + i] = -x[r * cols + i];
+    }
+  }
 }
 
 // Gram route for float32: G = (W^T Q)^T (W^T Q) in float64 and its eigendecomposition, 3-6x
@@ -105,26 +123,19 @@ std::optional<TruncatedFactors<float>> factors_from_gram(std::int64_t m, std::in
     for (std::int64_t j = 0; j < size; ++j) vectors[j * rank + i] = static_cast<float>(column[j]);
     f.s[i] = static_cast<float>(std::sqrt(eigenvalues[size - 1 - i]));
   }
+  // U = Q vectors is orthonormal up to float32 rounding summed over `size` terms (~1e-5 at
+  // size ~1000): made orthonormal again.
   f.u.resize(static_cast<std::size_t>(m * rank));
   linalg::gemm<float>(false, false, m, rank, size, 1.0f, basis.q.data(), size, vectors.data(), rank, 0.0f,
                       f.u.data(), rank);
+  orthonormalize_keeping_signs(m, rank, f.u.data());
   // V S = (W^T Q) vectors; its orthonormalized columns are V (the normalization divides by s_i).
   // A QR rather than a division: column i carries an error ~ eps32 s_1 / s_i that would otherwise
-  // show as a loss of orthogonality. The Householder fallback may flip signs: they are restored.
+  // show as a loss of orthogonality.
   std::vector<float> v(static_cast<std::size_t>(n * rank));
   linalg::gemm<float>(false, false, n, rank, size, 1.0f, basis.wt_q.data(), size, vectors.data(), rank, 0.0f,
                       v.data(), rank);
-  std::vector<float> scaled(v);
-  linalg::orthonormalize_columns(n, rank, v.data());
-  std::vector<double> alignment(static_cast<std::size_t>(rank), 0.0);
-  for (std::int64_t r = 0; r < n; ++r) {
-    for (std::int64_t i = 0; i < rank; ++i) alignment[i] += double(v[r * rank + i]) * double(scaled[r * rank + i]);
-  }
-  for (std::int64_t r = 0; r < n; ++r) {
-    for (std::int64_t i = 0; i < rank; ++i) {
-      if (alignment[i] < 0) v[r * rank + i] = -v[r * rank + i];
-    }
-  }
+  orthonormalize_keeping_signs(n, rank, v.data());
   f.vt.resize(static_cast<std::size_t>(rank * n));
   linalg::transpose(n, rank, v.data(), f.vt.data());
   return f;
@@ -154,9 +165,18 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
                                       const SvdOptions& options) {
   const SvdMethod method = resolve_method(m, n, rank, options);
   if (method == SvdMethod::kKrylov) {
-    RangeBasis<T> basis = block_krylov_basis(m, n, a, rank + oversample_for(method, rank, options),
-                                             power_iterations_for(method, options), options.seed);
-    TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
+    // A basis of W's row space: the factors come out for W^T.
+    const std::int64_t block = rank + oversample_for(method, rank, options);
+    std::optional<linalg::SerialBlasScope> serial_blas;
+    if (gram_pass_is_fused<T>(block)) serial_blas.emplace();
+    RangeBasis<T> basis = block_krylov_basis(m, n, a, block, power_iterations_for(method, options), options.seed);
+    TruncatedFactors<T> ft = factors_from_basis(n, m, basis, rank);
+    TruncatedFactors<T> f;
+    f.u.resize(ft.vt.size());
+    linalg::transpose(rank, m, ft.vt.data(), f.u.data());
+    f.s = std::move(ft.s);
+    f.vt.resize(ft.u.size());
+    linalg::transpose(n, rank, ft.u.data(), f.vt.data());
     f.method = method;
     return f;
   }
