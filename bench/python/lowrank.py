@@ -4,7 +4,8 @@ torch.svd_lowrank and scikit-learn's randomized_svd, same data, same process.
 torch.svd_lowrank runs twice: with its defaults (q = rank, niter = 2), and with the cheapest
 (q, niter) of a grid that reaches mlprims' error ("equal error": candidates in order of their
 passes over W, (2 niter + 2) q, the first whose error is <= mlprims' is timed). Timings are
-medians of `repeats` interleaved runs, 5 x repeats on the shapes below 4M elements.
+medians of `repeats` interleaved runs, 5 x repeats on the shapes below 4M elements, each
+contestant after a pause of 0.25 s and one untimed call (other libraries' idle threads spin).
 
 Matrices are float32 with LLM-like spectra (singular values k^-0.3: flat and slowly decaying) of
 transformer shapes. (The closed-form weighted problems are this SVD of a scaled matrix plus O(mn)
@@ -109,7 +110,9 @@ def run_shape(m: int, n: int, ranks: list[int], repeats: int) -> list[dict]:
             )
         # Calls on the small shapes take milliseconds, where this machine's noise is largest.
         contestant_repeats = repeats if m * n >= 4_000_000 else 5 * repeats
-        times = interleaved_medians(contestants, contestant_repeats, warmup_calls=1)
+        # A pause before each contestant: calls of ~10 ms are shorter than the ~0.1 s for which
+        # the previous contestant's thread pool (numpy's OpenBLAS, ours, torch's) keeps spinning.
+        times = interleaved_medians(contestants, contestant_repeats, warmup_calls=1, idle_seconds=0.25)
         ours = results["mlprims"]
         u, s, vt = results["numpy"]
         tu, ts, tv = results["torch"]

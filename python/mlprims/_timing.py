@@ -13,16 +13,20 @@ def median_time(function: Callable[[], object], repeats: int = 5) -> float:
     return interleaved_medians({"only": function}, repeats)["only"]
 
 
-def interleaved_times(functions: dict, repeats: int, warmup_calls: int = 0) -> dict:
+def interleaved_times(functions: dict, repeats: int, warmup_calls: int = 0, idle_seconds: float = 0.0) -> dict:
     """All wall times of several functions measured in turn (a, b, c, a, b, c, ...).
 
     warmup_calls untimed calls precede each timed one: contestants with their own thread pools
     (OpenBLAS in numpy, OpenMP in torch and mlprims) otherwise run while the previous one's
     threads still spin, on a 2-core machine a penalty of up to 2x for whoever comes next.
+    idle_seconds of sleep before each contestant's turn let those pools go to sleep when the
+    calls are shorter than their spinning (OpenBLAS spins ~0.1 s after a threaded call).
     """
     times = {name: [] for name in functions}
     for _ in range(repeats):
         for name, function in functions.items():
+            if idle_seconds > 0:
+                time.sleep(idle_seconds)
             for _ in range(warmup_calls):
                 function()
             start = time.perf_counter()
@@ -31,9 +35,9 @@ def interleaved_times(functions: dict, repeats: int, warmup_calls: int = 0) -> d
     return times
 
 
-def interleaved_medians(functions: dict, repeats: int, warmup_calls: int = 0) -> dict:
+def interleaved_medians(functions: dict, repeats: int, warmup_calls: int = 0, idle_seconds: float = 0.0) -> dict:
     """Median times of several functions measured in turn (a, b, c, a, b, c, ...)."""
     return {
         name: statistics.median(values)
-        for name, values in interleaved_times(functions, repeats, warmup_calls).items()
+        for name, values in interleaved_times(functions, repeats, warmup_calls, idle_seconds).items()
     }

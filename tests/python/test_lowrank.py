@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import mlprims
 from mlprims import lowrank
 
 RNG_SEED = 20261122
@@ -159,6 +160,23 @@ def test_krylov_on_matrices_of_lower_rank_keeps_orthonormal_factors(name, W, dty
     product = left @ result.right.astype(np.float64)
     assert np.linalg.norm(W - product) <= tolerance * 10 * scale * np.sqrt(W.size)
     assert result.weighted_error <= tolerance * 10 * scale * np.sqrt(W.size)
+
+
+@pytest.mark.parametrize("rank", [8, 64])  # 18-column blocks take the fused Gram kernel, 74 two GEMMs
+def test_krylov_agrees_on_one_thread_and_on_all(rank):
+    W = decaying_matrix(700, 900, 0.3, seed=3, dtype=np.float32)
+    before = mlprims.get_num_threads()
+    try:
+        mlprims.set_num_threads(1)
+        one = lowrank.truncated_svd(W, rank, method="krylov")
+    finally:
+        mlprims.set_num_threads(before)
+    every = lowrank.truncated_svd(W, rank, method="krylov")
+    np.testing.assert_allclose(one.singular_values, every.singular_values, rtol=1e-5)
+    best = optimal_error(W, rank)
+    for result in (one, every):
+        product = result.left.astype(np.float64) @ result.right.astype(np.float64)
+        assert np.linalg.norm(W.astype(np.float64) - product) <= 1.001 * best
 
 
 @pytest.mark.parametrize("rank, used", [(45, "krylov"), (50, "krylov"), (51, "exact"), (290, "exact")])
