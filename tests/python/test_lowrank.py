@@ -162,6 +162,24 @@ def test_krylov_on_matrices_of_lower_rank_keeps_orthonormal_factors(name, W, dty
     assert result.weighted_error <= tolerance * 10 * scale * np.sqrt(W.size)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rank", [8, 45])  # blocks of 18 columns (fused kernel in float32) and of 55 (GEMMs)
+@pytest.mark.parametrize("shape", [(700, 300), (300, 700)])  # row-space basis; column space when wide
+def test_krylov_on_tall_and_wide_matrices(shape, rank, dtype):
+    W = decaying_matrix(*shape, 0.3, seed=rank, dtype=dtype)
+    result = lowrank.truncated_svd(W, rank, method="krylov", oversample=10, power_iters=4)
+    assert result.method == "krylov" and result.left.dtype == dtype
+    exact = np.linalg.svd(W.astype(np.float64), compute_uv=False)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    assert np.all(result.singular_values <= exact[:rank] * (1 + tolerance))
+    product = result.left.astype(np.float64) @ result.right.astype(np.float64)
+    assert np.linalg.norm(W.astype(np.float64) - product) <= 1.001 * optimal_error(W, rank)
+    u = result.left.astype(np.float64) / result.singular_values.astype(np.float64)
+    v = result.right.astype(np.float64)
+    assert np.abs(u.T @ u - np.eye(rank)).max() <= 10 * tolerance
+    assert np.abs(v @ v.T - np.eye(rank)).max() <= 10 * tolerance
+
+
 @pytest.mark.parametrize("rank", [8, 64])  # 18-column blocks take the fused Gram kernel, 74 two GEMMs
 def test_krylov_agrees_on_one_thread_and_on_all(rank):
     W = decaying_matrix(700, 900, 0.3, seed=3, dtype=np.float32)

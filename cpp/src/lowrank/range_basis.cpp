@@ -103,31 +103,65 @@ RangeBasis<T> subspace_iteration_basis(std::int64_t m, std::int64_t n, const T* 
   return basis;
 }
 
+namespace {
+
+// The matrix X whose row space a Krylov basis spans: W, or Wᵀ for W's column space. `a` is W
+// (row-major m x n) either way; Wᵀ's products are GEMMs with W transposed.
+template <class T>
+struct KrylovOperator {
+  std::int64_t m, n;
+  const T* a;
+  bool transposed;
+
+  std::int64_t rows() const { return transposed ? n : m; }
+  std::int64_t cols() const { return transposed ? m : n; }
+
+  // y = X z, z_next = Xᵀ y
+  void gram_pass(const T* z, std::int64_t b, T* y, T* z_next) const {
+    if (!transposed) return detail::gram_pass(m, n, a, z, b, y, z_next);
+    linalg::gemm<T>(true, false, n, b, m, T(1), a, n, z, b, T(0), y, b);
+    linalg::gemm<T>(false, false, m, b, n, T(1), a, n, y, b, T(0), z_next, b);
+  }
+
+  // y = X z
+  void product(const T* z, std::int64_t b, T* y) const {
+    if (!transposed) return range_product(m, n, a, z, b, y);
+    linalg::gemm<T>(true, false, n, b, m, T(1), a, n, z, b, T(0), y, b);
+  }
+};
+
+}  // namespace
+
 template <class T>
 RangeBasis<T> block_krylov_basis(std::int64_t m, std::int64_t n, const T* a, std::int64_t block, int iterations,
-                                 std::uint64_t seed) {
-  // Block i is (WᵀW)^i G made orthogonal to blocks 0..i-1 (the row-space Krylov space). The Gram
-  // pass that makes block i + 1 computes W Z_i on its way, and those products are the columns of
-  // W V: each pass reads W once, and only the last block needs a product of its own.
+                                 std::uint64_t seed, KrylovSpace space) {
+  // Block i is (XᵀX)^i G made orthogonal to blocks 0..i-1 (the row-space Krylov space of X). The
+  // Gram pass that makes block i + 1 computes X Z_i on its way, and those products are the
+  // columns of X V: each pass reads W once (fused kernel) or twice (GEMMs), and only the last
+  // block needs a product of its own.
+  const KrylovOperator<T> op{m, n, a, space == KrylovSpace::kColumns};
+  const std::int64_t rows = op.rows(), cols = op.cols();
   std::mt19937_64 generator(seed);
   const std::int64_t blocks = iterations + 1, size = blocks * block;
   RangeBasis<T> basis;
   basis.size = size;
-  basis.q.resize(static_cast<std::size_t>(n * size));
-  basis.wt_q.resize(static_cast<std::size_t>(m * size));
-  std::vector<T> z(static_cast<std::size_t>(n * block)), next(z.size()), y(static_cast<std::size_t>(m * block));
+  basis.q.resize(static_cast<std::size_t>(cols * size));
+  basis.wt_q.resize(static_cast<std::size_t>(rows * size));
+  std::vector<T> z(static_cast<std::size_t>(cols * block)), next(z.size()), y(static_cast<std::size_t>(rows * block));
   fill_gaussian(z, generator);
   for (std::int64_t i = 0; i < blocks; ++i) {
     const std::int64_t done = i * block;
-    next_orthonormal_block(n, block, basis.q.data(), size, done, z.data(), generator);
-    for (std::int64_t r = 0; r < n; ++r) std::copy_n(z.data() + r * block, block, basis.q.data() + r * size + done);
+    next_orthonormal_block(cols, block, basis.q.data(), size, done, z.data(), generator);
+    for (std::int64_t r = 0; r < cols; ++r) std::copy_n(z.data() + r * block, block, basis.q.data() + r * size + done);
     if (i + 1 < blocks) {
-      gram_pass(m, n, a, z.data(), block, y.data(), next.data());
+      op.gram_pass(z.data(), block, y.data(), next.data());
       z.swap(next);
     } else {
-      range_product(m, n, a, z.data(), block, y.data());
+      op.product(z.data(), block, y.data());
     }
-    for (std::int64_t r = 0; r < m; ++r) std::copy_n(y.data() + r * block, block, basis.wt_q.data() + r * size + done);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      std::copy_n(y.data() + r * block, block, basis.wt_q.data() + r * size + done);
+    }
   }
   return basis;
 }
@@ -135,7 +169,8 @@ RangeBasis<T> block_krylov_basis(std::int64_t m, std::int64_t n, const T* a, std
 #define MLPRIMS_INSTANTIATE(T)                                                                                    \
   template RangeBasis<T> subspace_iteration_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int,     \
                                                      std::uint64_t);                                              \
-  template RangeBasis<T> block_krylov_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int, std::uint64_t);
+  template RangeBasis<T> block_krylov_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int, std::uint64_t, \
+                                               KrylovSpace);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)
 #undef MLPRIMS_INSTANTIATE

@@ -169,11 +169,21 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
                                       const SvdOptions& options) {
   const SvdMethod method = resolve_method(m, n, rank, options);
   if (method == SvdMethod::kKrylov) {
-    // A basis of W's row space: the factors come out for W^T.
     const std::int64_t block = rank + oversample_for(method, rank, options);
+    const int iterations = power_iterations_for(method, options);
+    // The row space takes the fused one-read Gram pass where it applies; otherwise the basis goes
+    // on the short side of W (its orthogonalization grows with the side's length).
+    const bool fused = gram_pass_is_fused<T>(block);
+    if (!fused && m < n) {
+      RangeBasis<T> basis = block_krylov_basis(m, n, a, block, iterations, options.seed, KrylovSpace::kColumns);
+      TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
+      f.method = method;
+      return f;
+    }
     std::optional<linalg::SerialBlasScope> serial_blas;
-    if (gram_pass_is_fused<T>(block)) serial_blas.emplace();
-    RangeBasis<T> basis = block_krylov_basis(m, n, a, block, power_iterations_for(method, options), options.seed);
+    if (fused) serial_blas.emplace();
+    RangeBasis<T> basis = block_krylov_basis(m, n, a, block, iterations, options.seed, KrylovSpace::kRows);
+    // A basis of W's row space: the factors come out for W^T.
     TruncatedFactors<T> ft = factors_from_basis(n, m, basis, rank);
     TruncatedFactors<T> f;
     f.u.resize(ft.vt.size());
