@@ -13,7 +13,7 @@ scaling, so they are not timed apart.) For each method: the median time of inter
 the error ||W - A B||_F relative to the optimum (from a float64 full SVD), i.e. 1.0 is optimal.
 Ranks above min(m, n)/2 are skipped: there a truncated SVD is a full one.
 
-    python bench/python/lowrank.py [--repeats 3] [--quick] [--shape MxN ...] [--out FILE.json]
+    python bench/python/lowrank.py [--repeats 3] [--quick] [--shape MxN ...] [--rank R ...] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -160,6 +160,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="one small shape (a smoke test)")
     parser.add_argument("--shape", action="append", help="only this shape, e.g. 4096x4096 (repeatable)")
+    parser.add_argument("--rank", action="append", type=int, help="only this rank (repeatable)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     shapes = QUICK_SHAPES if args.quick else SHAPES
@@ -167,7 +168,7 @@ def main() -> None:
         shapes = [tuple(int(v) for v in text.split("x")) for text in args.shape]
     rows = []
     for m, n in shapes:
-        rows += run_shape(m, n, QUICK_RANKS if args.quick else RANKS, args.repeats)
+        rows += run_shape(m, n, args.rank or (QUICK_RANKS if args.quick else RANKS), args.repeats)
     print(summary(rows))
     if args.out:
         result = {"benchmark": "lowrank", "date": date.today().isoformat(), "build": mlprims.build_info(),

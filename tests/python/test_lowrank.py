@@ -221,6 +221,16 @@ def test_auto_picks_exact_for_small_or_high_rank_problems(problem):
     assert lowrank.truncated_svd(np.eye(600), 100).method == "randomized"
 
 
+def test_auto_keeps_krylov_with_one_block_less_near_a_twelfth_of_the_width():
+    # p = 600: 5 blocks of 80 columns (rank 70) exceed 0.6 p = 360, 4 blocks fit.
+    W = decaying_matrix(600, 800, 0.3, seed=70, dtype=np.float32)
+    result = lowrank.truncated_svd(W, 70)
+    assert result.method == "krylov"
+    product = result.left.astype(np.float64) @ result.right.astype(np.float64)
+    assert np.linalg.norm(W.astype(np.float64) - product) <= 1.001 * optimal_error(W, 70)
+    assert lowrank.truncated_svd(W, 70, power_iters=4).method == "randomized"  # 5 blocks do not fit
+
+
 def test_zero_weights_give_finite_factors_fitted_without_weights(problem):
     W = problem["W"]
     rows = problem["row"].copy()

@@ -40,7 +40,8 @@ struct SvdOptions {
   // Extra columns per block: -1 means 10 (kKrylov) or 10 + rank / 2 (kRandomized).
   std::int64_t oversample = -1;
   // Products with the Gram matrix: -1 means 4 (kKrylov: W^T W, 5 blocks of rank + oversample
-  // columns) or 6 (kRandomized: W W^T, renormalized after each).
+  // columns; 3 where 5 blocks would exceed 0.6 min(m, n) columns and 4 would not) or 6
+  // (kRandomized: W W^T, renormalized after each).
   int power_iters = -1;
   std::uint64_t seed = 0;        // of the Gaussian test matrix
   Placement placement = Placement::kLeft;

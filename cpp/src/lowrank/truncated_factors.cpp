@@ -51,16 +51,23 @@ std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOption
   return method == SvdMethod::kKrylov ? 10 : 10 + rank / 2;
 }
 
-int power_iterations_for(SvdMethod method, const SvdOptions& options) {
+// Krylov: 4 passes (5 blocks), or 3 where 5 blocks would take more than 0.6 p columns (p =
+// min(m, n)) and 4 do not (ranks near p / 12): the basis of 'auto' stays Krylov there, with one
+// block less, instead of falling to subspace iteration (4096 x 11008 rank 512: 1.17x
+// torch.svd_lowrank at equal error with subspace iteration, 1.8x with 4 blocks).
+int power_iterations_for(SvdMethod method, std::int64_t rank, std::int64_t p, const SvdOptions& options) {
   if (options.power_iters >= 0) return options.power_iters;
-  return method == SvdMethod::kKrylov ? 4 : 6;
+  if (method != SvdMethod::kKrylov) return 6;
+  const std::int64_t block = rank + std::min(oversample_for(method, rank, options), p);
+  const bool five_fit = 25 * block <= 3 * p, four_fit = 20 * block <= 3 * p;
+  return !five_fit && four_fit ? 3 : 4;
 }
 
 // Columns of a block Krylov basis, power_iters + 1 blocks of rank + oversample; saturated just
 // above p (huge options must not overflow).
 std::int64_t krylov_size(std::int64_t rank, std::int64_t p, const SvdOptions& options) {
   const std::int64_t block = rank + std::min(oversample_for(SvdMethod::kKrylov, rank, options), p);
-  const std::int64_t blocks = std::min<std::int64_t>(power_iterations_for(SvdMethod::kKrylov, options), p) + 1;
+  const std::int64_t blocks = std::min<std::int64_t>(power_iterations_for(SvdMethod::kKrylov, rank, p, options), p) + 1;
   return std::min(blocks * block, p + 1);
 }
 
@@ -170,7 +177,7 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
   const SvdMethod method = resolve_method(m, n, rank, options);
   if (method == SvdMethod::kKrylov) {
     const std::int64_t block = rank + oversample_for(method, rank, options);
-    const int iterations = power_iterations_for(method, options);
+    const int iterations = power_iterations_for(method, rank, std::min(m, n), options);
     // The row space takes the fused one-read Gram pass where it applies; otherwise the basis goes
     // on the short side of W (its orthogonalization grows with the side's length).
     const bool fused = gram_pass_is_fused<T>(block);
@@ -199,7 +206,7 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
     const std::int64_t p = std::min(m, n);
     const std::int64_t block = std::min(p, rank + std::min(oversample_for(method, rank, options), p));
     RangeBasis<T> basis =
-        subspace_iteration_basis(m, n, a, block, power_iterations_for(method, options), options.seed);
+        subspace_iteration_basis(m, n, a, block, power_iterations_for(method, rank, std::min(m, n), options), options.seed);
     TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
     f.method = method;
     return f;
