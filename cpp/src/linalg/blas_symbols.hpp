@@ -28,10 +28,6 @@ void MLPRIMS_BLAS(dpotrs)(const char* uplo, const int* n, const int* nrhs, const
 void MLPRIMS_BLAS(dpotri)(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void MLPRIMS_BLAS(dsytrf)(const char* uplo, const int* n, double* a, const int* lda, int* ipiv, double* work,
                           const int* lwork, int* info);
-void MLPRIMS_BLAS(dsyevr)(const char* jobz, const char* range, const char* uplo, const int* n, double* a,
-                          const int* lda, const double* vl, const double* vu, const int* il, const int* iu,
-                          const double* abstol, int* m, double* w, double* z, const int* ldz, int* isuppz,
-                          double* work, const int* lwork, int* iwork, const int* liwork, int* info);
 void MLPRIMS_BLAS(dsyevd)(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
                           double* work, const int* lwork, int* iwork, const int* liwork, int* info);
 void MLPRIMS_BLAS(dsytrs)(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,

@@ -88,29 +88,6 @@ bool symmetric_eigen(std::int64_t n, double* a, std::int64_t lda, double* w) {
   return info == 0;
 }
 
-bool largest_symmetric_eigenpairs(std::int64_t n, double* a, std::int64_t lda, std::int64_t count, double* w,
-                                  double* z) {
-  const char jobz = 'V', range = 'I', uplo = 'L';
-  const int N = as_int(n, "n"), LDA = as_int(lda, "lda"), COUNT = as_int(count, "count");
-  if (N == 0 || COUNT == 0) return true;
-  const int first = N - COUNT + 1, last = N;  // 1-based indices of the largest, ascending
-  const double unused = 0.0, tolerance = 0.0;  // 0: LAPACK's default tolerance
-  int found = 0, info = 0, query = -1, iwork_size = 0;
-  double work_size = 0.0;
-  std::vector<int> support(static_cast<std::size_t>(2 * COUNT));
-  apply_blas_threads();
-  MLPRIMS_BLAS(dsyevr)(&jobz, &range, &uplo, &N, a, &LDA, &unused, &unused, &first, &last, &tolerance, &found, w, z,
-                       &N, support.data(), &work_size, &query, &iwork_size, &query, &info);
-  check_arguments(info, "dsyevr");
-  const int lwork = static_cast<int>(work_size) + 1, liwork = iwork_size;
-  std::vector<double> work(static_cast<std::size_t>(lwork));
-  std::vector<int> iwork(static_cast<std::size_t>(liwork));
-  MLPRIMS_BLAS(dsyevr)(&jobz, &range, &uplo, &N, a, &LDA, &unused, &unused, &first, &last, &tolerance, &found, w, z,
-                       &N, support.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
-  check_arguments(info, "dsyevr");
-  return info == 0 && found == COUNT;
-}
-
 bool ldlt(std::int64_t n, double* a, std::int64_t lda, std::vector<int>& pivots) {
   const char uplo = 'L';
   const int N = as_int(n, "n"), LDA = as_int(lda, "lda");

@@ -32,13 +32,6 @@ void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const doubl
 // ascending into w, orthonormal eigenvectors into A's columns. False if it did not converge.
 bool symmetric_eigen(std::int64_t n, double* a, std::int64_t lda, double* w);
 
-// The `count` largest eigenpairs of the symmetric A (lower triangle read, destroyed) by MRRR
-// (dsyevr): eigenvalues ascending into w (n entries of room), orthonormal eigenvectors into the
-// columns of z (column-major n x count). For count << n much cheaper than all of them: no divide
-// and conquer, and only `count` vectors are transformed back. False if it did not converge.
-bool largest_symmetric_eigenpairs(std::int64_t n, double* a, std::int64_t lda, std::int64_t count, double* w,
-                                  double* z);
-
 // Symmetric indefinite (Bunch-Kaufman) factorization in place; false when exactly singular.
 bool ldlt(std::int64_t n, double* a, std::int64_t lda, std::vector<int>& pivots);
 void ldlt_solve(std::int64_t n, std::int64_t nrhs, const double* factor, std::int64_t lda,

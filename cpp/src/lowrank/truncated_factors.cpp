@@ -117,22 +117,18 @@ std::optional<TruncatedFactors<float>> factors_from_gram(std::int64_t m, std::in
     std::copy_n(basis.wt_q.data() + i0 * size, count * size, rows.begin());
     linalg::syrk_lower(false, size, count, 1.0, rows.data(), size, i0 == 0 ? 0.0 : 1.0, gram.data(), size);
   }
-  // Only the rank largest eigenpairs (ascending): MRRR, 2-3x faster than all of them by divide
-  // and conquer at size ~5 rank.
-  std::vector<double> eigenvalues(static_cast<std::size_t>(size)), eigenvectors(static_cast<std::size_t>(size * rank));
-  if (!linalg::largest_symmetric_eigenpairs(size, gram.data(), size, rank, eigenvalues.data(), eigenvectors.data())) {
-    return std::nullopt;
-  }
-  const double top = std::max(eigenvalues[rank - 1], 0.0);
-  if (!(eigenvalues[0] >= 1e-10 * top) || top == 0.0) return std::nullopt;
-  // Eigenvector i (descending) is column rank-1-i (column-major); as a size x rank matrix.
+  std::vector<double> eigenvalues(static_cast<std::size_t>(size));
+  if (!linalg::symmetric_eigen(size, gram.data(), size, eigenvalues.data())) return std::nullopt;
+  const double top = std::max(eigenvalues[size - 1], 0.0);
+  if (!(eigenvalues[size - rank] >= 1e-10 * top) || top == 0.0) return std::nullopt;
+  // Eigenvector i (descending) is column size-1-i of gram (column-major); as a size x rank matrix.
   std::vector<float> vectors(static_cast<std::size_t>(size * rank));
   TruncatedFactors<float> f;
   f.s.resize(static_cast<std::size_t>(rank));
   for (std::int64_t i = 0; i < rank; ++i) {
-    const double* column = eigenvectors.data() + (rank - 1 - i) * size;
+    const double* column = gram.data() + (size - 1 - i) * size;
     for (std::int64_t j = 0; j < size; ++j) vectors[j * rank + i] = static_cast<float>(column[j]);
-    f.s[i] = static_cast<float>(std::sqrt(eigenvalues[rank - 1 - i]));
+    f.s[i] = static_cast<float>(std::sqrt(eigenvalues[size - 1 - i]));
   }
   // U = Q vectors is orthonormal up to float32 rounding summed over `size` terms (~1e-5 at
   // size ~1000): made orthonormal again.
