@@ -1,6 +1,7 @@
 #include "lowrank/gram_pass.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "core/instruction_set.hpp"
@@ -24,12 +25,6 @@ GramRows gram_rows_for_this_cpu() {
 #else
   return baseline::gram_rows;
 #endif
-}
-
-template <class T>
-void gram_pass_gemm(std::int64_t m, std::int64_t n, const T* a, const T* z, std::int64_t b, T* y, T* z_next) {
-  linalg::gemm<T>(false, false, m, b, n, T(1), a, n, z, b, T(0), y, b);
-  linalg::gemm<T>(true, false, n, b, m, T(1), a, n, y, b, T(0), z_next, b);
 }
 
 // Each thread takes a contiguous range of rows and, when z_next is wanted, sums its share of Wᵀ Y
@@ -75,39 +70,41 @@ void gram_pass_fused(std::int64_t m, std::int64_t n, const float* a, const float
 
 }  // namespace
 
-template <>
-bool gram_pass_is_fused<float>(std::int64_t b) {
-  return b <= kFusedMaxColumns;
+template <class T>
+void gemm_product(bool transposed, std::int64_t m, std::int64_t n, const T* a, const T* z, std::int64_t b, T* y) {
+  if (transposed) return linalg::gemm<T>(true, false, n, b, m, T(1), a, n, z, b, T(0), y, b);
+  linalg::gemm<T>(false, false, m, b, n, T(1), a, n, z, b, T(0), y, b);
 }
 
-template <>
-bool gram_pass_is_fused<double>(std::int64_t) {
-  return false;
+template <class T>
+bool gram_pass_is_fused(std::int64_t b) {
+  return std::is_same_v<T, float> && b <= kFusedMaxColumns;
 }
 
-template <>
-void range_product<float>(std::int64_t m, std::int64_t n, const float* a, const float* z, std::int64_t b, float* y) {
-  if (gram_pass_is_fused<float>(b)) return gram_pass_fused(m, n, a, z, b, y, nullptr);
-  linalg::gemm<float>(false, false, m, b, n, 1.0f, a, n, z, b, 0.0f, y, b);
+template <class T>
+void range_product(std::int64_t m, std::int64_t n, const T* a, const T* z, std::int64_t b, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (gram_pass_is_fused<T>(b)) return gram_pass_fused(m, n, a, z, b, y, nullptr);
+  }
+  gemm_product(false, m, n, a, z, b, y);
 }
 
-template <>
-void range_product<double>(std::int64_t m, std::int64_t n, const double* a, const double* z, std::int64_t b,
-                           double* y) {
-  linalg::gemm<double>(false, false, m, b, n, 1.0, a, n, z, b, 0.0, y, b);
+template <class T>
+void gram_pass(std::int64_t m, std::int64_t n, const T* a, const T* z, std::int64_t b, T* y, T* z_next) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (gram_pass_is_fused<T>(b)) return gram_pass_fused(m, n, a, z, b, y, z_next);
+  }
+  gemm_product(false, m, n, a, z, b, y);
+  gemm_product(true, m, n, a, y, b, z_next);
 }
 
-template <>
-void gram_pass<float>(std::int64_t m, std::int64_t n, const float* a, const float* z, std::int64_t b, float* y,
-                      float* z_next) {
-  if (gram_pass_is_fused<float>(b)) return gram_pass_fused(m, n, a, z, b, y, z_next);
-  gram_pass_gemm(m, n, a, z, b, y, z_next);
-}
-
-template <>
-void gram_pass<double>(std::int64_t m, std::int64_t n, const double* a, const double* z, std::int64_t b, double* y,
-                       double* z_next) {
-  gram_pass_gemm(m, n, a, z, b, y, z_next);
-}
+#define MLPRIMS_INSTANTIATE(T)                                                                                 \
+  template void gemm_product<T>(bool, std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*);      \
+  template bool gram_pass_is_fused<T>(std::int64_t);                                                          \
+  template void range_product<T>(std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*);           \
+  template void gram_pass<T>(std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*, T*);
+MLPRIMS_INSTANTIATE(float)
+MLPRIMS_INSTANTIATE(double)
+#undef MLPRIMS_INSTANTIATE
 
 }  // namespace mlprims::lowrank::detail

@@ -12,6 +12,10 @@ namespace mlprims::lowrank::detail {
 template <class T>
 void gram_pass(std::int64_t m, std::int64_t n, const T* a, const T* z, std::int64_t b, T* y, T* z_next);
 
+// y = W z (n x b z, m x b y), or with `transposed` y = Wᵀ z (m x b z, n x b y), by one GEMM.
+template <class T>
+void gemm_product(bool transposed, std::int64_t m, std::int64_t n, const T* a, const T* z, std::int64_t b, T* y);
+
 // y = W z alone (the last block of a Krylov space), by the same kernel as gram_pass.
 template <class T>
 void range_product(std::int64_t m, std::int64_t n, const T* a, const T* z, std::int64_t b, T* y);

@@ -119,14 +119,14 @@ struct KrylovOperator {
   // y = X z, z_next = Xᵀ y
   void gram_pass(const T* z, std::int64_t b, T* y, T* z_next) const {
     if (!transposed) return detail::gram_pass(m, n, a, z, b, y, z_next);
-    linalg::gemm<T>(true, false, n, b, m, T(1), a, n, z, b, T(0), y, b);
-    linalg::gemm<T>(false, false, m, b, n, T(1), a, n, y, b, T(0), z_next, b);
+    gemm_product(true, m, n, a, z, b, y);
+    gemm_product(false, m, n, a, y, b, z_next);
   }
 
   // y = X z
   void product(const T* z, std::int64_t b, T* y) const {
     if (!transposed) return range_product(m, n, a, z, b, y);
-    linalg::gemm<T>(true, false, n, b, m, T(1), a, n, z, b, T(0), y, b);
+    gemm_product(true, m, n, a, z, b, y);
   }
 };
 

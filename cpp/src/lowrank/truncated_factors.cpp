@@ -202,7 +202,7 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
     const std::int64_t p = std::min(m, n);
     const std::int64_t block = std::min(p, rank + std::min(oversample_for(method, rank, options), p));
     RangeBasis<T> basis =
-        subspace_iteration_basis(m, n, a, block, power_iterations_for(method, rank, std::min(m, n), options), options.seed);
+        subspace_iteration_basis(m, n, a, block, power_iterations_for(method, rank, p, options), options.seed);
     TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
     f.method = method;
     return f;
