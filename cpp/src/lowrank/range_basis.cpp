@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <random>
 
+#include "core/gaussian_sampler.hpp"
 #include "linalg/blas.hpp"
 #include "linalg/dense.hpp"
 #include "lowrank/gram_pass.hpp"
@@ -12,17 +12,13 @@
 namespace mlprims::lowrank::detail {
 namespace {
 
-template <class T>
-void fill_gaussian(std::vector<T>& values, std::mt19937_64& generator) {
-  std::normal_distribution<double> normal;
-  for (T& value : values) value = static_cast<T>(normal(generator));
-}
+using core::GaussianSampler;
 
 // y (m x cols) <- W g for a Gaussian n x cols matrix g.
 template <class T>
-std::vector<T> sketch(std::int64_t m, std::int64_t n, const T* a, std::int64_t cols, std::mt19937_64& generator) {
+std::vector<T> sketch(std::int64_t m, std::int64_t n, const T* a, std::int64_t cols, GaussianSampler& normal) {
   std::vector<T> g(static_cast<std::size_t>(n * cols)), y(static_cast<std::size_t>(m * cols));
-  fill_gaussian(g, generator);
+  normal.fill(g.data(), n * cols);
   linalg::gemm<T>(false, false, m, cols, n, T(1), a, n, g.data(), cols, T(0), y.data(), cols);
   return y;
 }
@@ -64,9 +60,8 @@ std::vector<std::int64_t> overlapping_columns(std::int64_t m, std::int64_t cols,
 // the basis keeps B = Q^T W exact, it only has to be orthonormal.
 template <class T>
 void next_orthonormal_block(std::int64_t m, std::int64_t cols, const T* q, std::int64_t ldq, std::int64_t done, T* y,
-                            std::mt19937_64& generator) {
+                            GaussianSampler& normal) {
   std::vector<T> overlap(static_cast<std::size_t>(std::max<std::int64_t>(done, 1) * cols));
-  std::normal_distribution<double> normal;
   for (int attempt = 0;; ++attempt) {
     if (done > 0) project_out(m, cols, q, ldq, done, y, overlap);
     linalg::orthonormalize_columns(m, cols, y);
@@ -74,7 +69,7 @@ void next_orthonormal_block(std::int64_t m, std::int64_t cols, const T* q, std::
     const std::vector<std::int64_t> bad = overlapping_columns(m, cols, q, ldq, done, y, overlap);
     if (bad.empty()) return;
     for (std::int64_t j : bad) {
-      for (std::int64_t i = 0; i < m; ++i) y[i * cols + j] = static_cast<T>(normal(generator));
+      for (std::int64_t i = 0; i < m; ++i) y[i * cols + j] = static_cast<T>(normal());
     }
   }
 }
@@ -86,10 +81,10 @@ RangeBasis<T> subspace_iteration_basis(std::int64_t m, std::int64_t n, const T* 
                                        std::uint64_t seed) {
   // Between products an LU-based basis suffices (it only has to keep the columns apart in float32);
   // the last one is orthonormal.
-  std::mt19937_64 generator(seed);
+  GaussianSampler normal(seed);
   RangeBasis<T> basis;
   basis.size = block;
-  basis.q = sketch(m, n, a, block, generator);
+  basis.q = sketch(m, n, a, block, normal);
   std::vector<T> z(static_cast<std::size_t>(n * block));
   for (int i = 0; i < iterations; ++i) {
     linalg::well_conditioned_basis(m, block, basis.q.data());
@@ -141,17 +136,17 @@ RangeBasis<T> block_krylov_basis(std::int64_t m, std::int64_t n, const T* a, std
   // block needs a product of its own.
   const KrylovOperator<T> op{m, n, a, space == KrylovSpace::kColumns};
   const std::int64_t rows = op.rows(), cols = op.cols();
-  std::mt19937_64 generator(seed);
+  GaussianSampler normal(seed);
   const std::int64_t blocks = iterations + 1, size = blocks * block;
   RangeBasis<T> basis;
   basis.size = size;
   basis.q.resize(static_cast<std::size_t>(cols * size));
   basis.wt_q.resize(static_cast<std::size_t>(rows * size));
   std::vector<T> z(static_cast<std::size_t>(cols * block)), next(z.size()), y(static_cast<std::size_t>(rows * block));
-  fill_gaussian(z, generator);
+  normal.fill(z.data(), cols * block);
   for (std::int64_t i = 0; i < blocks; ++i) {
     const std::int64_t done = i * block;
-    next_orthonormal_block(cols, block, basis.q.data(), size, done, z.data(), generator);
+    next_orthonormal_block(cols, block, basis.q.data(), size, done, z.data(), normal);
     for (std::int64_t r = 0; r < cols; ++r) std::copy_n(z.data() + r * block, block, basis.q.data() + r * size + done);
     if (i + 1 < blocks) {
       op.gram_pass(z.data(), block, y.data(), next.data());
