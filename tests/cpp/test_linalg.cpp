@@ -69,6 +69,31 @@ TEST(Linalg, OrthonormalizeWellConditionedFloatColumns) {
   expect_orthonormal_basis_of(m, l, gaussian<float>(m * l, 1), 1e-6, 1e-6);
 }
 
+TEST(Linalg, OrthonormalizeNearlyOrthonormalColumnsInOnePass) {
+  // ||y^T y - I|| _F ~ 6e-3: a single Cholesky QR pass, still orthonormal to double rounding.
+  const std::int64_t m = 600, l = 40;
+  std::vector<double> y = gaussian<double>(m * l, 4);
+  linalg::orthonormalize_columns(m, l, y.data());
+  const std::vector<double> noise = gaussian<double>(m * l, 5);
+  for (std::size_t e = 0; e < y.size(); ++e) y[e] += 1e-4 * noise[e];
+  expect_orthonormal_basis_of(m, l, y, 1e-14, 1e-14);
+  std::vector<float> single(y.begin(), y.end());
+  expect_orthonormal_basis_of(m, l, single, 1e-6, 1e-6);
+}
+
+TEST(Linalg, OrthonormalizeModeratelyConditionedColumns) {
+  // Column scales from 1 to 1e-4 mixed (condition ~1e4): two passes; float32 skips the second
+  // pass's product once the Gram matrix is within float32 epsilon of I, double does not.
+  const std::int64_t m = 500, l = 16;
+  std::vector<double> y = gaussian<double>(m * l, 6);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < l; ++j) y[i * l + j] = y[i * l + j] * std::pow(10.0, -4.0 * j / (l - 1)) + y[i * l];
+  }
+  expect_orthonormal_basis_of(m, l, y, 1e-14, 1e-11);
+  std::vector<float> single(y.begin(), y.end());
+  expect_orthonormal_basis_of(m, l, single, 1e-6, 1e-5);
+}
+
 TEST(Linalg, OrthonormalizeRankDeficientColumnsFallsBackToHouseholder) {
   // A repeated and a zero column: Cholesky fails; the basis is still orthonormal and spans y.
   const std::int64_t m = 300, l = 12;
