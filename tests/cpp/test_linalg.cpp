@@ -70,7 +70,7 @@ TEST(Linalg, OrthonormalizeWellConditionedFloatColumns) {
 }
 
 TEST(Linalg, OrthonormalizeNearlyOrthonormalColumnsInOnePass) {
-  // ||y^T y - I|| _F ~ 6e-3: a single Cholesky QR pass, still orthonormal to double rounding.
+  // ||y^T y - I||_F ~ 6e-3: a single Cholesky QR pass, still orthonormal to double rounding.
   const std::int64_t m = 600, l = 40;
   std::vector<double> y = gaussian<double>(m * l, 4);
   linalg::orthonormalize_columns(m, l, y.data());
