@@ -156,19 +156,25 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
         The computation runs in W's dtype. NaN/inf is a ValueError.
     rank : int in [1, min(m, n)].
     method : 'exact' (LAPACK divide-and-conquer SVD of W), 'krylov' (randomized block Krylov,
-        Musco & Musco 2015, on W's row space: power_iters + 1 blocks [G, (W^T W) G, ...] of
-        rank + oversample columns, all kept; each product with W^T W is one read of W),
-        'randomized' (subspace iteration: one block of rank + oversample columns, renormalized
-        after each of power_iters products with W W^T, Halko, Martinsson & Tropp 2011) or 'auto':
-        'krylov' when min(m, n) >= 256 and its basis is at most 0.6 min(m, n) columns, else
-        'randomized' when 3 (rank + oversample) <= min(m, n), else 'exact'. For the same error
-        'krylov' makes about half the flops of 'randomized'.
-    oversample : extra columns per block (default 10 for 'krylov', 10 + rank // 2 for 'randomized').
-    power_iters : products with W^T W ('krylov', default 4, or 3 where 5 blocks would exceed
-        0.6 min(m, n) columns and 4 would not) or W W^T ('randomized', default 6). A
-        'krylov' basis of more than min(m, n) columns would span everything: the exact SVD runs
-        instead (``method`` of the result says so). The defaults keep the error within 0.1% of the
-        optimum in float32 on flat and slowly decaying spectra (tested).
+        Musco & Musco 2015, on W's row space: power_iters + 1 blocks [G, (W^T W) G, ...], all
+        kept; each product with W^T W is one read of W), 'randomized' (subspace iteration: one
+        block of rank + oversample columns, renormalized after each of power_iters products with
+        W W^T, Halko, Martinsson & Tropp 2011) or 'auto': 'krylov' when min(m, n) >= 256 and its
+        basis is at most 0.6 min(m, n) columns, else 'randomized' when 3 (rank + oversample) <=
+        min(m, n), else 'exact'. For the same error 'krylov' makes about half the flops of
+        'randomized'.
+    oversample : 'krylov': blocks of rank + oversample columns where that is at most 40, else of
+        ceil(rank / 2) + oversample (40 where that is at most 44): narrower blocks and more of
+        them reach a smaller error for the same basis size (Meyer, Musco & Musco 2024). A
+        singular value repeated more often than a block holds shows as a run of equal Ritz
+        values; the basis is then rebuilt with blocks of rank + oversample. 'randomized': extra
+        columns of the block. Default 10 ('krylov') or 10 + rank // 2 ('randomized').
+    power_iters : products with W^T W ('krylov': default 4 for blocks of rank + oversample, 6 for
+        the half-rank blocks, one less where the basis would exceed 0.6 min(m, n) columns and one
+        block less would not) or W W^T ('randomized', default 6). A 'krylov' basis of more than
+        min(m, n) columns would span everything: the exact SVD runs instead (``method`` of the
+        result says so). The defaults keep the error within 0.1% of the optimum in float32 on flat
+        and slowly decaying spectra (tested).
     seed : seed of the Gaussian test matrix (default 0: results are reproducible).
     singular_values_on : 'left' (left = U S, right = V^T), 'right' (left = U, right = S V^T) or
         'balanced' (sqrt(S) on both).

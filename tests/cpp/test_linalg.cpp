@@ -64,6 +64,16 @@ void expect_orthonormal_basis_of(std::int64_t m, std::int64_t l, const std::vect
   EXPECT_LE(span_error(m, l, y, q), span);
 }
 
+// Gaussian m x l columns scaled from 1 down to 10^-decades, each plus the first: condition
+// ~10^decades.
+std::vector<double> graded_columns(std::int64_t m, std::int64_t l, double decades, unsigned seed) {
+  std::vector<double> y = gaussian<double>(m * l, seed);
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < l; ++j) y[i * l + j] = y[i * l + j] * std::pow(10.0, -decades * j / (l - 1)) + y[i * l];
+  }
+  return y;
+}
+
 TEST(Linalg, OrthonormalizeWellConditionedFloatColumns) {
   const std::int64_t m = 500, l = 20;
   expect_orthonormal_basis_of(m, l, gaussian<float>(m * l, 1), 1e-6, 1e-6);
@@ -85,10 +95,7 @@ TEST(Linalg, OrthonormalizeModeratelyConditionedColumns) {
   // Column scales from 1 to 1e-4 mixed (condition ~1e4): two passes; float32 skips the second
   // pass's product once the Gram matrix is within float32 epsilon of I, double does not.
   const std::int64_t m = 500, l = 16;
-  std::vector<double> y = gaussian<double>(m * l, 6);
-  for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < l; ++j) y[i * l + j] = y[i * l + j] * std::pow(10.0, -4.0 * j / (l - 1)) + y[i * l];
-  }
+  const std::vector<double> y = graded_columns(m, l, 4.0, 6);
   expect_orthonormal_basis_of(m, l, y, 1e-14, 1e-11);
   std::vector<float> single(y.begin(), y.end());
   expect_orthonormal_basis_of(m, l, single, 1e-6, 1e-5);
@@ -108,11 +115,7 @@ TEST(Linalg, OrthonormalizeRankDeficientColumnsFallsBackToHouseholder) {
 TEST(Linalg, OrthonormalizeIllConditionedColumns) {
   // Column scales from 1 to 1e-12 (condition ~1e12, beyond Cholesky QR in double).
   const std::int64_t m = 400, l = 10;
-  std::vector<double> y = gaussian<double>(m * l, 3);
-  for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < l; ++j) y[i * l + j] = y[i * l + j] * std::pow(10.0, -12.0 * j / (l - 1)) + y[i * l];
-  }
-  expect_orthonormal_basis_of(m, l, y, 1e-13, 1e-10);
+  expect_orthonormal_basis_of(m, l, graded_columns(m, l, 12.0, 3), 1e-13, 1e-10);
 }
 
 TEST(Linalg, SymmetricEigenDecomposition) {

@@ -42,33 +42,65 @@ TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std
   return f;
 }
 
-// Defaults per method (oversample -1, power_iters -1). Subspace iteration needs a wider block and
-// more passes than block Krylov for the same error (singular values k^-0.3, float32: 6 iterations
-// of rank + 10 + rank/2 columns reach <= 1.0003x the optimum; 4 Gram passes over 5 Krylov blocks
-// of rank + 10, <= 1.00004x; with 3 passes, 1.0002-1.0009x at rank 64).
+// Defaults per method (oversample -1, power_iters -1).
 std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOptions& options) {
   if (options.oversample >= 0) return options.oversample;
   return method == SvdMethod::kKrylov ? 10 : 10 + rank / 2;
 }
 
-// Krylov: 4 passes (5 blocks), or 3 where 5 blocks would take more than 0.6 p columns (p =
-// min(m, n)) and 4 do not (ranks near p / 12): the basis of 'auto' stays Krylov there, with one
-// block less, instead of falling to subspace iteration (4096 x 11008 rank 512: 1.17x
-// torch.svd_lowrank at equal error with subspace iteration, 1.8x with 4 blocks).
-int power_iterations_for(SvdMethod method, std::int64_t rank, std::int64_t p, const SvdOptions& options) {
-  if (options.power_iters >= 0) return options.power_iters;
-  if (method != SvdMethod::kKrylov) return 6;
-  const std::int64_t block = rank + std::min(oversample_for(method, rank, options), p);
-  const bool five_fit = 25 * block <= 3 * p, four_fit = 20 * block <= 3 * p;
-  return !five_fit && four_fit ? 3 : 4;
+// Shape of a block Krylov basis: `blocks` blocks of `block` columns.
+//
+// Narrow blocks with more of them reach a smaller error for the same basis size (Meyer, Musco and
+// Musco 2024): float32, singular values k^-0.3 on 4096 x 4096, rank 512: 4 blocks of 522 columns
+// (2088) 1.00028x the optimum, 7 of 266 (1862) 1.00003x, 20 of 64 (1280) 1.00004x. Blocks
+// narrower than the rank cannot see more than `block` copies of a repeated singular value, so
+// they stay at half the rank or more (the caller re-runs with blocks of rank + oversample when the
+// Ritz values show such a cluster). The basis size sets the cost of the orthogonalization (size^2)
+// and of the Rayleigh-Ritz step (size^3), the block count that of the passes over W:
+//  - rank + oversample <= 40, where passes over W dominate: 5 blocks of rank + oversample, each
+//    pass one read of W by the fused kernel (4 passes; 1.000002x at rank 8);
+//  - above: 7 blocks of ceil(rank / 2) + oversample, or 40 where that is at most 44 (6 passes;
+//    1.00002-1.00005x at ranks 64-512, against 1.00003-1.0003x for 5 blocks of rank + 10 with a
+//    1.1-1.5x larger basis).
+// One block less where the basis would exceed 0.6 p (p = min(m, n)) and one block less fits: 'auto'
+// stays Krylov there instead of falling to subspace iteration. power_iters, when given, sets
+// blocks - 1.
+struct KrylovShape {
+  std::int64_t block = 0;
+  int iterations = 0;  // blocks - 1
+
+  std::int64_t size() const { return (iterations + 1) * block; }
+};
+
+constexpr std::int64_t kNarrowBlock = 40;
+
+KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, const SvdOptions& options, bool half_rank_blocks) {
+  const std::int64_t oversample = std::min(oversample_for(SvdMethod::kKrylov, rank, options), p);
+  KrylovShape shape;
+  const bool narrow = rank + oversample <= kNarrowBlock || !half_rank_blocks;
+  shape.block = narrow ? rank + oversample : (rank + 1) / 2 + oversample;
+  // Up to 10% wider than the fused kernel takes: cut to its width (one read of W per pass instead
+  // of two; rank 64 of 4096 x 4096: 205 ms with 40 columns, 240 with 42, both 1.00002x).
+  if (!narrow && shape.block <= kNarrowBlock + kNarrowBlock / 10) shape.block = kNarrowBlock;
+  if (options.power_iters >= 0) {
+    shape.iterations = static_cast<int>(std::min<std::int64_t>(options.power_iters, p));
+    return shape;
+  }
+  shape.iterations = narrow ? 4 : 6;
+  const auto fits = [&](int iterations) { return 5 * (iterations + 1) * shape.block <= 3 * p; };
+  if (!fits(shape.iterations) && fits(shape.iterations - 1)) --shape.iterations;
+  return shape;
 }
 
-// Columns of a block Krylov basis, power_iters + 1 blocks of rank + oversample; saturated just
-// above p (huge options must not overflow).
+// Columns of the block Krylov basis; saturated just above p (huge options must not overflow).
 std::int64_t krylov_size(std::int64_t rank, std::int64_t p, const SvdOptions& options) {
-  const std::int64_t block = rank + std::min(oversample_for(SvdMethod::kKrylov, rank, options), p);
-  const std::int64_t blocks = std::min<std::int64_t>(power_iterations_for(SvdMethod::kKrylov, rank, p, options), p) + 1;
-  return std::min(blocks * block, p + 1);
+  const KrylovShape shape = krylov_shape(rank, p, options, true);
+  return std::min<std::int64_t>(shape.size(), p + 1);
+}
+
+int power_iterations_for(SvdMethod method, std::int64_t rank, std::int64_t p, const SvdOptions& options) {
+  if (method == SvdMethod::kKrylov) return krylov_shape(rank, p, options, true).iterations;
+  return options.power_iters >= 0 ? options.power_iters : 6;
 }
 
 // The method kAuto resolves to for these sizes.
@@ -165,6 +197,48 @@ TruncatedFactors<T> factors_from_basis(std::int64_t m, std::int64_t n, RangeBasi
   return f;
 }
 
+// Rank-r factors from a block Krylov basis of the given shape. The row space takes the fused
+// one-read Gram pass where it applies; otherwise the basis goes on the short side of W (its
+// orthogonalization grows with the side's length).
+template <class T>
+TruncatedFactors<T> krylov_factors(std::int64_t m, std::int64_t n, const T* a, std::int64_t rank,
+                                   const KrylovShape& shape, std::uint64_t seed) {
+  const bool fused = gram_pass_is_fused<T>(shape.block);
+  if (!fused && m < n) {
+    RangeBasis<T> basis = block_krylov_basis(m, n, a, shape.block, shape.iterations, seed, KrylovSpace::kColumns);
+    TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
+    f.method = SvdMethod::kKrylov;
+    return f;
+  }
+  std::optional<linalg::SerialBlasScope> serial_blas;
+  if (fused) serial_blas.emplace();
+  RangeBasis<T> basis = block_krylov_basis(m, n, a, shape.block, shape.iterations, seed, KrylovSpace::kRows);
+  // A basis of W's row space: the factors come out for W^T.
+  TruncatedFactors<T> ft = factors_from_basis(n, m, basis, rank);
+  TruncatedFactors<T> f;
+  f.u.resize(ft.vt.size());
+  linalg::transpose(rank, m, ft.vt.data(), f.u.data());
+  f.s = std::move(ft.s);
+  f.vt.resize(ft.u.size());
+  linalg::transpose(n, rank, ft.u.data(), f.vt.data());
+  f.method = SvdMethod::kKrylov;
+  return f;
+}
+
+// Whether `block` consecutive singular values (descending) agree to 1e-4: the signature of a
+// singular value repeated more often than a block can hold (a Krylov space with blocks of b
+// columns holds exactly b directions of an exactly repeated singular value, and resolves a
+// nearly repeated one only as fast as the spread lets its powers tell them apart). Distinct
+// singular values of data are 1e-4 apart in relative terms only past ~1e5 of them.
+template <class T>
+bool shows_unresolved_cluster(const std::vector<T>& s, std::int64_t block) {
+  const auto count = static_cast<std::int64_t>(s.size());
+  for (std::int64_t i = 0; i + block - 1 < count; ++i) {
+    if (s[i + block - 1] >= (1 - 1e-4) * s[i] && s[i] > 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 template <class T>
@@ -172,29 +246,16 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
                                       const SvdOptions& options) {
   const SvdMethod method = resolve_method(m, n, rank, options);
   if (method == SvdMethod::kKrylov) {
-    const std::int64_t block = rank + oversample_for(method, rank, options);
-    const int iterations = power_iterations_for(method, rank, std::min(m, n), options);
-    // The row space takes the fused one-read Gram pass where it applies; otherwise the basis goes
-    // on the short side of W (its orthogonalization grows with the side's length).
-    const bool fused = gram_pass_is_fused<T>(block);
-    if (!fused && m < n) {
-      RangeBasis<T> basis = block_krylov_basis(m, n, a, block, iterations, options.seed, KrylovSpace::kColumns);
-      TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
-      f.method = method;
-      return f;
+    const std::int64_t p = std::min(m, n);
+    const KrylovShape shape = krylov_shape(rank, p, options, true);
+    TruncatedFactors<T> f = krylov_factors(m, n, a, rank, shape, options.seed);
+    if (shape.block < rank && shows_unresolved_cluster(f.s, shape.block)) {
+      const KrylovShape full = krylov_shape(rank, p, options, false);
+      if (full.size() <= p) return krylov_factors(m, n, a, rank, full, options.seed);
+      std::vector<T> work(a, a + m * n);
+      f = thin_svd_truncated(m, n, work, rank);
+      f.method = SvdMethod::kExact;
     }
-    std::optional<linalg::SerialBlasScope> serial_blas;
-    if (fused) serial_blas.emplace();
-    RangeBasis<T> basis = block_krylov_basis(m, n, a, block, iterations, options.seed, KrylovSpace::kRows);
-    // A basis of W's row space: the factors come out for W^T.
-    TruncatedFactors<T> ft = factors_from_basis(n, m, basis, rank);
-    TruncatedFactors<T> f;
-    f.u.resize(ft.vt.size());
-    linalg::transpose(rank, m, ft.vt.data(), f.u.data());
-    f.s = std::move(ft.s);
-    f.vt.resize(ft.u.size());
-    linalg::transpose(n, rank, ft.u.data(), f.vt.data());
-    f.method = method;
     return f;
   }
   if (method == SvdMethod::kRandomized) {
