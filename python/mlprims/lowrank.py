@@ -164,7 +164,8 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
         min(m, n), else 'exact'. For the same error 'krylov' makes about half the flops of
         'randomized'.
     oversample : 'krylov': blocks of rank + oversample columns where that is at most 40, else of
-        ceil(rank / 2) + oversample (40 where that is at most 44): narrower blocks and more of
+        ceil(rank / 2) + oversample, at least 40 (and 40 where that is at most 44 and W is not
+        wide): narrower blocks and more of
         them reach a smaller error for the same basis size (Meyer, Musco & Musco 2024). A
         singular value repeated more often than a block holds shows as a run of equal Ritz
         values; the basis is then rebuilt with blocks of rank + oversample. 'randomized': extra

@@ -197,10 +197,10 @@ def test_krylov_agrees_on_one_thread_and_on_all(rank):
         assert np.linalg.norm(W.astype(np.float64) - product) <= 1.001 * best
 
 
-@pytest.mark.parametrize("rank, used", [(20, "krylov"), (68, "krylov"), (69, "exact"), (290, "exact")])
+@pytest.mark.parametrize("rank, used", [(20, "krylov"), (64, "krylov"), (65, "exact"), (290, "exact")])
 def test_krylov_basis_larger_than_the_matrix_runs_the_exact_svd(rank, used):
-    # 7 blocks of 40 columns (ranks 31-68), then of ceil(rank / 2) + 10 = 45 (rank 69): 280 fit in
-    # 300 columns, 315 do not.
+    # W is wide: 7 blocks of max(40, ceil(rank / 2) + 10) columns, 294 at rank 64, fit in 300
+    # columns; 301 at rank 65 do not.
     W = decaying_matrix(300, 700, 0.3, seed=rank)
     result = lowrank.truncated_svd(W, rank, method="krylov")
     assert result.method == used

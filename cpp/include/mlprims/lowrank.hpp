@@ -38,9 +38,9 @@ enum class Placement : std::uint8_t { kLeft, kRight, kBalanced };
 struct SvdOptions {
   SvdMethod method = SvdMethod::kAuto;
   // Extra columns per block: -1 means 10 (kKrylov) or 10 + rank / 2 (kRandomized). kKrylov blocks
-  // have rank + oversample columns where that is at most 40, else ceil(rank / 2) + oversample (40
-  // where that is at most 44), widened to rank + oversample when the Ritz values show a singular
-  // value repeated more often than a block holds.
+  // have rank + oversample columns where that is at most 40, else ceil(rank / 2) + oversample, at
+  // least 40 (40 where that is at most 44 and m >= n), widened to rank + oversample when the Ritz
+  // values show a singular value repeated more often than a block holds.
   std::int64_t oversample = -1;
   // Products with the Gram matrix: -1 means 4 (kKrylov with blocks of rank + oversample) or 6
   // (kKrylov with half-rank blocks), one less where the basis would exceed 0.6 min(m, n) columns

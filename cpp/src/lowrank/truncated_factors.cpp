@@ -59,7 +59,7 @@ std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOption
 // and of the Rayleigh-Ritz step (size^3), the block count that of the passes over W:
 //  - rank + oversample <= 40, where passes over W dominate: 5 blocks of rank + oversample, each
 //    pass one read of W by the fused kernel (4 passes; 1.000002x at rank 8);
-//  - above: 7 blocks of ceil(rank / 2) + oversample, or 40 where that is at most 44 (6 passes;
+//  - above: 7 blocks of ceil(rank / 2) + oversample, at least 40 (6 passes;
 //    1.00002-1.00005x at ranks 64-512, against 1.00003-1.0003x for 5 blocks of rank + 10 with a
 //    1.1-1.5x larger basis).
 // One block less where the basis would exceed 0.6 p (p = min(m, n)) and one block less fits: 'auto'
@@ -74,14 +74,19 @@ struct KrylovShape {
 
 constexpr std::int64_t kNarrowBlock = 40;
 
-KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, const SvdOptions& options, bool half_rank_blocks) {
+KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, bool wide, const SvdOptions& options,
+                         bool half_rank_blocks) {
   const std::int64_t oversample = std::min(oversample_for(SvdMethod::kKrylov, rank, options), p);
   KrylovShape shape;
   const bool narrow = rank + oversample <= kNarrowBlock || !half_rank_blocks;
   shape.block = narrow ? rank + oversample : (rank + 1) / 2 + oversample;
-  // Up to 10% wider than the fused kernel takes: cut to its width (one read of W per pass instead
-  // of two; rank 64 of 4096 x 4096: 205 ms with 40 columns, 240 with 42, both 1.00002x).
-  if (!narrow && shape.block <= kNarrowBlock + kNarrowBlock / 10) shape.block = kNarrowBlock;
+  // Narrower than the fused kernel's width: widened to it. Up to 10% wider: cut to it where W is
+  // not wide (one read of W per pass instead of two; rank 64 of 4096 x 4096: 205 ms with 40
+  // columns, 240 with 42, both 1.00002x). A wide W keeps the wider blocks, whose GEMM passes put
+  // the basis on its short side (768 x 3072 rank 64: 49 ms and 1.000001x with 45 columns, 60 ms
+  // and 1.00003x with 40 on the long side).
+  const std::int64_t cut_limit = wide ? kNarrowBlock : kNarrowBlock + kNarrowBlock / 10;
+  if (!narrow && shape.block <= cut_limit) shape.block = kNarrowBlock;
   if (options.power_iters >= 0) {
     shape.iterations = static_cast<int>(std::min<std::int64_t>(options.power_iters, p));
     return shape;
@@ -93,26 +98,25 @@ KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, const SvdOptions& op
 }
 
 // Columns of the block Krylov basis; saturated just above p (huge options must not overflow).
-std::int64_t krylov_size(std::int64_t rank, std::int64_t p, const SvdOptions& options) {
-  const KrylovShape shape = krylov_shape(rank, p, options, true);
+std::int64_t krylov_size(std::int64_t rank, std::int64_t p, bool wide, const SvdOptions& options) {
+  const KrylovShape shape = krylov_shape(rank, p, wide, options, true);
   return std::min<std::int64_t>(shape.size(), p + 1);
 }
 
-int power_iterations_for(SvdMethod method, std::int64_t rank, std::int64_t p, const SvdOptions& options) {
-  if (method == SvdMethod::kKrylov) return krylov_shape(rank, p, options, true).iterations;
-  return options.power_iters >= 0 ? options.power_iters : 6;
-}
+// Subspace iteration: 6 products by default.
+int subspace_iterations_for(const SvdOptions& options) { return options.power_iters >= 0 ? options.power_iters : 6; }
 
 // The method kAuto resolves to for these sizes.
 SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options) {
   const std::int64_t p = std::min(m, n);
   // A Krylov basis that would not fit in p columns would be the whole space: the exact SVD is cheaper.
-  if (options.method == SvdMethod::kKrylov && krylov_size(rank, p, options) > p) return SvdMethod::kExact;
+  const bool wide = m < n;
+  if (options.method == SvdMethod::kKrylov && krylov_size(rank, p, wide, options) > p) return SvdMethod::kExact;
   if (options.method != SvdMethod::kAuto) return options.method;
   // The randomized methods cost ~ 4 m n (basis size) flops and more against ~ 4-10 m n p for the
   // full SVD (p = min(m, n)): they pay when their basis is a small part of p.
   if (p < 256) return SvdMethod::kExact;
-  if (5 * krylov_size(rank, p, options) <= 3 * p) return SvdMethod::kKrylov;
+  if (5 * krylov_size(rank, p, wide, options) <= 3 * p) return SvdMethod::kKrylov;
   const std::int64_t block = rank + std::min(oversample_for(SvdMethod::kRandomized, rank, options), p);
   return 3 * block <= p ? SvdMethod::kRandomized : SvdMethod::kExact;
 }
@@ -247,10 +251,10 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
   const SvdMethod method = resolve_method(m, n, rank, options);
   if (method == SvdMethod::kKrylov) {
     const std::int64_t p = std::min(m, n);
-    const KrylovShape shape = krylov_shape(rank, p, options, true);
+    const KrylovShape shape = krylov_shape(rank, p, m < n, options, true);
     TruncatedFactors<T> f = krylov_factors(m, n, a, rank, shape, options.seed);
     if (shape.block < rank && shows_unresolved_cluster(f.s, shape.block)) {
-      const KrylovShape full = krylov_shape(rank, p, options, false);
+      const KrylovShape full = krylov_shape(rank, p, m < n, options, false);
       if (full.size() <= p) return krylov_factors(m, n, a, rank, full, options.seed);
       std::vector<T> work(a, a + m * n);
       f = thin_svd_truncated(m, n, work, rank);
@@ -263,7 +267,7 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
     const std::int64_t p = std::min(m, n);
     const std::int64_t block = std::min(p, rank + std::min(oversample_for(method, rank, options), p));
     RangeBasis<T> basis =
-        subspace_iteration_basis(m, n, a, block, power_iterations_for(method, rank, p, options), options.seed);
+        subspace_iteration_basis(m, n, a, block, subspace_iterations_for(options), options.seed);
     TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
     f.method = method;
     return f;
