@@ -78,20 +78,21 @@ KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, bool wide, const Svd
                          bool half_rank_blocks) {
   const std::int64_t oversample = std::min(oversample_for(SvdMethod::kKrylov, rank, options), p);
   KrylovShape shape;
-  const bool narrow = rank + oversample <= kNarrowBlock || !half_rank_blocks;
-  shape.block = narrow ? rank + oversample : (rank + 1) / 2 + oversample;
+  // Blocks of rank + oversample: asked for, or narrow enough for the fused kernel anyway.
+  const bool full_width = !half_rank_blocks || rank + oversample <= kNarrowBlock;
+  shape.block = full_width ? rank + oversample : (rank + 1) / 2 + oversample;
   // Narrower than the fused kernel's width: widened to it. Up to 10% wider: cut to it where W is
   // not wide (one read of W per pass instead of two; rank 64 of 4096 x 4096: 205 ms with 40
   // columns, 240 with 42, both 1.00002x). A wide W keeps the wider blocks, whose GEMM passes put
   // the basis on its short side (768 x 3072 rank 64: 49 ms and 1.000001x with 45 columns, 60 ms
   // and 1.00003x with 40 on the long side).
   const std::int64_t cut_limit = wide ? kNarrowBlock : kNarrowBlock + kNarrowBlock / 10;
-  if (!narrow && shape.block <= cut_limit) shape.block = kNarrowBlock;
+  if (!full_width && shape.block <= cut_limit) shape.block = kNarrowBlock;
   if (options.power_iters >= 0) {
     shape.iterations = static_cast<int>(std::min<std::int64_t>(options.power_iters, p));
     return shape;
   }
-  shape.iterations = narrow ? 4 : 6;
+  shape.iterations = full_width ? 4 : 6;
   const auto fits = [&](int iterations) { return 5 * (iterations + 1) * shape.block <= 3 * p; };
   if (!fits(shape.iterations) && fits(shape.iterations - 1)) --shape.iterations;
   return shape;
@@ -201,6 +202,15 @@ TruncatedFactors<T> factors_from_basis(std::int64_t m, std::int64_t n, RangeBasi
   return f;
 }
 
+// Rank-r factors from LAPACK's SVD of a copy of W.
+template <class T>
+TruncatedFactors<T> exact_factors(std::int64_t m, std::int64_t n, const T* a, std::int64_t rank) {
+  std::vector<T> work(a, a + m * n);
+  TruncatedFactors<T> f = thin_svd_truncated(m, n, work, rank);
+  f.method = SvdMethod::kExact;
+  return f;
+}
+
 // Rank-r factors from a block Krylov basis of the given shape. The row space takes the fused
 // one-read Gram pass where it applies; otherwise the basis goes on the short side of W (its
 // orthogonalization grows with the side's length).
@@ -255,10 +265,7 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
     TruncatedFactors<T> f = krylov_factors(m, n, a, rank, shape, options.seed);
     if (shape.block < rank && shows_unresolved_cluster(f.s, shape.block)) {
       const KrylovShape full = krylov_shape(rank, p, m < n, options, false);
-      if (full.size() <= p) return krylov_factors(m, n, a, rank, full, options.seed);
-      std::vector<T> work(a, a + m * n);
-      f = thin_svd_truncated(m, n, work, rank);
-      f.method = SvdMethod::kExact;
+      return full.size() <= p ? krylov_factors(m, n, a, rank, full, options.seed) : exact_factors(m, n, a, rank);
     }
     return f;
   }
@@ -272,10 +279,7 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
     f.method = method;
     return f;
   }
-  std::vector<T> work(a, a + m * n);
-  TruncatedFactors<T> f = thin_svd_truncated(m, n, work, rank);
-  f.method = SvdMethod::kExact;
-  return f;
+  return exact_factors(m, n, a, rank);
 }
 
 namespace {
