@@ -10,6 +10,7 @@
 #include "linalg/lapack.hpp"
 #include "lowrank/gram_pass.hpp"
 #include "lowrank/range_basis.hpp"
+#include "lowrank/svd_plan.hpp"
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::lowrank::detail {
@@ -40,86 +41,6 @@ TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std
   f.s.assign(s.begin(), s.begin() + rank);
   f.vt.assign(vt.begin(), vt.begin() + rank * cols);
   return f;
-}
-
-// Defaults per method (oversample -1, power_iters -1).
-std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOptions& options) {
-  if (options.oversample >= 0) return options.oversample;
-  return method == SvdMethod::kKrylov ? 10 : 10 + rank / 2;
-}
-
-// Shape of a block Krylov basis: `blocks` blocks of `block` columns.
-//
-// Narrow blocks with more of them reach a smaller error for the same basis size (Meyer, Musco and
-// Musco 2024): float32, singular values k^-0.3 on 4096 x 4096, rank 512: 4 blocks of 522 columns
-// (2088) 1.00028x the optimum, 7 of 266 (1862) 1.00003x, 20 of 64 (1280) 1.00004x. Blocks
-// narrower than the rank cannot see more than `block` copies of a repeated singular value, so
-// they stay at half the rank or more (the caller re-runs with blocks of rank + oversample when the
-// Ritz values show such a cluster). The basis size sets the cost of the orthogonalization (size^2)
-// and of the Rayleigh-Ritz step (size^3), the block count that of the passes over W:
-//  - rank + oversample <= 40, where passes over W dominate: 5 blocks of rank + oversample, each
-//    pass one read of W by the fused kernel (4 passes; 1.000002x at rank 8);
-//  - above: 7 blocks of ceil(rank / 2) + oversample, at least 40 (6 passes;
-//    1.00002-1.00005x at ranks 64-512, against 1.00003-1.0003x for 5 blocks of rank + 10 with a
-//    1.1-1.5x larger basis).
-// One block less where the basis would exceed 0.6 p (p = min(m, n)) and one block less fits: 'auto'
-// stays Krylov there instead of falling to subspace iteration. power_iters, when given, sets
-// blocks - 1.
-struct KrylovShape {
-  std::int64_t block = 0;
-  int iterations = 0;  // blocks - 1
-
-  std::int64_t size() const { return (iterations + 1) * block; }
-};
-
-constexpr std::int64_t kNarrowBlock = 40;
-
-KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, bool wide, const SvdOptions& options,
-                         bool half_rank_blocks) {
-  const std::int64_t oversample = std::min(oversample_for(SvdMethod::kKrylov, rank, options), p);
-  KrylovShape shape;
-  // Blocks of rank + oversample: asked for, or narrow enough for the fused kernel anyway.
-  const bool full_width = !half_rank_blocks || rank + oversample <= kNarrowBlock;
-  shape.block = full_width ? rank + oversample : (rank + 1) / 2 + oversample;
-  // Narrower than the fused kernel's width: widened to it. Up to 10% wider: cut to it where W is
-  // not wide (one read of W per pass instead of two; rank 64 of 4096 x 4096: 205 ms with 40
-  // columns, 240 with 42, both 1.00002x). A wide W keeps the wider blocks, whose GEMM passes put
-  // the basis on its short side (768 x 3072 rank 64: 49 ms and 1.000001x with 45 columns, 60 ms
-  // and 1.00003x with 40 on the long side).
-  const std::int64_t cut_limit = wide ? kNarrowBlock : kNarrowBlock + kNarrowBlock / 10;
-  if (!full_width && shape.block <= cut_limit) shape.block = kNarrowBlock;
-  if (options.power_iters >= 0) {
-    shape.iterations = static_cast<int>(std::min<std::int64_t>(options.power_iters, p));
-    return shape;
-  }
-  shape.iterations = full_width ? 4 : 6;
-  const auto fits = [&](int iterations) { return 5 * (iterations + 1) * shape.block <= 3 * p; };
-  if (!fits(shape.iterations) && fits(shape.iterations - 1)) --shape.iterations;
-  return shape;
-}
-
-// Columns of the block Krylov basis; saturated just above p (huge options must not overflow).
-std::int64_t krylov_size(std::int64_t rank, std::int64_t p, bool wide, const SvdOptions& options) {
-  const KrylovShape shape = krylov_shape(rank, p, wide, options, true);
-  return std::min<std::int64_t>(shape.size(), p + 1);
-}
-
-// Subspace iteration: 6 products by default.
-int subspace_iterations_for(const SvdOptions& options) { return options.power_iters >= 0 ? options.power_iters : 6; }
-
-// The method kAuto resolves to for these sizes.
-SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options) {
-  const std::int64_t p = std::min(m, n);
-  // A Krylov basis that would not fit in p columns would be the whole space: the exact SVD is cheaper.
-  const bool wide = m < n;
-  if (options.method == SvdMethod::kKrylov && krylov_size(rank, p, wide, options) > p) return SvdMethod::kExact;
-  if (options.method != SvdMethod::kAuto) return options.method;
-  // The randomized methods cost ~ 4 m n (basis size) flops and more against ~ 4-10 m n p for the
-  // full SVD (p = min(m, n)): they pay when their basis is a small part of p.
-  if (p < 256) return SvdMethod::kExact;
-  if (5 * krylov_size(rank, p, wide, options) <= 3 * p) return SvdMethod::kKrylov;
-  const std::int64_t block = rank + std::min(oversample_for(SvdMethod::kRandomized, rank, options), p);
-  return 3 * block <= p ? SvdMethod::kRandomized : SvdMethod::kExact;
 }
 
 // Orthonormal columns for the row-major rows x cols matrix x whose columns are nearly orthogonal,
@@ -237,20 +158,6 @@ TruncatedFactors<T> krylov_factors(std::int64_t m, std::int64_t n, const T* a, s
   linalg::transpose(n, rank, ft.u.data(), f.vt.data());
   f.method = SvdMethod::kKrylov;
   return f;
-}
-
-// Whether `block` consecutive singular values (descending) agree to 1e-4: the signature of a
-// singular value repeated more often than a block can hold (a Krylov space with blocks of b
-// columns holds exactly b directions of an exactly repeated singular value, and resolves a
-// nearly repeated one only as fast as the spread lets its powers tell them apart). Distinct
-// singular values of data are 1e-4 apart in relative terms only past ~1e5 of them.
-template <class T>
-bool shows_unresolved_cluster(const std::vector<T>& s, std::int64_t block) {
-  const auto count = static_cast<std::int64_t>(s.size());
-  for (std::int64_t i = 0; i + block - 1 < count; ++i) {
-    if (s[i + block - 1] >= (1 - 1e-4) * s[i] && s[i] > 0) return true;
-  }
-  return false;
 }
 
 }  // namespace

@@ -1,0 +1,66 @@
+// How a truncated SVD is computed for a given shape, rank and options: the method 'auto' resolves
+// to, the shape of a block Krylov basis, and the test for a repeated singular value that the
+// basis could not resolve. Shared by the CPU and CUDA back ends, so both make the same choices.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "mlprims/lowrank.hpp"
+
+namespace mlprims::lowrank::detail {
+
+// Extra columns per block when options.oversample is -1: 10 (kKrylov) or 10 + rank / 2 (kRandomized).
+std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOptions& options);
+
+// Shape of a block Krylov basis: `blocks` blocks of `block` columns.
+//
+// Narrow blocks with more of them reach a smaller error for the same basis size (Meyer, Musco and
+// Musco 2024): float32, singular values k^-0.3 on 4096 x 4096, rank 512: 4 blocks of 522 columns
+// (2088) 1.00028x the optimum, 7 of 266 (1862) 1.00003x, 20 of 64 (1280) 1.00004x. Blocks
+// narrower than the rank cannot see more than `block` copies of a repeated singular value, so
+// they stay at half the rank or more (the caller re-runs with blocks of rank + oversample when the
+// Ritz values show such a cluster). The basis size sets the cost of the orthogonalization (size^2)
+// and of the Rayleigh-Ritz step (size^3), the block count that of the passes over W:
+//  - rank + oversample <= 40, where passes over W dominate: 5 blocks of rank + oversample, each
+//    pass one read of W by the fused kernel (4 passes; 1.000002x at rank 8);
+//  - above: 7 blocks of ceil(rank / 2) + oversample, at least 40 (6 passes;
+//    1.00002-1.00005x at ranks 64-512, against 1.00003-1.0003x for 5 blocks of rank + 10 with a
+//    1.1-1.5x larger basis).
+// One block less where the basis would exceed 0.6 p (p = min(m, n)) and one block less fits: 'auto'
+// stays Krylov there instead of falling to subspace iteration. power_iters, when given, sets
+// blocks - 1.
+struct KrylovShape {
+  std::int64_t block = 0;
+  int iterations = 0;  // blocks - 1
+
+  std::int64_t size() const { return (iterations + 1) * block; }
+};
+
+// The Krylov basis shape for rank r of a matrix with p = min(m, n) (wide: m < n); half_rank_blocks
+// false asks for blocks of rank + oversample.
+KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, bool wide, const SvdOptions& options,
+                         bool half_rank_blocks);
+
+// Products with W W^T of subspace iteration (kRandomized): 6 unless options.power_iters is given.
+int subspace_iterations_for(const SvdOptions& options);
+
+// The method kAuto resolves to for an m x n matrix (never kAuto; kKrylov whose basis would not fit
+// becomes kExact).
+SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options);
+
+// Whether `block` consecutive singular values (descending) agree to 1e-4: the signature of a
+// singular value repeated more often than a block can hold (a Krylov space with blocks of b
+// columns holds exactly b directions of an exactly repeated singular value, and resolves a
+// nearly repeated one only as fast as the spread lets its powers tell them apart). Distinct
+// singular values of data are 1e-4 apart in relative terms only past ~1e5 of them.
+template <class T>
+bool shows_unresolved_cluster(const std::vector<T>& s, std::int64_t block) {
+  const auto count = static_cast<std::int64_t>(s.size());
+  for (std::int64_t i = 0; i + block - 1 < count; ++i) {
+    if (s[i + block - 1] >= (1 - 1e-4) * s[i] && s[i] > 0) return true;
+  }
+  return false;
+}
+
+}  // namespace mlprims::lowrank::detail
