@@ -68,12 +68,12 @@ void register_lowrank(py::module_& m) {
          py::handle right_gram, py::handle elementwise, std::int64_t max_iter, double tol, py::object callback,
          const std::string& method, std::int64_t oversample, int power_iters,
          std::uint64_t seed, const std::string& placement, py::handle left, py::handle right,
-         py::handle singular_values) {
+         py::handle singular_values, std::intptr_t stream, bool device_algorithm) {
         const char* function = "weighted_svd";
-        const ImportedTensor w_in = import_tensor(W, function, "W", 0);
-        const ImportedTensor left_in = import_tensor(left, function, "left", 0);
-        const ImportedTensor right_in = import_tensor(right, function, "right", 0);
-        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", 0);
+        const ImportedTensor w_in = import_tensor(W, function, "W", stream);
+        const ImportedTensor left_in = import_tensor(left, function, "left", stream);
+        const ImportedTensor right_in = import_tensor(right, function, "right", stream);
+        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", stream);
         std::optional<ImportedTensor> inputs[5];
         py::handle handles[5] = {row_weights, col_weights, left_gram, right_gram, elementwise};
         const char* names[5] = {"row_weights", "col_weights", "left_gram", "right_gram", "weights"};
@@ -82,7 +82,7 @@ void register_lowrank(py::module_& m) {
                                 &weights.elementwise};
         for (int i = 0; i < 5; ++i) {
           if (handles[i].is_none()) continue;
-          inputs[i].emplace(import_tensor(handles[i], function, names[i], 0));
+          inputs[i].emplace(import_tensor(handles[i], function, names[i], stream));
           *slots[i] = inputs[i]->view();
         }
         lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
@@ -98,27 +98,31 @@ void register_lowrank(py::module_& m) {
         lowrank::WeightedResult result;
         {
           py::gil_scoped_release release;
-          result = lowrank::weighted_svd(w_in.view(), rank, weights, options, left_in.view(), right_in.view(),
-                                         s_in.view());
+          result = device_algorithm
+                       ? lowrank::detail::weighted_svd_host_backend(w_in.view(), rank, weights, options,
+                                                                    left_in.view(), right_in.view(), s_in.view())
+                       : lowrank::weighted_svd(w_in.view(), rank, weights, options, left_in.view(),
+                                               right_in.view(), s_in.view());
         }
         return result_tuple(result);
       },
       py::arg("W"), py::arg("rank"), py::arg("row_weights"), py::arg("col_weights"), py::arg("left_gram"),
       py::arg("right_gram"), py::arg("weights"), py::arg("max_iter"), py::arg("tol"), py::arg("callback"),
       py::arg("method"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
-      py::arg("placement"), py::arg("left"), py::arg("right"), py::arg("singular_values"));
+      py::arg("placement"), py::arg("left"), py::arg("right"), py::arg("singular_values"), py::arg("stream"),
+      py::arg("device_algorithm"));
 
   m.def(
       "lowrank_fwsvd",
       [](py::handle W, py::handle fisher, std::int64_t rank, int axis, const std::string& method,
          std::int64_t oversample, int power_iters, std::uint64_t seed, const std::string& placement, py::handle left,
-         py::handle right, py::handle singular_values) {
+         py::handle right, py::handle singular_values, std::intptr_t stream) {
         const char* function = "fwsvd";
-        const ImportedTensor w_in = import_tensor(W, function, "W", 0);
-        const ImportedTensor fisher_in = import_tensor(fisher, function, "fisher", 0);
-        const ImportedTensor left_in = import_tensor(left, function, "left", 0);
-        const ImportedTensor right_in = import_tensor(right, function, "right", 0);
-        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", 0);
+        const ImportedTensor w_in = import_tensor(W, function, "W", stream);
+        const ImportedTensor fisher_in = import_tensor(fisher, function, "fisher", stream);
+        const ImportedTensor left_in = import_tensor(left, function, "left", stream);
+        const ImportedTensor right_in = import_tensor(right, function, "right", stream);
+        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", stream);
         const lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
         lowrank::WeightedResult result;
         {
@@ -130,7 +134,7 @@ void register_lowrank(py::module_& m) {
       },
       py::arg("W"), py::arg("fisher"), py::arg("rank"), py::arg("axis"), py::arg("method"), py::arg("oversample"),
       py::arg("power_iters"), py::arg("seed"), py::arg("placement"), py::arg("left"), py::arg("right"),
-      py::arg("singular_values"));
+      py::arg("singular_values"), py::arg("stream"));
 }
 
 }  // namespace mlprims::python

@@ -20,7 +20,10 @@ the singular values go is ``singular_values_on``).
   Fisher values themselves go here). No closed form: alternating least squares from the closed
   form above with the best rank-one (row x column) approximation of sqrt(weights).
 
-CPU only for now.
+Devices: numpy arrays and CPU torch tensors run on the CPU; CUDA torch tensors run on their GPU
+(cuBLAS/cuSOLVER) for the closed forms (the element-wise `weights` need CPU arrays), with the
+same methods and defaults, and return CUDA tensors. Weight arrays may then be on W's device or in
+CPU memory.
 """
 
 from __future__ import annotations
@@ -69,16 +72,24 @@ class LowRankResult:
     right_shift: float = 0.0
 
 
-def _cpu_array(function: str, name: str, value, dtype: str | None = None) -> np.ndarray:
-    """A C-contiguous numpy view or copy of value (numpy, CPU torch, list, DLPack)."""
+def _stream_of(array) -> int:
+    if is_tensor(array) and array.device.type == "cuda":
+        return int(torch_module().cuda.current_stream(array.device).cuda_stream)
+    return 0
+
+
+def _native_array(function: str, name: str, value, device=None):
+    """`value` as the core reads it: a CUDA tensor on W's `device` stays there (made contiguous);
+    anything else becomes a C-contiguous CPU numpy view or copy (numpy, CPU torch, list, DLPack).
+    `device` is W's CUDA device, or None when W is in CPU memory."""
     array = as_floating(function, name, as_array(function, name, value))
+    if is_tensor(array) and array.device.type != "cpu":
+        if device is None or array.device != device:
+            where = "in CPU memory like W" if device is None else f"on W's device {device} or in CPU memory"
+            raise ValueError(f"{function}: '{name}' must be {where}, got a tensor on {array.device}")
+        return array.contiguous()
     if is_tensor(array):
-        if array.device.type != "cpu":
-            raise ValueError(f"{function}: '{name}' must be in CPU memory (lowrank has no CUDA back end yet), "
-                             f"got a tensor on {array.device}")
         array = array.numpy()
-    if dtype is not None and str(array.dtype) != dtype:
-        array = array.astype(dtype)
     return np.ascontiguousarray(array)
 
 
@@ -101,9 +112,13 @@ def _check_tol(function: str, tol) -> float:
 def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, col_weights=None,
            left_gram=None, right_gram=None, weights=None, max_iter=None, tol=None, callback=None,
            method="auto", oversample=None, power_iters=None, seed=None,
-           singular_values_on="left") -> LowRankResult:
+           singular_values_on="left", _device_algorithm=False) -> LowRankResult:
+    """The shared body of the public functions. `_device_algorithm` (tests only) runs CPU arrays
+    through the CUDA back end's algorithm on the host."""
     returns_torch = is_tensor(W)
-    W_np = _cpu_array(function, "W", W)
+    W_arg = as_floating(function, "W", as_array(function, "W", W))
+    device = W_arg.device if is_tensor(W_arg) and W_arg.device.type == "cuda" else None
+    W_np = _native_array(function, "W", W_arg, device)
     if W_np.ndim != 2:
         raise ValueError(f"{function}: 'W' must be a 2-D matrix, got shape {W_np.shape}")
     if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
@@ -123,22 +138,28 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
         if not isinstance(value, str):
             raise TypeError(f"{function}: '{name}' must be a string, got {describe(value)}")
     m, n = W_np.shape
-    left = np.empty((m, rank), W_np.dtype)
-    right = np.empty((rank, n), W_np.dtype)
-    singular_values = np.empty(rank, W_np.dtype)
-    options = (method, oversample, power_iters, seed, singular_values_on, left, right, singular_values)
+    if device is not None:
+        torch = torch_module()
+        left, right, singular_values = (torch.empty(shape, dtype=W_np.dtype, device=device)
+                                        for shape in ((m, rank), (rank, n), (rank,)))
+    else:
+        left = np.empty((m, rank), W_np.dtype)
+        right = np.empty((rank, n), W_np.dtype)
+        singular_values = np.empty(rank, W_np.dtype)
+    options = (method, oversample, power_iters, seed, singular_values_on, left, right, singular_values,
+               _stream_of(W_np))
     if fisher is not None:
         used, error, left_shift, right_shift, iterations, converged = _core.lowrank_fwsvd(
-            W_np, _cpu_array(function, "fisher", fisher), rank, axis, *options
+            W_np, _native_array(function, "fisher", fisher, device), rank, axis, *options
         )
     else:
-        arrays = [None if value is None else _cpu_array(function, name, value)
+        arrays = [None if value is None else _native_array(function, name, value, device)
                   for name, value in (("row_weights", row_weights), ("col_weights", col_weights),
                                       ("left_gram", left_gram), ("right_gram", right_gram), ("weights", weights))]
         used, error, left_shift, right_shift, iterations, converged = _core.lowrank_weighted_svd(
-            W_np, rank, *arrays, max_iter, tol, callback, *options
+            W_np, rank, *arrays, max_iter, tol, callback, *options, bool(_device_algorithm)
         )
-    if returns_torch:
+    if returns_torch and device is None:
         torch = torch_module()
         left, right, singular_values = (torch.from_numpy(a) for a in (left, right, singular_values))
     return LowRankResult(left, right, singular_values, float(error), used, iterations=int(iterations),
@@ -152,8 +173,9 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
 
     Parameters
     ----------
-    W : array (m, n), float32 or float64 (other real dtypes are converted), numpy or CPU torch.
-        The computation runs in W's dtype. NaN/inf is a ValueError.
+    W : array (m, n), float32 or float64 (other real dtypes are converted), numpy or torch (CPU or
+        CUDA: a CUDA tensor is factored on its GPU). The computation runs in W's dtype. NaN/inf is
+        a ValueError.
     rank : int in [1, min(m, n)].
     method : 'exact' (LAPACK divide-and-conquer SVD of W), 'krylov' (randomized block Krylov,
         Musco & Musco 2015, on W's row space: power_iters + 1 blocks [G, (W^T W) G, ...], all
@@ -206,7 +228,8 @@ def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=
 
     Parameters
     ----------
-    W : array (m, n), float32 or float64, numpy or CPU torch.
+    W : array (m, n), float32 or float64, numpy or torch (CPU or CUDA; element-wise `weights`
+        need CPU arrays).
     rank : int in [1, min(m, n)].
     row_weights : (m,) >= 0, optional. Multiplies the residual's rows.
     col_weights : (n,) >= 0, optional. Multiplies the residual's columns.

@@ -9,8 +9,10 @@
 // Element-wise weights (minimize sum_ij w_ij (W - A B)_ij^2) have no closed form: alternating
 // least squares from the closed form for the best rank-one approximation of sqrt(w).
 //
-// CPU, float32 or float64 (the computation runs in W's dtype; Gram roots are computed in float64).
-// Arrays are C-contiguous (row-major).
+// CPU or CUDA (W's device; the outputs must be there too), float32 or float64 (the computation runs
+// in W's dtype; Gram roots are computed in float64). Arrays are C-contiguous (row-major). On CUDA:
+// the closed forms (not element-wise weights), on W's stream; weights may be in CPU memory or on W's
+// device.
 #pragma once
 
 #include <cstdint>
@@ -102,5 +104,13 @@ WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weight
 WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
                      const SvdOptions& options, const TensorView& left, const TensorView& right,
                      const TensorView& singular_values);
+
+namespace detail {
+// Not part of the API (mlprims' own tests): weighted_svd's closed forms for CPU tensors through
+// the CUDA back end's algorithm, run on the host, so that it is tested without a GPU.
+WeightedResult weighted_svd_host_backend(const TensorView& W, std::int64_t rank, const Weights& weights,
+                                         const SvdOptions& options, const TensorView& left, const TensorView& right,
+                                         const TensorView& singular_values);
+}  // namespace detail
 
 }  // namespace mlprims::lowrank

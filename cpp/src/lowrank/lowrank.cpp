@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,10 @@
 #include "linalg/blas.hpp"
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
+#include "lowrank/cuda_dense_ops.hpp"
+#include "lowrank/device_factors.hpp"
 #include "lowrank/elementwise.hpp"
+#include "lowrank/host_dense_ops.hpp"
 #include "lowrank/truncated_factors.hpp"
 #include "mlprims/core/error.hpp"
 
@@ -22,12 +26,24 @@ using mlprims::detail::ArgRef;
 
 bool present(const TensorView& t) { return t.data() != nullptr; }
 
-void require_cpu_contiguous(const TensorView& t, ArgRef arg) {
-  if (!t.device().is_cpu()) {
-    throw ValueError(arg.prefix() + " must be in CPU memory (lowrank has no CUDA back end yet), got " +
-                     t.device().str());
-  }
+void require_contiguous(const TensorView& t, ArgRef arg) {
   if (!t.is_contiguous()) throw ValueError(arg.prefix() + " must be C-contiguous");
+}
+
+// A weight tensor's values readable on the host: the tensor itself when it is in CPU memory, else
+// a copy downloaded into `storage` (W on a CUDA device: weights may be there or on the CPU).
+TensorView host_view(const TensorView& t, const TensorView& W, const lowrank::detail::BackendMemory* device_memory,
+                     std::vector<unsigned char>& storage, ArgRef arg) {
+  require_contiguous(t, arg);
+  if (t.device().is_cpu()) return t;
+  if (device_memory == nullptr || t.device() != W.device()) {
+    throw ValueError(arg.prefix() + " must be in CPU memory" +
+                     (W.device().is_cpu() ? std::string(" like W") : " or on W's device " + W.device().str()) +
+                     ", got " + t.device().str());
+  }
+  storage.resize(static_cast<std::size_t>(t.numel()) * (t.dtype() == DType::kFloat64 ? 8 : 4));
+  device_memory->download(t.data(), storage.data(), storage.size());
+  return TensorView(storage.data(), t.dtype(), t.shape());
 }
 
 // Checks W and the outputs; returns (m, n).
@@ -37,7 +53,8 @@ std::pair<std::int64_t, std::int64_t> check_problem(const char* function, const 
   const ArgRef w_arg{function, "W"};
   mlprims::detail::require_floating(W, w_arg);
   mlprims::detail::require_ndim(W, 2, w_arg);
-  require_cpu_contiguous(W, w_arg);
+  mlprims::detail::require_cuda_build(W, w_arg);
+  require_contiguous(W, w_arg);
   const std::int64_t m = W.shape(0), n = W.shape(1);
   if (m < 1 || n < 1) throw ValueError(w_arg.prefix() + " must not be empty, got shape " + shape_str(W.shape()));
   if (rank < 1 || rank > std::min(m, n)) {
@@ -52,7 +69,8 @@ std::pair<std::int64_t, std::int64_t> check_problem(const char* function, const 
     const ArgRef arg{function, names[i]};
     mlprims::detail::require_dtype(*outputs[i].first, W.dtype(), arg);
     mlprims::detail::require_shape(*outputs[i].first, outputs[i].second, arg);
-    require_cpu_contiguous(*outputs[i].first, arg);
+    mlprims::detail::require_same_device(*outputs[i].first, W.device(), arg);
+    require_contiguous(*outputs[i].first, arg);
     mlprims::detail::require_writable(*outputs[i].first, arg);
   }
   return {m, n};
@@ -107,22 +125,24 @@ void require_nonnegative(const std::vector<double>& values, std::int64_t columns
 }
 
 // Weights of one kind as doubles, checked: shape, finite, >= 0.
-std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, ArgRef arg) {
+std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, const TensorView& W,
+                                     const lowrank::detail::BackendMemory* device_memory, ArgRef arg) {
   mlprims::detail::require_floating(t, arg);
   mlprims::detail::require_shape(t, {length}, arg);
-  require_cpu_contiguous(t, arg);
-  std::vector<double> out = as_doubles(t);
+  std::vector<unsigned char> storage;
+  std::vector<double> out = as_doubles(host_view(t, W, device_memory, storage, arg));
   require_nonnegative(out, 0, arg);
   return out;
 }
 
-// Lower Cholesky root (column-major, upper triangle zeroed) of a symmetric Gram matrix, shifted
-// when needed; returns the factor and the shift.
-std::pair<std::vector<double>, double> gram_root(const TensorView& t, std::int64_t size, ArgRef arg) {
+// A Gram matrix's values as doubles, checked: shape, finite, symmetric, not zero; and max |G|.
+std::pair<std::vector<double>, double> checked_gram(const TensorView& t, std::int64_t size, const TensorView& W,
+                                                    const lowrank::detail::BackendMemory* device_memory,
+                                                    ArgRef arg) {
   mlprims::detail::require_floating(t, arg);
   mlprims::detail::require_shape(t, {size, size}, arg);
-  require_cpu_contiguous(t, arg);
-  const std::vector<double> g = as_doubles(t);
+  std::vector<unsigned char> storage;
+  std::vector<double> g = as_doubles(host_view(t, W, device_memory, storage, arg));
   for (double value : g) {
     if (!std::isfinite(value)) throw ValueError(arg.prefix() + " must be finite, got NaN or inf");
   }
@@ -139,21 +159,41 @@ std::pair<std::vector<double>, double> gram_root(const TensorView& t, std::int64
                      " against max |G| = " + std::to_string(largest));
   }
   if (largest == 0.0) throw ValueError(arg.prefix() + " must not be zero");
+  return {std::move(g), largest};
+}
+
+// The smallest documented shift that lets `factorize` (a Cholesky factorization in place of its
+// column-major argument, lower triangle; the strictly upper part is zeroed beforehand) succeed on
+// the checked Gram matrix g; returns the shift.
+template <class Factorize>
+double cholesky_with_shift(const std::vector<double>& g, std::int64_t size, double largest, ArgRef arg,
+                           Factorize&& factorize) {
   for (double shift = 0.0;; shift = shift == 0.0 ? 1e-12 * largest : 10.0 * shift) {
-    std::vector<double> factor(g);
-    for (std::int64_t i = 0; i < size; ++i) factor[i * size + i] += shift;
-    if (linalg::cholesky(size, factor.data(), size)) {
-      for (std::int64_t j = 0; j < size; ++j) {  // column-major: zero the strictly upper part
-        for (std::int64_t i = 0; i < j; ++i) factor[j * size + i] = 0.0;
-      }
-      return {factor, shift};
+    std::vector<double> shifted(g);
+    for (std::int64_t j = 0; j < size; ++j) {
+      shifted[j * size + j] += shift;
+      for (std::int64_t i = 0; i < j; ++i) shifted[j * size + i] = 0.0;
     }
+    if (factorize(shifted)) return shift;
     // Rounding needs shifts of ~eps n ||G||; a matrix that needs more than 1e-6 ||G|| is indefinite.
     if (shift >= 1e-6 * largest) {
       throw ValueError(arg.prefix() + " must be positive semi-definite (Cholesky failed even with a shift of " +
                        std::to_string(shift) + " = 1e-6 max|G|)");
     }
   }
+}
+
+// Lower Cholesky root (column-major, upper triangle zeroed) of a CPU Gram matrix, and its shift.
+std::pair<std::vector<double>, double> gram_root(const TensorView& t, std::int64_t size, const TensorView& W,
+                                                 ArgRef arg) {
+  const auto [g, largest] = checked_gram(t, size, W, nullptr, arg);
+  std::vector<double> root;
+  const double shift = cholesky_with_shift(g, size, largest, arg, [&](std::vector<double>& a) {
+    if (!linalg::cholesky(size, a.data(), size)) return false;
+    root = std::move(a);
+    return true;
+  });
+  return {std::move(root), shift};
 }
 
 // Rows of `factor` (rows x rank, row-major) for the indices where `weights` is 0: the
@@ -225,24 +265,22 @@ WeightedResult weighted_typed(const char* function, const TensorView& W, std::in
   const std::int64_t m = W.shape(0), n = W.shape(1);
   const auto [w, w_squared_norm] = finite_matrix<T>(W, function);
   const std::size_t size = static_cast<std::size_t>(m * n);
-  if (present(weights.row_weights) && present(weights.left_gram)) {
-    throw ValueError(std::string(function) + ": give at most one of 'row_weights' and 'left_gram'");
-  }
-  if (present(weights.col_weights) && present(weights.right_gram)) {
-    throw ValueError(std::string(function) + ": give at most one of 'col_weights' and 'right_gram'");
-  }
   std::vector<double> rows(static_cast<std::size_t>(m), 1.0), cols(static_cast<std::size_t>(n), 1.0);
-  if (present(weights.row_weights)) rows = diagonal_weights(weights.row_weights, m, {function, "row_weights"});
-  if (present(weights.col_weights)) cols = diagonal_weights(weights.col_weights, n, {function, "col_weights"});
+  if (present(weights.row_weights)) {
+    rows = diagonal_weights(weights.row_weights, m, W, nullptr, {function, "row_weights"});
+  }
+  if (present(weights.col_weights)) {
+    cols = diagonal_weights(weights.col_weights, n, W, nullptr, {function, "col_weights"});
+  }
   WeightedResult result{SvdMethod::kExact, 0.0, 0.0, 0.0};
   std::vector<T> left_root, right_root;  // column-major lower Cholesky roots
   if (present(weights.left_gram)) {
-    auto [root, shift] = gram_root(weights.left_gram, m, {function, "left_gram"});
+    auto [root, shift] = gram_root(weights.left_gram, m, W, {function, "left_gram"});
     left_root.assign(root.begin(), root.end());
     result.left_shift = shift;
   }
   if (present(weights.right_gram)) {
-    auto [root, shift] = gram_root(weights.right_gram, n, {function, "right_gram"});
+    auto [root, shift] = gram_root(weights.right_gram, n, W, {function, "right_gram"});
     right_root.assign(root.begin(), root.end());
     result.right_shift = shift;
   }
@@ -332,7 +370,8 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
     throw ValueError(arg.prefix() + " must have W's shape " + shape_str(W.shape()) + ", got " +
                      shape_str(weights.shape()));
   }
-  require_cpu_contiguous(weights, arg);
+  std::vector<unsigned char> unused;
+  host_view(weights, W, nullptr, unused, arg);  // in CPU memory, contiguous
   if (options.max_iter < 0) throw ValueError(std::string(function) + ": 'max_iter' must be >= 0");
   if (!(options.tol >= 0.0)) throw ValueError(std::string(function) + ": 'tol' must be >= 0");
   const std::vector<double> w = as_doubles(weights);
@@ -374,14 +413,71 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
   return result;
 }
 
+// The closed forms on a DenseOps back end whose memory holds W and the outputs; weights may also
+// be in CPU memory. `device_memory` downloads weights from W's device (nullptr: W is in CPU memory,
+// as with the host back end of the tests).
+template <class T>
+WeightedResult weighted_on_backend(const detail::DenseOps<T>& ops, const detail::BackendMemory* device_memory,
+                                   const char* function, const TensorView& W, std::int64_t rank,
+                                   const Weights& weights, const SvdOptions& options, const TensorView& left,
+                                   const TensorView& right, const TensorView& singular_values) {
+  detail::DeviceProblem<T> problem;
+  problem.m = W.shape(0);
+  problem.n = W.shape(1);
+  problem.w = static_cast<const T*>(W.data());
+  bool finite = true;
+  problem.w_squared_norm = ops.squared_norm(problem.n, problem.m, problem.w, problem.n, finite);
+  if (!finite) throw ValueError(std::string(function) + ": 'W' must be finite, got NaN or inf");
+  if (present(weights.row_weights)) {
+    problem.row_weights = diagonal_weights(weights.row_weights, problem.m, W, device_memory, {function, "row_weights"});
+  }
+  if (present(weights.col_weights)) {
+    problem.col_weights = diagonal_weights(weights.col_weights, problem.n, W, device_memory, {function, "col_weights"});
+  }
+  WeightedResult result{SvdMethod::kExact, 0.0, 0.0, 0.0};
+  const auto root_on_backend = [&](const TensorView& gram, std::int64_t size, const char* name, double& shift) {
+    const ArgRef arg{function, name};
+    const auto [g, largest] = checked_gram(gram, size, W, device_memory, arg);
+    detail::BackendArray<double> root;
+    shift = cholesky_with_shift(g, size, largest, arg, [&](std::vector<double>& a) {
+      root = ops.upload_vector(a);
+      return ops.cholesky(size, root.data());
+    });
+    detail::BackendArray<T> typed = ops.template allocate<T>(size * size);
+    ops.narrow(size * size, root.data(), typed.data());
+    return typed;
+  };
+  if (present(weights.left_gram)) {
+    problem.left_root = root_on_backend(weights.left_gram, problem.m, "left_gram", result.left_shift);
+  }
+  if (present(weights.right_gram)) {
+    problem.right_root = root_on_backend(weights.right_gram, problem.n, "right_gram", result.right_shift);
+  }
+  result.weighted_error = detail::device_weighted_factors(
+      ops, problem, rank, options, static_cast<T*>(left.data()), static_cast<T*>(right.data()),
+      static_cast<T*>(singular_values.data()), result.method);
+  return result;
+}
+
+// `host_backend`: CPU tensors through the device algorithm (tests).
 WeightedResult run(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
                    const SvdOptions& options, const TensorView& left, const TensorView& right,
-                   const TensorView& singular_values) {
+                   const TensorView& singular_values, bool host_backend = false) {
   check_problem(function, W, rank, left, right, singular_values);
   if (options.oversample < -1 || options.power_iters < -1) {
     throw ValueError(std::string(function) + ": 'oversample' and 'power_iters' must be >= 0");
   }
+  if (present(weights.row_weights) && present(weights.left_gram)) {
+    throw ValueError(std::string(function) + ": give at most one of 'row_weights' and 'left_gram'");
+  }
+  if (present(weights.col_weights) && present(weights.right_gram)) {
+    throw ValueError(std::string(function) + ": give at most one of 'col_weights' and 'right_gram'");
+  }
   if (present(weights.elementwise)) {
+    if (!W.device().is_cpu()) {
+      throw ValueError(std::string(function) + ": element-wise 'weights' need W in CPU memory, got W on " +
+                       W.device().str() + " (the CUDA back end has the closed forms: row/column and Gram weights)");
+    }
     if (present(weights.row_weights) || present(weights.col_weights) || present(weights.left_gram) ||
         present(weights.right_gram)) {
       throw ValueError(std::string(function) +
@@ -394,6 +490,26 @@ WeightedResult run(const char* function, const TensorView& W, std::int64_t rank,
                : elementwise_typed<float>(function, W, rank, weights.elementwise, options, left, right,
                                           singular_values);
   }
+  if (host_backend && W.device().is_cpu()) {
+    if (W.dtype() == DType::kFloat64) {
+      return weighted_on_backend<double>(detail::HostDenseOps<double>(), nullptr, function, W, rank, weights, options,
+                                         left, right, singular_values);
+    }
+    return weighted_on_backend<float>(detail::HostDenseOps<float>(), nullptr, function, W, rank, weights, options,
+                                      left, right, singular_values);
+  }
+#if defined(MLPRIMS_WITH_CUDA)
+  if (W.device().is_cuda()) {
+    if (W.dtype() == DType::kFloat64) {
+      const auto ops = detail::make_cuda_dense_ops<double>(W.device().index, W.stream());
+      return weighted_on_backend<double>(*ops, ops.get(), function, W, rank, weights, options, left, right,
+                                         singular_values);
+    }
+    const auto ops = detail::make_cuda_dense_ops<float>(W.device().index, W.stream());
+    return weighted_on_backend<float>(*ops, ops.get(), function, W, rank, weights, options, left, right,
+                                      singular_values);
+  }
+#endif
   return W.dtype() == DType::kFloat64
              ? weighted_typed<double>(function, W, rank, weights, options, left, right, singular_values)
              : weighted_typed<float>(function, W, rank, weights, options, left, right, singular_values);
@@ -425,9 +541,13 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
     throw ValueError(std::string(function) + ": 'fisher' must have W's shape " + shape_str(W.shape()) + ", got " +
                      shape_str(fisher.shape()));
   }
-  require_cpu_contiguous(fisher, arg);
   const std::int64_t m = W.shape(0), n = W.shape(1), features = input_axis == 0 ? m : n;
-  const std::vector<double> values = as_doubles(fisher);
+  std::unique_ptr<detail::BackendMemory> device_memory;
+#if defined(MLPRIMS_WITH_CUDA)
+  if (W.device().is_cuda()) device_memory = detail::make_cuda_dense_ops<float>(W.device().index, W.stream());
+#endif
+  std::vector<unsigned char> storage;
+  const std::vector<double> values = as_doubles(host_view(fisher, W, device_memory.get(), storage, arg));
   require_nonnegative(values, n, arg);
   std::vector<double> sums(static_cast<std::size_t>(features), 0.0);
   for (std::int64_t i = 0; i < m; ++i) {
@@ -441,5 +561,15 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
       TensorView(sums.data(), DType::kFloat64, {features});
   return run(function, W, rank, weights, options, left, right, singular_values);
 }
+
+namespace detail {
+
+WeightedResult weighted_svd_host_backend(const TensorView& W, std::int64_t rank, const Weights& weights,
+                                         const SvdOptions& options, const TensorView& left, const TensorView& right,
+                                         const TensorView& singular_values) {
+  return run("weighted_svd", W, rank, weights, options, left, right, singular_values, true);
+}
+
+}  // namespace detail
 
 }  // namespace mlprims::lowrank

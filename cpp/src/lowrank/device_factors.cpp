@@ -1,0 +1,402 @@
+#include "lowrank/device_factors.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <type_traits>
+
+#include "core/gaussian_sampler.hpp"
+#include "linalg/lapack.hpp"
+#include "lowrank/svd_plan.hpp"
+#include "mlprims/core/error.hpp"
+
+namespace mlprims::lowrank::detail {
+namespace {
+
+// A seen as X = A (rows <= cols) or X = A^T, so that X is short x long: bases live on the short
+// side, where orthogonalizing them costs least.
+template <class T>
+struct ShortSide {
+  const DenseOps<T>& ops;
+  const T* a;
+  std::int64_t rows, cols;
+
+  bool transposed() const { return rows > cols; }
+  std::int64_t short_length() const { return std::min(rows, cols); }
+  std::int64_t long_length() const { return std::max(rows, cols); }
+  // y (short x k) = X z, z long x k.
+  void apply(std::int64_t k, const T* z, T* y) const {
+    ops.gemm(transposed(), false, short_length(), k, long_length(), T(1), a, rows, z, long_length(), T(0), y,
+             short_length());
+  }
+  // z (long x k) = X^T q, q short x k.
+  void apply_transposed(std::int64_t k, const T* q, T* z) const {
+    ops.gemm(!transposed(), false, long_length(), k, short_length(), T(1), a, rows, q, short_length(), T(0), z,
+             long_length());
+  }
+};
+
+template <class T>
+BackendArray<T> gaussian_matrix(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
+  std::vector<T> host(static_cast<std::size_t>(rows * cols));
+  core::GaussianSampler(seed).fill(host.data(), rows * cols);
+  return ops.upload_vector(host);
+}
+
+// y (s x k) <- an orthonormal basis of the part of y orthogonal to `basis` (s x done, orthonormal):
+// block classical Gram-Schmidt, twice ("twice is enough"), each pass followed by a QR.
+template <class T>
+void orthogonalize_against(const DenseOps<T>& ops, std::int64_t s, std::int64_t done, const T* basis, std::int64_t k,
+                           T* y, T* coefficients) {
+  for (int pass = 0; pass < 2; ++pass) {
+    ops.gemm(true, false, done, k, s, T(1), basis, s, y, s, T(0), coefficients, done);
+    ops.gemm(false, false, s, k, done, T(-1), basis, s, coefficients, done, T(1), y, s);
+    ops.orthonormalize(s, k, y, s);
+  }
+}
+
+// Block Krylov basis (short x (iterations + 1) block) of X's range: [X G, (X X^T) X G, ...].
+template <class T>
+BackendArray<T> krylov_basis(const ShortSide<T>& x, std::int64_t block, int iterations, std::uint64_t seed) {
+  const DenseOps<T>& ops = x.ops;
+  const std::int64_t s = x.short_length(), size = (iterations + 1) * block;
+  BackendArray<T> q = ops.template allocate<T>(s * size);
+  BackendArray<T> z = gaussian_matrix(ops, x.long_length(), block, seed);
+  x.apply(block, z.data(), q.data());
+  ops.orthonormalize(s, block, q.data(), s);
+  BackendArray<T> coefficients = ops.template allocate<T>(size * block);
+  for (int i = 1; i <= iterations; ++i) {
+    T* previous = q.data() + (i - 1) * block * s;
+    T* next = q.data() + i * block * s;
+    x.apply_transposed(block, previous, z.data());
+    x.apply(block, z.data(), next);
+    orthogonalize_against(ops, s, i * block, q.data(), block, next, coefficients.data());
+  }
+  return q;
+}
+
+// Subspace iteration (short x block): X G, then (X X^T) `iterations` times, orthonormalized after
+// every product so that float32 keeps the small singular directions.
+template <class T>
+BackendArray<T> subspace_basis(const ShortSide<T>& x, std::int64_t block, int iterations, std::uint64_t seed) {
+  const DenseOps<T>& ops = x.ops;
+  const std::int64_t s = x.short_length(), l = x.long_length();
+  BackendArray<T> q = ops.template allocate<T>(s * block);
+  BackendArray<T> z = gaussian_matrix(ops, l, block, seed);
+  x.apply(block, z.data(), q.data());
+  ops.orthonormalize(s, block, q.data(), s);
+  for (int i = 0; i < iterations; ++i) {
+    x.apply_transposed(block, q.data(), z.data());
+    ops.orthonormalize(l, block, z.data(), l);
+    x.apply(block, z.data(), q.data());
+    ops.orthonormalize(s, block, q.data(), s);
+  }
+  return q;
+}
+
+// Factors of X ~ Q Q^T X as ux (short x rank) and vx (long x rank).
+template <class T>
+struct SideFactors {
+  BackendArray<T> ux, vx;
+  std::vector<T> s;
+};
+
+// Gram route (float32): the eigendecomposition of (X^T Q)^T (X^T Q) in double. Eigenvalues carry
+// absolute errors ~ size eps64 s_1^2, so s_i keeps float32 accuracy while s_i >= 1e-5 s_1; below,
+// nullopt sends the caller to the SVD.
+template <class T>
+std::optional<SideFactors<T>> factors_from_gram(const ShortSide<T>& x, const T* q, const T* bt, std::int64_t size,
+                                                std::int64_t rank) {
+  const DenseOps<T>& ops = x.ops;
+  const std::int64_t s = x.short_length(), l = x.long_length();
+  BackendArray<double> gram = ops.template allocate<double>(size * size);
+  ops.gram(l, size, bt, l, gram.data());
+  std::vector<double> eigenvalues;
+  if (!ops.symmetric_eigen(size, gram.data(), eigenvalues)) return std::nullopt;
+  const double top = std::max(eigenvalues[size - 1], 0.0);
+  if (top == 0.0 || !(eigenvalues[size - rank] >= 1e-10 * top)) return std::nullopt;
+  // Eigenvector i (descending) is column size-1-i.
+  BackendArray<double> descending = ops.template allocate<double>(size * rank);
+  for (std::int64_t i = 0; i < rank; ++i) {
+    ops.copy(gram.data() + (size - 1 - i) * size, descending.data() + i * size,
+             static_cast<std::size_t>(size) * sizeof(double));
+  }
+  BackendArray<T> vectors = ops.template allocate<T>(size * rank);
+  ops.narrow(size * rank, descending.data(), vectors.data());
+  SideFactors<T> f;
+  // U = Q E and V S = (X^T Q) E; their columns are orthonormalized (rounding summed over `size`
+  // terms; for V this is also the division by s_i, without its error ~ eps s_1 / s_i).
+  f.ux = ops.template allocate<T>(s * rank);
+  ops.gemm(false, false, s, rank, size, T(1), q, s, vectors.data(), size, T(0), f.ux.data(), s);
+  ops.orthonormalize(s, rank, f.ux.data(), s);
+  f.vx = ops.template allocate<T>(l * rank);
+  ops.gemm(false, false, l, rank, size, T(1), bt, l, vectors.data(), size, T(0), f.vx.data(), l);
+  ops.orthonormalize(l, rank, f.vx.data(), l);
+  for (std::int64_t i = 0; i < rank; ++i) f.s.push_back(static_cast<T>(std::sqrt(eigenvalues[size - 1 - i])));
+  return f;
+}
+
+// SVD route: X^T Q = U' S V'^T gives Q Q^T X = (Q V') S U'^T.
+template <class T>
+SideFactors<T> factors_from_svd(const ShortSide<T>& x, const T* q, T* bt, std::int64_t size, std::int64_t rank) {
+  const DenseOps<T>& ops = x.ops;
+  const std::int64_t s = x.short_length(), l = x.long_length();
+  BackendArray<T> u = ops.template allocate<T>(l * size), vt = ops.template allocate<T>(size * size);
+  std::vector<T> values;
+  if (!ops.svd(l, size, bt, l, values, u.data(), vt.data())) throw Error("truncated_svd: the SVD did not converge");
+  SideFactors<T> f;
+  f.ux = ops.template allocate<T>(s * rank);
+  ops.gemm(false, true, s, rank, size, T(1), q, s, vt.data(), size, T(0), f.ux.data(), s);
+  f.vx = ops.duplicate(u.data(), l * rank);
+  f.s.assign(values.begin(), values.begin() + rank);
+  return f;
+}
+
+// Rayleigh-Ritz: the rank-r SVD of Q Q^T X, as factors of A.
+template <class T>
+DeviceFactors<T> factors_from_basis(const ShortSide<T>& x, const T* q, std::int64_t size, std::int64_t rank) {
+  const DenseOps<T>& ops = x.ops;
+  BackendArray<T> bt = ops.template allocate<T>(x.long_length() * size);
+  x.apply_transposed(size, q, bt.data());
+  std::optional<SideFactors<T>> side;
+  if constexpr (std::is_same_v<T, float>) side = factors_from_gram(x, q, bt.data(), size, rank);
+  if (!side) side = factors_from_svd(x, q, bt.data(), size, rank);
+  DeviceFactors<T> f;
+  f.u = std::move(x.transposed() ? side->vx : side->ux);
+  f.v = std::move(x.transposed() ? side->ux : side->vx);
+  f.s = std::move(side->s);
+  return f;
+}
+
+// The full SVD of A, truncated.
+template <class T>
+DeviceFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
+                               std::int64_t rank) {
+  // The SVD wants a tall matrix: A itself or A^T.
+  const bool transposed = rows < cols;
+  const std::int64_t tall = std::max(rows, cols), p = std::min(rows, cols);
+  BackendArray<T> work = ops.template allocate<T>(rows * cols);
+  if (transposed) {
+    ops.transpose(rows, cols, a, rows, work.data(), cols);
+  } else {
+    ops.copy(a, work.data(), static_cast<std::size_t>(rows * cols) * sizeof(T));
+  }
+  BackendArray<T> u = ops.template allocate<T>(tall * p), vt = ops.template allocate<T>(p * p);
+  std::vector<T> values;
+  if (!ops.svd(tall, p, work.data(), tall, values, u.data(), vt.data())) {
+    throw Error("truncated_svd: the SVD did not converge");
+  }
+  // The tall matrix is U S V^T: its U's leading columns, and its V's from the leading rows of V^T.
+  BackendArray<T> leading_u = ops.duplicate(u.data(), tall * rank);
+  BackendArray<T> leading_v = ops.template allocate<T>(p * rank);
+  ops.transpose(rank, p, vt.data(), p, leading_v.data(), p);
+  DeviceFactors<T> f;
+  f.u = std::move(transposed ? leading_v : leading_u);
+  f.v = std::move(transposed ? leading_u : leading_v);
+  f.s.assign(values.begin(), values.begin() + rank);
+  f.method = SvdMethod::kExact;
+  return f;
+}
+
+template <class T>
+DeviceFactors<T> krylov_factors(const ShortSide<T>& x, std::int64_t rank, const KrylovShape& shape,
+                                std::uint64_t seed) {
+  BackendArray<T> q = krylov_basis(x, shape.block, shape.iterations, seed);
+  DeviceFactors<T> f = factors_from_basis(x, q.data(), shape.size(), rank);
+  f.method = SvdMethod::kKrylov;
+  return f;
+}
+
+}  // namespace
+
+template <class T>
+DeviceFactors<T> device_truncated_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
+                                          std::int64_t rank, const SvdOptions& options) {
+  // The plan is made in W's terms: W = A^T is cols x rows.
+  const std::int64_t m = cols, n = rows, p = std::min(m, n);
+  const SvdMethod method = resolve_method(m, n, rank, options);
+  const ShortSide<T> x{ops, a, rows, cols};
+  if (method == SvdMethod::kKrylov) {
+    const KrylovShape shape = krylov_shape(rank, p, m < n, options, true);
+    DeviceFactors<T> f = krylov_factors(x, rank, shape, options.seed);
+    if (shape.block < rank && shows_unresolved_cluster(f.s, shape.block)) {
+      const KrylovShape full = krylov_shape(rank, p, m < n, options, false);
+      return full.size() <= p ? krylov_factors(x, rank, full, options.seed) : exact_factors(ops, rows, cols, a, rank);
+    }
+    return f;
+  }
+  if (method == SvdMethod::kRandomized) {
+    const std::int64_t block = std::min(p, rank + std::min(oversample_for(method, rank, options), p));
+    BackendArray<T> q = subspace_basis(x, block, subspace_iterations_for(options), options.seed);
+    DeviceFactors<T> f = factors_from_basis(x, q.data(), block, rank);
+    f.method = method;
+    return f;
+  }
+  return exact_factors(ops, rows, cols, a, rank);
+}
+
+namespace {
+
+// The reciprocals of weights as T, 0 for a zero weight.
+template <class T>
+std::vector<T> reciprocals(const std::vector<double>& weights) {
+  std::vector<T> out(weights.size());
+  for (std::size_t i = 0; i < weights.size(); ++i) out[i] = weights[i] > 0 ? static_cast<T>(1.0 / weights[i]) : T(0);
+  return out;
+}
+
+template <class T>
+std::vector<T> as_type(const std::vector<double>& values) {
+  return std::vector<T>(values.begin(), values.end());
+}
+
+std::vector<std::int64_t> zero_indices(const std::vector<double>& weights) {
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    if (weights[i] == 0.0) out.push_back(static_cast<std::int64_t>(i));
+  }
+  return out;
+}
+
+// factor (rows x rank) rows `indices` <- the rows of Z (F^T F)^{-1}, the least-squares
+// coefficients on the columns of `fit` (fit_rows x rank) whose right-hand sides Z = target F were
+// formed by the caller; a relative ridge of 1e-12 keeps a rank-deficient F solvable (as the CPU
+// path). Small (rank x rank and rows x rank): solved on the host.
+template <class T>
+void fit_rows(const DenseOps<T>& ops, std::int64_t rows, std::int64_t rank, T* factor,
+              const std::vector<std::int64_t>& indices, std::int64_t fit_rows_count, const T* fit, const T* z) {
+  BackendArray<double> gram_device = ops.template allocate<double>(rank * rank);
+  ops.gram(fit_rows_count, rank, fit, fit_rows_count, gram_device.data());
+  std::vector<double> gram = ops.download_vector(gram_device.data(), rank * rank);
+  double trace = 0.0;
+  for (std::int64_t a = 0; a < rank; ++a) trace += gram[a * rank + a];
+  for (std::int64_t a = 0; a < rank; ++a) gram[a * rank + a] += 1e-12 * trace / rank + 1e-300;
+  if (!linalg::cholesky(rank, gram.data(), rank)) throw Error("lowrank: zero-weight fit failed (internal error)");
+  const std::vector<T> rhs_all = ops.download_vector(z, rows * rank);
+  const auto count = static_cast<std::int64_t>(indices.size());
+  std::vector<double> rhs(static_cast<std::size_t>(rank * count));
+  for (std::int64_t k = 0; k < count; ++k) {
+    for (std::int64_t a = 0; a < rank; ++a) rhs[k * rank + a] = rhs_all[indices[k] + a * rows];
+  }
+  linalg::cholesky_solve(rank, count, gram.data(), rank, rhs.data(), rank);
+  std::vector<T> host = ops.download_vector(factor, rows * rank);
+  for (std::int64_t k = 0; k < count; ++k) {
+    for (std::int64_t a = 0; a < rank; ++a) host[indices[k] + a * rows] = static_cast<T>(rhs[k * rank + a]);
+  }
+  ops.upload(host.data(), factor, host.size() * sizeof(T));
+}
+
+// `factor` (rows x rank) times diag(s).
+template <class T>
+BackendArray<T> scaled_by(const DenseOps<T>& ops, const BackendArray<T>& factor, std::int64_t rows,
+                          const std::vector<T>& s) {
+  BackendArray<T> out = ops.duplicate(factor.data(), factor.count());
+  const BackendArray<T> s_device = ops.upload_vector(s);
+  ops.scale(rows, static_cast<std::int64_t>(s.size()), out.data(), rows, nullptr, s_device.data());
+  return out;
+}
+
+}  // namespace
+
+template <class T>
+double device_weighted_factors(const DenseOps<T>& ops, const DeviceProblem<T>& problem, std::int64_t rank,
+                               const SvdOptions& options, T* left, T* right, T* singular_values, SvdMethod& method) {
+  const std::int64_t m = problem.m, n = problem.n;
+  // A_w = (L^T W R)^T = R^T A L, A = W^T (n x m).
+  const T* a = problem.w;
+  BackendArray<T> weighted;
+  if (!problem.row_weights.empty() || !problem.col_weights.empty()) {
+    weighted = ops.duplicate(problem.w, m * n);
+    const BackendArray<T> row_scale = ops.upload_vector(as_type<T>(problem.col_weights));
+    const BackendArray<T> col_scale = ops.upload_vector(as_type<T>(problem.row_weights));
+    ops.scale(n, m, weighted.data(), n, row_scale.count() > 0 ? row_scale.data() : nullptr,
+              col_scale.count() > 0 ? col_scale.data() : nullptr);
+    a = weighted.data();
+  }
+  if (!problem.right_root.empty()) {
+    BackendArray<T> product = ops.template allocate<T>(m * n);
+    ops.gemm(true, false, n, m, n, T(1), problem.right_root.data(), n, a, n, T(0), product.data(), n);
+    weighted = std::move(product);
+    a = weighted.data();
+  }
+  if (!problem.left_root.empty()) {
+    BackendArray<T> product = ops.template allocate<T>(m * n);
+    ops.gemm(false, false, n, m, m, T(1), a, n, problem.left_root.data(), m, T(0), product.data(), n);
+    weighted = std::move(product);
+    a = weighted.data();
+  }
+
+  DeviceFactors<T> f = device_truncated_factors(ops, n, m, a, rank, options);
+  method = f.method;
+
+  // ||A_w - U S V^T|| from sqrt(||A_w||^2 - sum s^2) where that keeps its accuracy, else the residual.
+  bool finite = true;
+  const double total = a == problem.w ? problem.w_squared_norm : ops.squared_norm(n, m, a, n, finite);
+  double kept = 0.0;
+  for (T value : f.s) kept += static_cast<double>(value) * static_cast<double>(value);
+  const double floor = std::is_same_v<T, float> ? 1e-2 : 1e-6;
+  double error;
+  if (std::isfinite(total) && total - kept >= floor * total) {
+    error = std::sqrt(total - kept);
+  } else {
+    BackendArray<T> residual = ops.duplicate(a, m * n);
+    const BackendArray<T> us = scaled_by(ops, f.u, n, f.s);
+    ops.gemm(false, true, n, m, rank, T(-1), us.data(), n, f.v.data(), m, T(1), residual.data(), n);
+    error = std::sqrt(ops.squared_norm(n, m, residual.data(), n, finite));
+  }
+  weighted = BackendArray<T>();
+
+  // W's left factor is v (m x rank), the transpose of its right factor is u (n x rank):
+  // left = L^{-T} U, right^T = R^{-T} V.
+  if (!problem.row_weights.empty()) {
+    const BackendArray<T> inverse = ops.upload_vector(reciprocals<T>(problem.row_weights));
+    ops.scale(m, rank, f.v.data(), m, inverse.data(), nullptr);
+  }
+  if (!problem.col_weights.empty()) {
+    const BackendArray<T> inverse = ops.upload_vector(reciprocals<T>(problem.col_weights));
+    ops.scale(n, rank, f.u.data(), n, inverse.data(), nullptr);
+  }
+  if (!problem.left_root.empty()) ops.solve_lower(true, m, rank, problem.left_root.data(), m, f.v.data(), m);
+  if (!problem.right_root.empty()) ops.solve_lower(true, n, rank, problem.right_root.data(), n, f.u.data(), n);
+  // Zero-weight columns of W, then rows: fitted to W by the other factor (S folded in), as on the CPU.
+  const std::vector<std::int64_t> zero_cols = zero_indices(problem.col_weights);
+  if (!zero_cols.empty()) {
+    const BackendArray<T> fit = scaled_by(ops, f.v, m, f.s);  // W's columns ~ (U S) x
+    BackendArray<T> z = ops.template allocate<T>(n * rank);
+    ops.gemm(false, false, n, rank, m, T(1), problem.w, n, fit.data(), m, T(0), z.data(), n);
+    fit_rows(ops, n, rank, f.u.data(), zero_cols, m, fit.data(), z.data());
+  }
+  const std::vector<std::int64_t> zero_rows = zero_indices(problem.row_weights);
+  if (!zero_rows.empty()) {
+    const BackendArray<T> fit = scaled_by(ops, f.u, n, f.s);  // W's rows ~ y^T (S V^T)
+    BackendArray<T> z = ops.template allocate<T>(m * rank);
+    ops.gemm(true, false, m, rank, n, T(1), problem.w, n, fit.data(), n, T(0), z.data(), m);
+    fit_rows(ops, m, rank, f.v.data(), zero_rows, n, fit.data(), z.data());
+  }
+
+  // left (row-major m x rank = column-major rank x m) = (v S^a)^T, right (column-major n x rank) = u S^b.
+  std::vector<T> on_left(f.s.size()), on_right(f.s.size());
+  for (std::size_t i = 0; i < f.s.size(); ++i) {
+    const T s = f.s[i];
+    on_left[i] = options.placement == Placement::kLeft ? s : options.placement == Placement::kBalanced ? std::sqrt(s) : T(1);
+    on_right[i] = options.placement == Placement::kRight ? s : options.placement == Placement::kBalanced ? std::sqrt(s) : T(1);
+  }
+  ops.transpose(m, rank, f.v.data(), m, left, rank);
+  const BackendArray<T> left_scale = ops.upload_vector(on_left), right_scale = ops.upload_vector(on_right);
+  ops.scale(rank, m, left, rank, left_scale.data(), nullptr);
+  ops.copy(f.u.data(), right, static_cast<std::size_t>(n * rank) * sizeof(T));
+  ops.scale(n, rank, right, n, nullptr, right_scale.data());
+  ops.upload(f.s.data(), singular_values, f.s.size() * sizeof(T));
+  return error;
+}
+
+#define MLPRIMS_INSTANTIATE(T)                                                                                   \
+  template DeviceFactors<T> device_truncated_factors<T>(const DenseOps<T>&, std::int64_t, std::int64_t, const T*, \
+                                                        std::int64_t, const SvdOptions&);                        \
+  template double device_weighted_factors<T>(const DenseOps<T>&, const DeviceProblem<T>&, std::int64_t,          \
+                                             const SvdOptions&, T*, T*, T*, SvdMethod&);
+MLPRIMS_INSTANTIATE(float)
+MLPRIMS_INSTANTIATE(double)
+#undef MLPRIMS_INSTANTIATE
+
+}  // namespace mlprims::lowrank::detail
