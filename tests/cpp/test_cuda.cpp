@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "mlprims/core/build_info.hpp"
 #include "mlprims/core/tensor.hpp"
+#include "mlprims/lowrank.hpp"
 #include "mlprims/special.hpp"
 #include "mlprims/vmf.hpp"
 
@@ -132,4 +134,85 @@ TEST(Cuda, VonMisesFisherMatchesTheCpu) {
                          cpu_fit.kappa, TensorView(out.data(), DType::kFloat64, {n}));
   const std::vector<double> gpu_out = dout.to_host();
   for (std::int64_t i = 0; i < n; ++i) EXPECT_LE(guarded_error(gpu_out[i], out[i]), 1e-12) << i;
+}
+
+// ---- lowrank: the CUDA back end against the CPU path (the Python tests cover more cases) ----
+
+template <class T>
+struct LowrankRun {
+  std::vector<T> left, right, s;
+  mlprims::lowrank::WeightedResult result;
+};
+
+template <class T>
+LowrankRun<T> run_lowrank(const std::vector<T>& w, std::int64_t m, std::int64_t n, std::int64_t rank,
+                          const std::vector<double>& rows, mlprims::lowrank::SvdMethod method, bool on_gpu) {
+  namespace lowrank = mlprims::lowrank;
+  const DType dtype = std::is_same_v<T, double> ? DType::kFloat64 : DType::kFloat32;
+  const mlprims::Device device = on_gpu ? mlprims::Device::cuda(0) : mlprims::Device::cpu();
+  LowrankRun<T> out;
+  out.left.assign(m * rank, T(0));
+  out.right.assign(rank * n, T(0));
+  out.s.assign(rank, T(0));
+  DeviceArray<T> dw(w), dl(out.left), dr(out.right), ds(out.s);
+  const auto view = [&](const std::vector<T>& host, const DeviceArray<T>& dev, mlprims::Shape shape) {
+    return on_gpu ? TensorView(dev.data(), dtype, shape, {}, device)
+                  : TensorView(const_cast<T*>(host.data()), dtype, shape);
+  };
+  lowrank::Weights weights;
+  weights.row_weights = TensorView(rows.data(), DType::kFloat64, {m});  // CPU weights, also for a CUDA W
+  lowrank::SvdOptions options;
+  options.method = method;
+  out.result = lowrank::weighted_svd(view(w, dw, {m, n}), rank, weights, options, view(out.left, dl, {m, rank}),
+                                     view(out.right, dr, {rank, n}), view(out.s, ds, {rank}));
+  if (on_gpu) {
+    out.left = dl.to_host();
+    out.right = dr.to_host();
+    out.s = ds.to_host();
+  }
+  return out;
+}
+
+template <class T>
+void expect_lowrank_agrees(double tolerance) {
+  const std::int64_t m = 300, n = 500, rank = 20;
+  std::mt19937_64 generator(5);
+  std::normal_distribution<double> normal;
+  std::vector<T> w(m * n);
+  for (T& value : w) value = static_cast<T>(normal(generator));
+  std::vector<double> rows = log_uniform(m, 0.1, 10.0, 6);
+  rows[7] = 0.0;  // fitted without weights, by the same rule on both back ends
+  using mlprims::lowrank::SvdMethod;
+  const LowrankRun<T> cpu = run_lowrank(w, m, n, rank, rows, SvdMethod::kExact, false);
+  for (SvdMethod method : {SvdMethod::kExact, SvdMethod::kKrylov, SvdMethod::kRandomized}) {
+    const LowrankRun<T> gpu = run_lowrank(w, m, n, rank, rows, method, true);
+    EXPECT_EQ(gpu.result.method, method);
+    // Exact: the same numbers to rounding; the randomized methods: the same error to 1e-3.
+    const double limit = method == SvdMethod::kExact ? tolerance : 1e-3;
+    EXPECT_LE(guarded_error(gpu.result.weighted_error, cpu.result.weighted_error), limit);
+    if (method != SvdMethod::kExact) continue;
+    for (std::int64_t i = 0; i < rank; ++i) EXPECT_LE(guarded_error(gpu.s[i], cpu.s[i]), tolerance) << i;
+    double worst = 0.0;  // || left right ||, elementwise, on both
+    for (std::int64_t i = 0; i < m; i += 7) {
+      for (std::int64_t j = 0; j < n; j += 11) {
+        double a = 0.0, b = 0.0;
+        for (std::int64_t k = 0; k < rank; ++k) {
+          a += double(gpu.left[i * rank + k]) * double(gpu.right[k * n + j]);
+          b += double(cpu.left[i * rank + k]) * double(cpu.right[k * n + j]);
+        }
+        worst = std::max(worst, std::fabs(a - b));
+      }
+    }
+    EXPECT_LE(worst, 100 * tolerance);
+  }
+}
+
+TEST(CudaLowrank, WeightedSvdMatchesTheCpuFloat64) {
+  REQUIRE_GPU();
+  expect_lowrank_agrees<double>(1e-10);
+}
+
+TEST(CudaLowrank, WeightedSvdMatchesTheCpuFloat32) {
+  REQUIRE_GPU();
+  expect_lowrank_agrees<float>(1e-4);
 }

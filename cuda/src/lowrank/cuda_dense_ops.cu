@@ -1,0 +1,418 @@
+// DenseOps (lowrank/dense_ops.hpp) on a CUDA device: cuBLAS for products and triangular solves,
+// cuSOLVER for QR, SVD, symmetric eigendecomposition and Cholesky, and a few element-wise kernels.
+// Every operation is queued on the caller's stream; memory is stream-ordered (cudaMallocAsync), so
+// buffers never need a device-wide synchronization. Only operations that return values to the host
+// wait for the stream.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+
+#include "core/cuda_common.cuh"
+#include "lowrank/cuda_dense_ops.hpp"
+#include "mlprims/core/error.hpp"
+
+namespace mlprims::lowrank::detail {
+namespace {
+
+using mlprims::detail::blocks_for;
+using mlprims::detail::cuda_check;
+using mlprims::detail::DeviceGuard;
+
+constexpr int kThreads = 256;
+
+void cublas_check(cublasStatus_t status, const char* what) {
+  if (status != CUBLAS_STATUS_SUCCESS) {
+    throw Error(std::string("lowrank: ") + what + ": cuBLAS error " + std::to_string(static_cast<int>(status)));
+  }
+}
+
+void cusolver_check(cusolverStatus_t status, const char* what) {
+  if (status != CUSOLVER_STATUS_SUCCESS) {
+    throw Error(std::string("lowrank: ") + what + ": cuSOLVER error " + std::to_string(static_cast<int>(status)));
+  }
+}
+
+// cuBLAS/cuSOLVER take 32-bit sizes.
+int as_int(std::int64_t value, const char* what) {
+  if (value < 0 || value > INT_MAX) {
+    throw ValueError(std::string("lowrank: ") + what + " = " + std::to_string(value) +
+                     " exceeds the 32-bit sizes of cuBLAS/cuSOLVER");
+  }
+  return static_cast<int>(value);
+}
+
+// One cuBLAS and one cuSOLVER handle per device and thread, created on first use. They are never
+// destroyed: destroying them at exit can run after the CUDA context is gone.
+struct Handles {
+  cublasHandle_t blas = nullptr;
+  cusolverDnHandle_t solver = nullptr;
+};
+
+Handles& handles_for(int device) {
+  thread_local std::map<int, Handles> per_device;
+  Handles& h = per_device[device];
+  if (h.blas == nullptr) {
+    cublas_check(cublasCreate(&h.blas), "cublasCreate");
+    // True float32/float64 arithmetic (no TF32 or other reduced-precision emulation).
+    cublas_check(cublasSetMathMode(h.blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  }
+  if (h.solver == nullptr) cusolver_check(cusolverDnCreate(&h.solver), "cusolverDnCreate");
+  return h;
+}
+
+// ---- element-wise kernels (column-major, grid-stride) ----
+
+template <class T>
+__global__ void transpose_kernel(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, T* out,
+                                 std::int64_t ldo) {
+  const std::int64_t total = rows * cols;
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t i = t % rows, j = t / rows;
+    out[j + i * ldo] = a[i + j * lda];
+  }
+}
+
+template <class T>
+__global__ void scale_kernel(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
+                             const T* col_scale) {
+  const std::int64_t total = rows * cols;
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const std::int64_t i = t % rows, j = t / rows;
+    T value = a[i + j * lda];
+    if (row_scale != nullptr) value *= row_scale[i];
+    if (col_scale != nullptr) value *= col_scale[j];
+    a[i + j * lda] = value;
+  }
+}
+
+// sums[0] += the squares (double), flags[0] = 1 if an element is NaN or inf.
+template <class T>
+__global__ void squared_norm_kernel(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, double* sums,
+                                    int* flags) {
+  const std::int64_t total = rows * cols;
+  double sum = 0.0;
+  bool finite = true;
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const double value = static_cast<double>(a[t % rows + (t / rows) * lda]);
+    finite = finite && isfinite(value);
+    sum += value * value;
+  }
+  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
+  if (threadIdx.x % 32 == 0) atomicAdd(sums, sum);
+  if (!finite) flags[0] = 1;
+}
+
+template <class From, class To>
+__global__ void convert_kernel(std::int64_t count, const From* from, To* to) {
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < count;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    to[t] = static_cast<To>(from[t]);
+  }
+}
+
+// signs[j] = -1 where R_jj < 0 (R from geqrf in a's upper triangle), else 1.
+template <class T>
+__global__ void diagonal_signs_kernel(std::int64_t n, const T* a, std::int64_t lda, T* signs) {
+  for (std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; j < n;
+       j += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    signs[j] = a[j + j * lda] < T(0) ? T(-1) : T(1);
+  }
+}
+
+// ---- typed cuBLAS/cuSOLVER entry points ----
+
+cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                         const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
+                         float* c, int ldc) {
+  return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                         const double* alpha, const double* a, int lda, const double* b, int ldb, const double* beta,
+                         double* c, int ldc) {
+  return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+cublasStatus_t trsm_call(cublasHandle_t h, cublasOperation_t trans, int m, int n, const float* alpha, const float* a,
+                         int lda, float* b, int ldb) {
+  return cublasStrsm(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, trans, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b,
+                     ldb);
+}
+cublasStatus_t trsm_call(cublasHandle_t h, cublasOperation_t trans, int m, int n, const double* alpha,
+                         const double* a, int lda, double* b, int ldb) {
+  return cublasDtrsm(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, trans, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b,
+                     ldb);
+}
+cusolverStatus_t geqrf_size(cusolverDnHandle_t h, int m, int n, float* a, int lda, int* size) {
+  return cusolverDnSgeqrf_bufferSize(h, m, n, a, lda, size);
+}
+cusolverStatus_t geqrf_size(cusolverDnHandle_t h, int m, int n, double* a, int lda, int* size) {
+  return cusolverDnDgeqrf_bufferSize(h, m, n, a, lda, size);
+}
+cusolverStatus_t geqrf_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, float* tau, float* work, int lwork,
+                            int* info) {
+  return cusolverDnSgeqrf(h, m, n, a, lda, tau, work, lwork, info);
+}
+cusolverStatus_t geqrf_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, double* tau, double* work,
+                            int lwork, int* info) {
+  return cusolverDnDgeqrf(h, m, n, a, lda, tau, work, lwork, info);
+}
+cusolverStatus_t orgqr_size(cusolverDnHandle_t h, int m, int n, const float* a, int lda, const float* tau, int* size) {
+  return cusolverDnSorgqr_bufferSize(h, m, n, n, a, lda, tau, size);
+}
+cusolverStatus_t orgqr_size(cusolverDnHandle_t h, int m, int n, const double* a, int lda, const double* tau,
+                            int* size) {
+  return cusolverDnDorgqr_bufferSize(h, m, n, n, a, lda, tau, size);
+}
+cusolverStatus_t orgqr_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, const float* tau, float* work,
+                            int lwork, int* info) {
+  return cusolverDnSorgqr(h, m, n, n, a, lda, tau, work, lwork, info);
+}
+cusolverStatus_t orgqr_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, const double* tau, double* work,
+                            int lwork, int* info) {
+  return cusolverDnDorgqr(h, m, n, n, a, lda, tau, work, lwork, info);
+}
+cusolverStatus_t gesvd_size(cusolverDnHandle_t h, int m, int n, float*, int* size) {
+  return cusolverDnSgesvd_bufferSize(h, m, n, size);
+}
+cusolverStatus_t gesvd_size(cusolverDnHandle_t h, int m, int n, double*, int* size) {
+  return cusolverDnDgesvd_bufferSize(h, m, n, size);
+}
+cusolverStatus_t gesvd_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, float* s, float* u, int ldu,
+                            float* vt, int ldvt, float* work, int lwork, int* info) {
+  return cusolverDnSgesvd(h, 'S', 'S', m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, nullptr, info);
+}
+cusolverStatus_t gesvd_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, double* s, double* u, int ldu,
+                            double* vt, int ldvt, double* work, int lwork, int* info) {
+  return cusolverDnDgesvd(h, 'S', 'S', m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, nullptr, info);
+}
+
+template <class T>
+class CudaDenseOps final : public DenseOps<T> {
+ public:
+  CudaDenseOps(int device, cudaStream_t stream) : device_(device), stream_(stream) {
+    const DeviceGuard guard(device_);
+    Handles& h = handles_for(device_);
+    blas_ = h.blas;
+    solver_ = h.solver;
+    info_ = this->template allocate<int>(1);
+  }
+
+  void* allocate_bytes(std::size_t bytes) const override {
+    const DeviceGuard guard(device_);
+    void* data = nullptr;
+    cuda_check(cudaMallocAsync(&data, bytes, stream_), "lowrank: cudaMallocAsync");
+    return data;
+  }
+  void free_bytes(void* data) const override {
+    const DeviceGuard guard(device_);
+    cudaFreeAsync(data, stream_);
+  }
+  void upload(const void* host, void* to, std::size_t bytes) const override {
+    const DeviceGuard guard(device_);
+    cuda_check(cudaMemcpyAsync(to, host, bytes, cudaMemcpyHostToDevice, stream_), "lowrank: upload");
+    // The host buffer may be freed on return: wait until the copy has read it.
+    cuda_check(cudaStreamSynchronize(stream_), "lowrank: upload");
+  }
+  void download(const void* from, void* host, std::size_t bytes) const override {
+    const DeviceGuard guard(device_);
+    cuda_check(cudaMemcpyAsync(host, from, bytes, cudaMemcpyDeviceToHost, stream_), "lowrank: download");
+    cuda_check(cudaStreamSynchronize(stream_), "lowrank: download");
+  }
+  void copy(const void* from, void* to, std::size_t bytes) const override {
+    const DeviceGuard guard(device_);
+    cuda_check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, stream_), "lowrank: copy");
+  }
+
+  void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+            std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) const override {
+    if (m == 0 || n == 0) return;
+    const DeviceGuard guard(device_);
+    bind();
+    cublas_check(gemm_call(blas_, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                           as_int(m, "m"), as_int(n, "n"), as_int(k, "k"), &alpha, a, as_int(lda, "lda"), b,
+                           as_int(ldb, "ldb"), &beta, c, as_int(ldc, "ldc")),
+                 "gemm");
+  }
+
+  void transpose(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, T* out,
+                 std::int64_t ldo) const override {
+    if (rows * cols == 0) return;
+    const DeviceGuard guard(device_);
+    transpose_kernel<T><<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, out, ldo);
+    cuda_check(cudaGetLastError(), "lowrank: transpose");
+  }
+
+  void orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const override {
+    const DeviceGuard guard(device_);
+    bind();
+    const int mi = as_int(m, "m"), ni = as_int(n, "n"), ldi = as_int(lda, "lda");
+    BackendArray<T> tau = this->template allocate<T>(n), signs = this->template allocate<T>(n);
+    int qr_size = 0, q_size = 0;
+    cusolver_check(geqrf_size(solver_, mi, ni, a, ldi, &qr_size), "geqrf_bufferSize");
+    cusolver_check(orgqr_size(solver_, mi, ni, a, ldi, tau.data(), &q_size), "orgqr_bufferSize");
+    BackendArray<T> work = this->template allocate<T>(std::max(qr_size, q_size));
+    const int lwork = static_cast<int>(work.count());
+    cusolver_check(geqrf_call(solver_, mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "geqrf");
+    diagonal_signs_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream_>>>(n, a, lda, signs.data());
+    cuda_check(cudaGetLastError(), "lowrank: diagonal signs");
+    cusolver_check(orgqr_call(solver_, mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "orgqr");
+    // Column j of Q times sign(R_jj): then q_j^T a_j = |R_jj| >= 0.
+    scale(m, n, a, lda, nullptr, signs.data());
+  }
+
+  void gram(std::int64_t rows, std::int64_t n, const T* a, std::int64_t lda, double* out) const override {
+    const DeviceGuard guard(device_);
+    bind();
+    const double one = 1.0, zero = 0.0;
+    const double* wide = nullptr;
+    std::int64_t ld = lda;
+    BackendArray<double> widened;
+    if constexpr (std::is_same_v<T, double>) {
+      wide = a;
+    } else {
+      widened = this->template allocate<double>(rows * n);
+      widen_matrix(rows, n, a, lda, widened.data());
+      wide = widened.data();
+      ld = rows;
+    }
+    cublas_check(cublasDsyrk(blas_, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, as_int(n, "n"), as_int(rows, "rows"), &one,
+                             wide, as_int(ld, "lda"), &zero, out, as_int(n, "n")),
+                 "syrk");
+  }
+
+  bool svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u,
+           T* vt) const override {
+    const DeviceGuard guard(device_);
+    bind();
+    const int mi = as_int(m, "m"), ni = as_int(n, "n");
+    int size = 0;
+    cusolver_check(gesvd_size(solver_, mi, ni, a, &size), "gesvd_bufferSize");
+    BackendArray<T> work = this->template allocate<T>(size), s = this->template allocate<T>(n);
+    cusolver_check(gesvd_call(solver_, mi, ni, a, as_int(lda, "lda"), s.data(), u, mi, vt, ni, work.data(), size,
+                              info_.data()),
+                   "gesvd");
+    host_s = this->download_vector(s.data(), n);
+    return info() == 0;
+  }
+
+  bool symmetric_eigen(std::int64_t n, double* a, std::vector<double>& host_eigenvalues) const override {
+    const DeviceGuard guard(device_);
+    bind();
+    const int ni = as_int(n, "n");
+    BackendArray<double> w = this->template allocate<double>(n);
+    int size = 0;
+    cusolver_check(cusolverDnDsyevd_bufferSize(solver_, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni,
+                                               w.data(), &size),
+                   "syevd_bufferSize");
+    BackendArray<double> work = this->template allocate<double>(size);
+    cusolver_check(cusolverDnDsyevd(solver_, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni, w.data(),
+                                    work.data(), size, info_.data()),
+                   "syevd");
+    host_eigenvalues = this->download_vector(w.data(), n);
+    return info() == 0;
+  }
+
+  bool cholesky(std::int64_t n, double* a) const override {
+    const DeviceGuard guard(device_);
+    bind();
+    const int ni = as_int(n, "n");
+    int size = 0;
+    cusolver_check(cusolverDnDpotrf_bufferSize(solver_, CUBLAS_FILL_MODE_LOWER, ni, a, ni, &size), "potrf_bufferSize");
+    BackendArray<double> work = this->template allocate<double>(size);
+    cusolver_check(cusolverDnDpotrf(solver_, CUBLAS_FILL_MODE_LOWER, ni, a, ni, work.data(), size, info_.data()),
+                   "potrf");
+    return info() == 0;
+  }
+
+  void solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf, T* x,
+                   std::int64_t ldx) const override {
+    if (n == 0 || k == 0) return;
+    const DeviceGuard guard(device_);
+    bind();
+    const T one = 1;
+    cublas_check(trsm_call(blas_, transposed ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(n, "n"), as_int(k, "k"), &one,
+                           factor, as_int(ldf, "ldf"), x, as_int(ldx, "ldx")),
+                 "trsm");
+  }
+
+  void scale(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
+             const T* col_scale) const override {
+    if (rows * cols == 0 || (row_scale == nullptr && col_scale == nullptr)) return;
+    const DeviceGuard guard(device_);
+    scale_kernel<T><<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, row_scale,
+                                                                                 col_scale);
+    cuda_check(cudaGetLastError(), "lowrank: scale");
+  }
+
+  double squared_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
+                      bool& finite) const override {
+    const DeviceGuard guard(device_);
+    BackendArray<double> sum = this->template allocate<double>(1);
+    BackendArray<int> flag = this->template allocate<int>(1);
+    cuda_check(cudaMemsetAsync(sum.data(), 0, sizeof(double), stream_), "lowrank: memset");
+    cuda_check(cudaMemsetAsync(flag.data(), 0, sizeof(int), stream_), "lowrank: memset");
+    if (rows * cols > 0) {
+      const unsigned int blocks = std::min(blocks_for(rows * cols, kThreads), 4096u);
+      squared_norm_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, sum.data(), flag.data());
+      cuda_check(cudaGetLastError(), "lowrank: squared norm");
+    }
+    finite = this->download_vector(flag.data(), 1)[0] == 0;
+    return this->download_vector(sum.data(), 1)[0];
+  }
+
+  void narrow(std::int64_t count, const double* from, T* to) const override { convert(count, from, to); }
+  void widen(std::int64_t count, const T* from, double* to) const override { convert(count, from, to); }
+
+ private:
+  void bind() const {
+    cublas_check(cublasSetStream(blas_, stream_), "cublasSetStream");
+    cusolver_check(cusolverDnSetStream(solver_, stream_), "cusolverDnSetStream");
+  }
+
+  int info() const { return this->download_vector(info_.data(), 1)[0]; }
+
+  template <class From, class To>
+  void convert(std::int64_t count, const From* from, To* to) const {
+    if (count == 0) return;
+    const DeviceGuard guard(device_);
+    convert_kernel<From, To><<<blocks_for(count, kThreads), kThreads, 0, stream_>>>(count, from, to);
+    cuda_check(cudaGetLastError(), "lowrank: convert");
+  }
+
+  // out (rows x n, ld rows, double) = a (rows x n, ld lda), column by column when a is strided.
+  void widen_matrix(std::int64_t rows, std::int64_t n, const T* a, std::int64_t lda, double* out) const {
+    if (lda == rows) {
+      convert(rows * n, a, out);
+      return;
+    }
+    for (std::int64_t j = 0; j < n; ++j) convert(rows, a + j * lda, out + j * rows);
+  }
+
+  int device_;
+  cudaStream_t stream_;
+  cublasHandle_t blas_ = nullptr;
+  cusolverDnHandle_t solver_ = nullptr;
+  BackendArray<int> info_;  // cuSOLVER's status output
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<DenseOps<T>> make_cuda_dense_ops(int device, void* stream) {
+  return std::make_unique<CudaDenseOps<T>>(device, static_cast<cudaStream_t>(stream));
+}
+
+template std::unique_ptr<DenseOps<float>> make_cuda_dense_ops<float>(int, void*);
+template std::unique_ptr<DenseOps<double>> make_cuda_dense_ops<double>(int, void*);
+
+}  // namespace mlprims::lowrank::detail
