@@ -213,9 +213,12 @@ class CudaDenseOps final : public DenseOps<T> {
     cuda_check(cudaMallocAsync(&data, bytes, stream_), "lowrank: cudaMallocAsync");
     return data;
   }
+  // Never throws: it runs in destructors, also while an earlier CUDA error unwinds the stack.
   void free_bytes(void* data) const override {
-    const DeviceGuard guard(device_);
-    cudaFreeAsync(data, stream_);
+    int previous = 0;
+    if (cudaGetDevice(&previous) != cudaSuccess) return;
+    if (cudaSetDevice(device_) == cudaSuccess) cudaFreeAsync(data, stream_);
+    cudaSetDevice(previous);
   }
   void upload(const void* host, void* to, std::size_t bytes) const override {
     const DeviceGuard guard(device_);
@@ -253,6 +256,7 @@ class CudaDenseOps final : public DenseOps<T> {
   }
 
   void orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const override {
+    require_tall(m, n, "orthonormalize");
     const DeviceGuard guard(device_);
     bind();
     const int mi = as_int(m, "m"), ni = as_int(n, "n"), ldi = as_int(lda, "lda");
@@ -292,6 +296,7 @@ class CudaDenseOps final : public DenseOps<T> {
 
   bool svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u,
            T* vt) const override {
+    require_tall(m, n, "svd");
     const DeviceGuard guard(device_);
     bind();
     const int mi = as_int(m, "m"), ni = as_int(n, "n");
@@ -302,7 +307,7 @@ class CudaDenseOps final : public DenseOps<T> {
                               info_.data()),
                    "gesvd");
     host_s = this->download_vector(s.data(), n);
-    return info() == 0;
+    return converged("gesvd");
   }
 
   bool symmetric_eigen(std::int64_t n, double* a, std::vector<double>& host_eigenvalues) const override {
@@ -319,7 +324,7 @@ class CudaDenseOps final : public DenseOps<T> {
                                     work.data(), size, info_.data()),
                    "syevd");
     host_eigenvalues = this->download_vector(w.data(), n);
-    return info() == 0;
+    return converged("syevd");
   }
 
   bool cholesky(std::int64_t n, double* a) const override {
@@ -331,7 +336,7 @@ class CudaDenseOps final : public DenseOps<T> {
     BackendArray<double> work = this->template allocate<double>(size);
     cusolver_check(cusolverDnDpotrf(solver_, CUBLAS_FILL_MODE_LOWER, ni, a, ni, work.data(), size, info_.data()),
                    "potrf");
-    return info() == 0;
+    return converged("potrf");
   }
 
   void solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf, T* x,
@@ -379,7 +384,18 @@ class CudaDenseOps final : public DenseOps<T> {
     cusolver_check(cusolverDnSetStream(solver_, stream_), "cusolverDnSetStream");
   }
 
-  int info() const { return this->download_vector(info_.data(), 1)[0]; }
+  // cuSOLVER's info: 0 success, > 0 a numerical failure (false), < 0 a bad argument (a bug: throws).
+  bool converged(const char* what) const {
+    const int info = this->download_vector(info_.data(), 1)[0];
+    if (info < 0) {
+      throw Error(std::string("lowrank: ") + what + ": cuSOLVER rejected argument " + std::to_string(-info));
+    }
+    return info == 0;
+  }
+
+  static void require_tall(std::int64_t m, std::int64_t n, const char* what) {
+    if (m < n) throw Error(std::string("lowrank: ") + what + " needs m >= n (internal error)");
+  }
 
   template <class From, class To>
   void convert(std::int64_t count, const From* from, To* to) const {
