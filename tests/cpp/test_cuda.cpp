@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "dense_ops_contract.hpp"
+#include "lowrank/cuda_dense_ops.hpp"
 #include "mlprims/core/build_info.hpp"
 #include "mlprims/core/tensor.hpp"
 #include "mlprims/lowrank.hpp"
@@ -215,4 +217,10 @@ TEST(CudaLowrank, WeightedSvdMatchesTheCpuFloat64) {
 TEST(CudaLowrank, WeightedSvdMatchesTheCpuFloat32) {
   REQUIRE_GPU();
   expect_lowrank_agrees<float>(1e-4);
+}
+
+TEST(CudaLowrank, DenseOpsMeetTheContract) {
+  REQUIRE_GPU();
+  dense_ops_contract::check_all(*mlprims::lowrank::detail::make_cuda_dense_ops<double>(0, nullptr));
+  dense_ops_contract::check_all(*mlprims::lowrank::detail::make_cuda_dense_ops<float>(0, nullptr));
 }

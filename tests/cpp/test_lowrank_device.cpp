@@ -1,0 +1,15 @@
+// The host implementation of lowrank's DenseOps against the operations' contract (the CUDA one
+// runs the same checks in test_cuda.cpp when a GPU is present). The device algorithm built on
+// these operations is tested end to end in tests/python/test_lowrank_device.py.
+#include <gtest/gtest.h>
+
+#include "dense_ops_contract.hpp"
+#include "lowrank/host_dense_ops.hpp"
+
+TEST(HostDenseOps, Float64MeetsTheContract) {
+  dense_ops_contract::check_all(mlprims::lowrank::detail::HostDenseOps<double>());
+}
+
+TEST(HostDenseOps, Float32MeetsTheContract) {
+  dense_ops_contract::check_all(mlprims::lowrank::detail::HostDenseOps<float>());
+}
