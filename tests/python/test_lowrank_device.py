@@ -13,7 +13,7 @@ import pytest
 
 from mlprims import lowrank
 
-from test_lowrank import decaying_matrix, optimal_error
+from test_lowrank import decaying_matrix, gapped_matrix, optimal_error
 
 BACKENDS = ["host", pytest.param("cuda", marks=pytest.mark.cuda)]
 
@@ -38,18 +38,6 @@ def solve(backend, function, W, rank, **kwargs):
 
 def product(result):
     return result.left.astype(np.float64) @ result.right.astype(np.float64)
-
-
-def gapped_matrix(m, n, rank, dtype, seed):
-    """Singular values 2 - k/20 for the top `rank`, then 0.1 k^-0.5: the rank-r subspace and its
-    singular vectors are well separated, so any accurate method returns the same factors."""
-    rng = np.random.default_rng(seed)
-    p = min(m, n)
-    u, _ = np.linalg.qr(rng.standard_normal((m, p)))
-    v, _ = np.linalg.qr(rng.standard_normal((n, p)))
-    k = np.arange(p, dtype=np.float64)
-    s = np.where(k < rank, 2.0 - k / 20.0, 0.1 * (k + 1.0) ** -0.5)
-    return ((u * s) @ v.T).astype(dtype)
 
 
 SHAPES = [(300, 500), (500, 300), (400, 400)]
@@ -84,7 +72,7 @@ def test_truncated_svd_reaches_the_optimum_and_agrees_with_the_cpu_path(backend,
 @pytest.mark.parametrize("placement", ["left", "right", "balanced"])
 def test_factors_agree_with_the_cpu_exact_svd(backend, shape, method, dtype, placement):
     # Against LAPACK's SVD on the CPU: every method converges to it to rounding on this gapped
-    # spectrum. (The CPU path's float64 Krylov stops ~1e-6 from it: different rounding choices.)
+    # spectrum.
     rank = 12
     W = gapped_matrix(*shape, rank, np.dtype(dtype), seed=3)
     ours = solve(backend, "truncated_svd", W, rank, method=method, singular_values_on=placement)
