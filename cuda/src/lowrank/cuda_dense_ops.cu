@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "core/cuda_common.cuh"
+#include "core/cuda_libraries.cuh"
 #include "lowrank/cuda_dense_ops.hpp"
 #include "mlprims/core/error.hpp"
 
@@ -28,16 +29,12 @@ using mlprims::detail::DeviceGuard;
 
 constexpr int kThreads = 256;
 
+// cuBLAS/cuSOLVER failures name the operation.
 void cublas_check(cublasStatus_t status, const char* what) {
-  if (status != CUBLAS_STATUS_SUCCESS) {
-    throw Error(std::string("lowrank: ") + what + ": cuBLAS error " + std::to_string(static_cast<int>(status)));
-  }
+  mlprims::detail::cublas_check(status, std::string("lowrank: ") + what);
 }
-
 void cusolver_check(cusolverStatus_t status, const char* what) {
-  if (status != CUSOLVER_STATUS_SUCCESS) {
-    throw Error(std::string("lowrank: ") + what + ": cuSOLVER error " + std::to_string(static_cast<int>(status)));
-  }
+  mlprims::detail::cusolver_check(status, std::string("lowrank: ") + what);
 }
 
 // cuBLAS/cuSOLVER take 32-bit sizes.

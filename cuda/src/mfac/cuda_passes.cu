@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/cuda_common.cuh"
+#include "core/cuda_libraries.cuh"
 #include "mfac/backends.hpp"
 #include "mfac/gradient_passes.hpp"
 
@@ -22,6 +23,7 @@ namespace mlprims::mfac::detail {
 namespace {
 
 using mlprims::detail::blocks_for;
+using mlprims::detail::cublas_check;
 using mlprims::detail::cuda_check;
 using mlprims::detail::DeviceGuard;
 
@@ -30,12 +32,6 @@ constexpr std::int64_t kProjectSegment = 4096;   // columns per thread block of 
 constexpr int kCombineColumns = 4;               // columns per thread of the combination
 constexpr std::int64_t kCombineSegment = kThreads * kCombineColumns;
 constexpr int kCoefficientTile = 64;             // rows of coefficients staged in shared memory
-
-void cublas_check(cublasStatus_t status, const char* what) {
-  if (status != CUBLAS_STATUS_SUCCESS) {
-    throw Error(std::string(what) + ": cuBLAS error " + std::to_string(static_cast<int>(status)));
-  }
-}
 
 // A run of columns within one block, the unit of work of a thread block.
 struct Segment {
