@@ -20,10 +20,10 @@ the singular values go is ``singular_values_on``).
   Fisher values themselves go here). No closed form: alternating least squares from the closed
   form above with the best rank-one (row x column) approximation of sqrt(weights).
 
-Devices: numpy arrays and CPU torch tensors run on the CPU; CUDA torch tensors run on their GPU
-(cuBLAS/cuSOLVER) for the closed forms (the element-wise `weights` need CPU arrays), with the
-same methods and defaults, and return CUDA tensors. Weight arrays may then be on W's device or in
-CPU memory.
+Devices: numpy arrays and CPU torch tensors run on the CPU. CUDA torch tensors return CUDA
+tensors: the closed forms run on their GPU (cuBLAS/cuSOLVER) with the same methods and defaults;
+element-wise `weights` run on the host (W and the weights are copied there, the factors back).
+Weight arrays may then be on W's device or in CPU memory.
 """
 
 from __future__ import annotations
@@ -228,8 +228,8 @@ def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=
 
     Parameters
     ----------
-    W : array (m, n), float32 or float64, numpy or torch (CPU or CUDA; element-wise `weights`
-        need CPU arrays).
+    W : array (m, n), float32 or float64, numpy or torch (CPU or CUDA; with element-wise
+        `weights` a CUDA W is factored on the host).
     rank : int in [1, min(m, n)].
     row_weights : (m,) >= 0, optional. Multiplies the residual's rows.
     col_weights : (n,) >= 0, optional. Multiplies the residual's columns.

@@ -219,14 +219,29 @@ def test_repeated_singular_value_is_resolved(backend):
 
 
 @pytest.mark.cuda
-def test_cuda_rejects_elementwise_weights_and_foreign_devices():
+def test_cuda_elementwise_weights_run_on_the_host_with_the_cpu_result():
+    import torch
+
+    rng = np.random.default_rng(12)
+    W = rng.standard_normal((96, 64))
+    weights = rng.lognormal(0, 1.5, W.shape)
+    cpu = lowrank.weighted_svd(W, 4, weights=weights)
+    gpu = lowrank.weighted_svd(torch.from_numpy(W).cuda(), 4, weights=torch.from_numpy(weights).cuda())
+    assert gpu.left.device.type == "cuda" and gpu.right.device.type == "cuda"
+    assert gpu.weighted_error == cpu.weighted_error and gpu.iterations == cpu.iterations
+    np.testing.assert_array_equal(gpu.left.cpu().numpy(), cpu.left)
+    np.testing.assert_array_equal(gpu.right.cpu().numpy(), cpu.right)
+
+
+@pytest.mark.cuda
+def test_cuda_bad_input():
     import torch
 
     W = torch.randn(64, 48, device="cuda")
-    with pytest.raises(ValueError, match="element-wise 'weights' need W in CPU memory"):
-        lowrank.weighted_svd(W, 4, weights=torch.ones(64, 48, device="cuda"))
     with pytest.raises(ValueError, match="'W' must be finite"):
         lowrank.truncated_svd(W.clone().fill_(float("nan")), 4)
+    with pytest.raises(ValueError, match="'row_weights' must be finite and >= 0"):
+        lowrank.weighted_svd(W, 4, row_weights=-torch.ones(64, device="cuda"))
     # CPU weights are accepted with a CUDA W.
     result = lowrank.weighted_svd(W, 4, row_weights=np.ones(64, np.float32))
     assert result.left.device.type == "cuda"

@@ -11,8 +11,8 @@
 //
 // CPU or CUDA (W's device; the outputs must be there too), float32 or float64 (the computation runs
 // in W's dtype; Gram roots are computed in float64). Arrays are C-contiguous (row-major). On CUDA:
-// the closed forms (not element-wise weights), on W's stream; weights may be in CPU memory or on W's
-// device.
+// the closed forms run on the GPU, on W's stream; element-wise weights run on the host (W and the
+// weights are copied there, the factors back); weights may be in CPU memory or on W's device.
 #pragma once
 
 #include <cstdint>

@@ -459,6 +459,34 @@ WeightedResult weighted_on_backend(const detail::DenseOps<T>& ops, const detail:
   return result;
 }
 
+#if defined(MLPRIMS_WITH_CUDA)
+// Element-wise weights for W on a CUDA device: the alternating least squares (per-row r x r solves
+// between GEMMs) run on the host; W and the weights are downloaded and the factors uploaded.
+WeightedResult elementwise_through_host(const char* function, const TensorView& W, std::int64_t rank,
+                                        const TensorView& weights, const SvdOptions& options, const TensorView& left,
+                                        const TensorView& right, const TensorView& singular_values) {
+  const auto memory = detail::make_cuda_dense_ops<float>(W.device().index, W.stream());
+  std::vector<unsigned char> w_storage, weight_storage;
+  const TensorView host_w = host_view(W, W, memory.get(), w_storage, {function, "W"});
+  const TensorView host_weights = host_view(weights, W, memory.get(), weight_storage, {function, "weights"});
+  const std::size_t item = W.dtype() == DType::kFloat64 ? 8 : 4;
+  std::vector<unsigned char> host_left(static_cast<std::size_t>(left.numel()) * item),
+      host_right(static_cast<std::size_t>(right.numel()) * item),
+      host_s(static_cast<std::size_t>(singular_values.numel()) * item);
+  const TensorView left_view(host_left.data(), W.dtype(), left.shape()),
+      right_view(host_right.data(), W.dtype(), right.shape()),
+      s_view(host_s.data(), W.dtype(), singular_values.shape());
+  const WeightedResult result =
+      W.dtype() == DType::kFloat64
+          ? elementwise_typed<double>(function, host_w, rank, host_weights, options, left_view, right_view, s_view)
+          : elementwise_typed<float>(function, host_w, rank, host_weights, options, left_view, right_view, s_view);
+  memory->upload(host_left.data(), left.data(), host_left.size());
+  memory->upload(host_right.data(), right.data(), host_right.size());
+  memory->upload(host_s.data(), singular_values.data(), host_s.size());
+  return result;
+}
+#endif
+
 // `host_backend`: CPU tensors through the device algorithm (tests).
 WeightedResult run(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
                    const SvdOptions& options, const TensorView& left, const TensorView& right,
@@ -474,16 +502,17 @@ WeightedResult run(const char* function, const TensorView& W, std::int64_t rank,
     throw ValueError(std::string(function) + ": give at most one of 'col_weights' and 'right_gram'");
   }
   if (present(weights.elementwise)) {
-    if (!W.device().is_cpu()) {
-      throw ValueError(std::string(function) + ": element-wise 'weights' need W in CPU memory, got W on " +
-                       W.device().str() + " (the CUDA back end has the closed forms: row/column and Gram weights)");
-    }
     if (present(weights.row_weights) || present(weights.col_weights) || present(weights.left_gram) ||
         present(weights.right_gram)) {
       throw ValueError(std::string(function) +
                        ": element-wise 'weights' cannot be combined with row_weights, col_weights, left_gram or "
                        "right_gram (fold diagonal weights into them: w_ij * row_i^2 * col_j^2)");
     }
+#if defined(MLPRIMS_WITH_CUDA)
+    if (W.device().is_cuda()) {
+      return elementwise_through_host(function, W, rank, weights.elementwise, options, left, right, singular_values);
+    }
+#endif
     return W.dtype() == DType::kFloat64
                ? elementwise_typed<double>(function, W, rank, weights.elementwise, options, left, right,
                                            singular_values)
