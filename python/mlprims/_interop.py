@@ -40,6 +40,13 @@ def is_tensor(value: Any) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
+def stream_of(array) -> int:
+    """The current CUDA stream (as an integer handle) of a CUDA tensor's device; 0 otherwise."""
+    if is_tensor(array) and array.device.type == "cuda":
+        return int(torch_module().cuda.current_stream(array.device).cuda_stream)
+    return 0
+
+
 def _describe(value: Any) -> str:
     return type(value).__module__ + "." + type(value).__qualname__
 

@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_array, as_floating, describe, dtype_name
-from ._interop import is_tensor, torch_module
+from ._arrays import as_array, as_floating, describe
+from ._interop import is_tensor, stream_of, torch_module
 from ._native import _core
 
 __all__ = ["LowRankResult", "truncated_svd", "weighted_svd", "fwsvd"]
@@ -70,12 +70,6 @@ class LowRankResult:
     converged: bool = True
     left_shift: float = 0.0
     right_shift: float = 0.0
-
-
-def _stream_of(array) -> int:
-    if is_tensor(array) and array.device.type == "cuda":
-        return int(torch_module().cuda.current_stream(array.device).cuda_stream)
-    return 0
 
 
 def _native_array(function: str, name: str, value, device=None):
@@ -147,7 +141,7 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
         right = np.empty((rank, n), W_np.dtype)
         singular_values = np.empty(rank, W_np.dtype)
     options = (method, oversample, power_iters, seed, singular_values_on, left, right, singular_values,
-               _stream_of(W_np))
+               stream_of(W_np))
     if fisher is not None:
         used, error, left_shift, right_shift, iterations, converged = _core.lowrank_fwsvd(
             W_np, _native_array(function, "fisher", fisher, device), rank, axis, *options

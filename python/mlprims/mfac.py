@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -40,7 +39,7 @@ from ._arrays import as_array as _as_array
 from ._arrays import as_floating as _as_floating
 from ._arrays import describe as _describe
 from ._arrays import dtype_name as _dtype_name
-from ._interop import is_tensor, torch_module
+from ._interop import is_tensor, stream_of, torch_module
 
 __all__ = ["FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune", "MFAC"]
 
@@ -74,12 +73,6 @@ def _device_of(array) -> str:
     return str(array.device) if is_tensor(array) else "cpu"
 
 
-def _stream_of(array) -> int:
-    if is_tensor(array) and array.device.type == "cuda":
-        return int(torch_module().cuda.current_stream(array.device).cuda_stream)
-    return 0
-
-
 def _empty_like(array, shape, dtype_name: str):
     if is_tensor(array):
         torch = torch_module()
@@ -110,7 +103,7 @@ def _solve(function: str, native_solve, x, refine: bool, return_info: bool):
     original_dtype = _dtype_name(x)
     work = _as_floating(function, "x", x)
     out = _empty_like(work, work.shape, _dtype_name(work))
-    info = _info(native_solve(work, out, bool(refine), _stream_of(work)))
+    info = _info(native_solve(work, out, bool(refine), stream_of(work)))
     if original_dtype in ("float16", "bfloat16"):  # results come back in x's storage dtype
         out = out.to(x.dtype) if is_tensor(out) else out.astype(x.dtype)
     return (out, info) if return_info else out
@@ -162,7 +155,7 @@ class FisherInverse:
         damp = _check_damp(function, damp)
         size = 0 if block_size is None else _check_count(function, "block_size", block_size)
         self._grads = grads  # the native object reads it in place
-        self._native = _core.FisherInverse(grads, damp, size, bool(check_finite), _stream_of(grads))
+        self._native = _core.FisherInverse(grads, damp, size, bool(check_finite), stream_of(grads))
 
     @property
     def dim(self) -> int:
@@ -200,7 +193,7 @@ class FisherInverse:
     def diagonal(self):
         """diag(F^{-1}) as d float64 values (numpy, or torch on the gradients' device)."""
         out = _empty_like(self._grads, (self.dim,), "float64")
-        self._native.diagonal(out, _stream_of(out))
+        self._native.diagonal(out, stream_of(out))
         return out
 
     def entries(self, rows, cols):
@@ -216,7 +209,7 @@ class FisherInverse:
             )
         shape = tuple(rows_array.shape)
         out = _empty_like(self._grads, (int(np.prod(shape, dtype=np.int64)),), "float64")
-        self._native.entries(rows_array.reshape(-1), cols_array.reshape(-1), out, _stream_of(out))
+        self._native.entries(rows_array.reshape(-1), cols_array.reshape(-1), out, stream_of(out))
         return out.reshape(shape)
 
     def __repr__(self) -> str:
@@ -365,7 +358,7 @@ class SlidingFisherInverse:
     def update(self, g) -> None:
         """Adds g (d,) to the window, evicting the oldest gradient once it is full."""
         g = self._gradient("update", g)
-        self._native.update(g, _stream_of(g))
+        self._native.update(g, stream_of(g))
 
     def ihvp(self, x, refine: bool = False, *, return_info: bool = False):
         """F^{-1} x over the current window, as :meth:`FisherInverse.ihvp`."""
@@ -420,7 +413,7 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     flat = weights.reshape(-1)
     pruned = _empty_like(flat, flat.shape, _dtype_name(flat))
     mask = _empty_like(flat, flat.shape, "bool")
-    _core.mfac_obs_prune(flat, finv._native, float(sparsity), pruned, mask, _stream_of(flat))
+    _core.mfac_obs_prune(flat, finv._native, float(sparsity), pruned, mask, stream_of(flat))
     return pruned.reshape(shape), mask.reshape(shape)
 
 

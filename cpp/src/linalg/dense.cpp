@@ -167,6 +167,21 @@ void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y) {
 }
 
 template <class T>
+void orthonormalize_columns_keeping_signs(std::int64_t m, std::int64_t l, T* y) {
+  const std::vector<T> before(y, y + m * l);
+  orthonormalize_columns(m, l, y);
+  std::vector<double> alignment(static_cast<std::size_t>(l), 0.0);
+  for (std::int64_t r = 0; r < m; ++r) {
+    for (std::int64_t i = 0; i < l; ++i) alignment[i] += double(y[r * l + i]) * double(before[r * l + i]);
+  }
+  for (std::int64_t r = 0; r < m; ++r) {
+    for (std::int64_t i = 0; i < l; ++i) {
+      if (alignment[i] < 0) y[r * l + i] = -y[r * l + i];
+    }
+  }
+}
+
+template <class T>
 void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y) {
   // y = P L U (partial pivoting): P L spans the same columns, and its unit lower-triangular L with
   // entries of modulus <= 1 keeps them apart; the blocked getrf runs at BLAS-3 speed where a QR of
@@ -207,6 +222,7 @@ void solve_lower_right(std::int64_t n, std::int64_t k, const T* factor, T* x) {
 #define MLPRIMS_INSTANTIATE(T)                                                                  \
   template bool svd_thin<T>(std::int64_t, std::int64_t, T*, T*, T*, T*);                        \
   template void orthonormalize_columns<T>(std::int64_t, std::int64_t, T*);                      \
+  template void orthonormalize_columns_keeping_signs<T>(std::int64_t, std::int64_t, T*);         \
   template void well_conditioned_basis<T>(std::int64_t, std::int64_t, T*);                      \
   template void solve_lower_transposed_left<T>(std::int64_t, std::int64_t, const T*, T*);       \
   template void solve_lower_right<T>(std::int64_t, std::int64_t, const T*, T*);

@@ -27,6 +27,11 @@ bool svd_thin(std::int64_t m, std::int64_t n, T* a, T* s, T* u, T* vt);
 template <class T>
 void orthonormalize_columns(std::int64_t m, std::int64_t l, T* y);
 
+// orthonormalize_columns, then each column negated where it points against the column it came
+// from: nearly orthonormal columns keep their directions (the Householder fallback may flip them).
+template <class T>
+void orthonormalize_columns_keeping_signs(std::int64_t m, std::int64_t l, T* y);
+
 // Replaces the row-major m x l matrix y (m >= l) by a well-conditioned, not orthonormal, basis of
 // its columns (P L of an LU factorization with partial pivoting), at BLAS-3 speed.
 template <class T>

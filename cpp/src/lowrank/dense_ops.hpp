@@ -96,8 +96,8 @@ class DenseOps : public BackendMemory {
   // Sum of squares in double; false in `finite` if an element is NaN or inf.
   virtual double squared_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
                               bool& finite) const = 0;
+  // to (count values) = from rounded to T.
   virtual void narrow(std::int64_t count, const double* from, T* to) const = 0;
-  virtual void widen(std::int64_t count, const T* from, double* to) const = 0;
 
   // Conveniences on top of the transfers.
   template <class U>

@@ -8,6 +8,7 @@
 #include "core/gaussian_sampler.hpp"
 #include "linalg/lapack.hpp"
 #include "lowrank/svd_plan.hpp"
+#include "lowrank/zero_weight_fit.hpp"
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::lowrank::detail {
@@ -260,18 +261,15 @@ std::vector<std::int64_t> zero_indices(const std::vector<double>& weights) {
 
 // factor (rows x rank) rows `indices` <- the rows of Z (F^T F)^{-1}, the least-squares
 // coefficients on the columns of `fit` (fit_rows x rank) whose right-hand sides Z = target F were
-// formed by the caller; a relative ridge of 1e-12 keeps a rank-deficient F solvable (as the CPU
-// path). Small (rank x rank and rows x rank): solved on the host.
+// formed by the caller, with the CPU path's ridge. Small (rank x rank and rows x rank): solved on
+// the host.
 template <class T>
 void fit_rows(const DenseOps<T>& ops, std::int64_t rows, std::int64_t rank, T* factor,
               const std::vector<std::int64_t>& indices, std::int64_t fit_rows_count, const T* fit, const T* z) {
   BackendArray<double> gram_device = ops.template allocate<double>(rank * rank);
   ops.gram(fit_rows_count, rank, fit, fit_rows_count, gram_device.data());
   std::vector<double> gram = ops.download_vector(gram_device.data(), rank * rank);
-  double trace = 0.0;
-  for (std::int64_t a = 0; a < rank; ++a) trace += gram[a * rank + a];
-  for (std::int64_t a = 0; a < rank; ++a) gram[a * rank + a] += 1e-12 * trace / rank + 1e-300;
-  if (!linalg::cholesky(rank, gram.data(), rank)) throw Error("lowrank: zero-weight fit failed (internal error)");
+  factor_fit_gram(rank, gram);
   const std::vector<T> rhs_all = ops.download_vector(z, rows * rank);
   const auto count = static_cast<std::int64_t>(indices.size());
   std::vector<double> rhs(static_cast<std::size_t>(rank * count));

@@ -65,20 +65,13 @@ void HostDenseOps<T>::transpose(std::int64_t rows, std::int64_t cols, const T* a
 
 template <class T>
 void HostDenseOps<T>::orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const {
-  // The row-major m x n copy that linalg wants is the transpose of the packed column-major one.
-  const std::vector<T> before = packed(m, n, a, lda);
-  std::vector<T> rows(before.size());
-  linalg::transpose(n, m, before.data(), rows.data());
-  linalg::orthonormalize_columns(m, n, rows.data());
-  std::vector<T> after(before.size());
+  // The row-major m x n matrix that linalg wants is the transpose of the packed column-major one.
+  const std::vector<T> columns = packed(m, n, a, lda);
+  std::vector<T> rows(columns.size());
+  linalg::transpose(n, m, columns.data(), rows.data());
+  linalg::orthonormalize_columns_keeping_signs(m, n, rows.data());
+  std::vector<T> after(columns.size());
   linalg::transpose(m, n, rows.data(), after.data());
-  for (std::int64_t j = 0; j < n; ++j) {
-    double alignment = 0.0;
-    for (std::int64_t i = 0; i < m; ++i) alignment += double(after[j * m + i]) * double(before[j * m + i]);
-    if (alignment < 0) {
-      for (std::int64_t i = 0; i < m; ++i) after[j * m + i] = -after[j * m + i];
-    }
-  }
   unpack(m, n, after, a, lda);
 }
 
@@ -169,11 +162,6 @@ double HostDenseOps<T>::squared_norm(std::int64_t rows, std::int64_t cols, const
 template <class T>
 void HostDenseOps<T>::narrow(std::int64_t count, const double* from, T* to) const {
   for (std::int64_t i = 0; i < count; ++i) to[i] = static_cast<T>(from[i]);
-}
-
-template <class T>
-void HostDenseOps<T>::widen(std::int64_t count, const T* from, double* to) const {
-  for (std::int64_t i = 0; i < count; ++i) to[i] = static_cast<double>(from[i]);
 }
 
 template class HostDenseOps<float>;

@@ -33,7 +33,6 @@ class HostDenseOps final : public DenseOps<T> {
   double squared_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
                       bool& finite) const override;
   void narrow(std::int64_t count, const double* from, T* to) const override;
-  void widen(std::int64_t count, const T* from, double* to) const override;
 };
 
 }  // namespace mlprims::lowrank::detail

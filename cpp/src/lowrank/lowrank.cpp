@@ -17,6 +17,7 @@
 #include "lowrank/elementwise.hpp"
 #include "lowrank/host_dense_ops.hpp"
 #include "lowrank/truncated_factors.hpp"
+#include "lowrank/zero_weight_fit.hpp"
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::lowrank {
@@ -41,7 +42,7 @@ TensorView host_view(const TensorView& t, const TensorView& W, const lowrank::de
                      (W.device().is_cpu() ? std::string(" like W") : " or on W's device " + W.device().str()) +
                      ", got " + t.device().str());
   }
-  storage.resize(static_cast<std::size_t>(t.numel()) * (t.dtype() == DType::kFloat64 ? 8 : 4));
+  storage.resize(static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()));
   device_memory->download(t.data(), storage.data(), storage.size());
   return TensorView(storage.data(), t.dtype(), t.shape());
 }
@@ -215,10 +216,7 @@ void fit_unweighted_rows(const std::vector<double>& weights, const T* target, st
       gram[a * rank + b] = sum;
     }
   }
-  double trace = 0.0;
-  for (std::int64_t a = 0; a < rank; ++a) trace += gram[a * rank + a];
-  for (std::int64_t a = 0; a < rank; ++a) gram[a * rank + a] += 1e-12 * trace / rank + 1e-300;
-  if (!linalg::cholesky(rank, gram.data(), rank)) throw Error("lowrank: zero-weight fit failed (internal error)");
+  detail::factor_fit_gram(rank, gram);
   std::vector<double> rhs(static_cast<std::size_t>(rank * zero.size()));
   for (std::size_t z = 0; z < zero.size(); ++z) {
     for (std::int64_t a = 0; a < rank; ++a) {
@@ -469,7 +467,7 @@ WeightedResult elementwise_through_host(const char* function, const TensorView& 
   std::vector<unsigned char> w_storage, weight_storage;
   const TensorView host_w = host_view(W, W, memory.get(), w_storage, {function, "W"});
   const TensorView host_weights = host_view(weights, W, memory.get(), weight_storage, {function, "weights"});
-  const std::size_t item = W.dtype() == DType::kFloat64 ? 8 : 4;
+  const std::size_t item = dtype_size(W.dtype());
   std::vector<unsigned char> host_left(static_cast<std::size_t>(left.numel()) * item),
       host_right(static_cast<std::size_t>(right.numel()) * item),
       host_s(static_cast<std::size_t>(singular_values.numel()) * item);

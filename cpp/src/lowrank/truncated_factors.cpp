@@ -43,22 +43,6 @@ TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std
   return f;
 }
 
-// Orthonormal columns for the row-major rows x cols matrix x whose columns are nearly orthogonal,
-// each column keeping its direction (the Householder fallback may flip signs: they are restored).
-void orthonormalize_keeping_signs(std::int64_t rows, std::int64_t cols, float* x) {
-  std::vector<float> before(x, x + rows * cols);
-  linalg::orthonormalize_columns(rows, cols, x);
-  std::vector<double> alignment(static_cast<std::size_t>(cols), 0.0);
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t i = 0; i < cols; ++i) alignment[i] += double(x[r * cols + i]) * double(before[r * cols + i]);
-  }
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t i = 0; i < cols; ++i) {
-      if (alignment[i] < 0) x[r * cols + i] = -x[r * cols + i];
-    }
-  }
-}
-
 // Gram route for float32: G = (W^T Q)^T (W^T Q) in float64 and its eigendecomposition, 3-6x
 // faster than LAPACK's SVD of the n x size matrix W^T Q (whose bidiagonalization runs in level-2
 // BLAS). Eigenvalues of G carry absolute errors ~ size * eps64 * s_1^2, so a singular value s_i
@@ -93,14 +77,14 @@ std::optional<TruncatedFactors<float>> factors_from_gram(std::int64_t m, std::in
   f.u.resize(static_cast<std::size_t>(m * rank));
   linalg::gemm<float>(false, false, m, rank, size, 1.0f, basis.q.data(), size, vectors.data(), rank, 0.0f,
                       f.u.data(), rank);
-  orthonormalize_keeping_signs(m, rank, f.u.data());
+  linalg::orthonormalize_columns_keeping_signs(m, rank, f.u.data());
   // V S = (W^T Q) vectors; its orthonormalized columns are V (the normalization divides by s_i).
   // A QR rather than a division: column i carries an error ~ eps32 s_1 / s_i that would otherwise
   // show as a loss of orthogonality.
   std::vector<float> v(static_cast<std::size_t>(n * rank));
   linalg::gemm<float>(false, false, n, rank, size, 1.0f, basis.wt_q.data(), size, vectors.data(), rank, 0.0f,
                       v.data(), rank);
-  orthonormalize_keeping_signs(n, rank, v.data());
+  linalg::orthonormalize_columns_keeping_signs(n, rank, v.data());
   f.vt.resize(static_cast<std::size_t>(rank * n));
   linalg::transpose(n, rank, v.data(), f.vt.data());
   return f;

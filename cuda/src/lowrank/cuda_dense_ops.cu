@@ -373,7 +373,6 @@ class CudaDenseOps final : public DenseOps<T> {
   }
 
   void narrow(std::int64_t count, const double* from, T* to) const override { convert(count, from, to); }
-  void widen(std::int64_t count, const T* from, double* to) const override { convert(count, from, to); }
 
  private:
   void bind() const {
