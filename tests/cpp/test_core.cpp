@@ -1,8 +1,11 @@
 // TensorView, errors, threads and the BLAS wrapper.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
+#include "core/math/scaled_norm.hpp"
 #include "mlprims/core/build_info.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/core/tensor.hpp"
@@ -96,4 +99,28 @@ TEST(Blas, GemmMatchesLoops) {
       check_gemm<float>(ta, tb);
     }
   }
+}
+
+// The scaled norm is right where a plain sum of squares over- or underflows, and merges partial
+// sums in any order.
+TEST(ScaledNorm, ExtremeScalesAndMerging) {
+  for (double scale : {1e-300, 1e-160, 1.0, 1e160, 1e300}) {
+    const std::vector<double> x = {3 * scale, -4 * scale, 0.0, 12 * scale};
+    EXPECT_NEAR(mlprims::detail::scaled_norm<double>(4, x.data()) / (13 * scale), 1.0, 1e-15) << scale;
+    mlprims::detail::ScaledSumOfSquares left, right;
+    left.add(x[2]);
+    left.add(x[3]);
+    right.add(x[0]);
+    right.add(x[1]);
+    left.merge(right);
+    EXPECT_NEAR(left.norm() / (13 * scale), 1.0, 1e-15) << scale;
+  }
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> with_inf = {1.0, inf, 2.0};
+  EXPECT_EQ(mlprims::detail::scaled_norm<double>(3, with_inf.data()), inf);
+  const std::vector<double> with_nan = {1.0, std::nan(""), inf};
+  EXPECT_TRUE(std::isnan(mlprims::detail::scaled_norm<double>(3, with_nan.data())));
+  const std::vector<float> strided = {3.0f, 99.0f, 4.0f, 99.0f};
+  EXPECT_DOUBLE_EQ(mlprims::detail::scaled_norm<float>(2, strided.data(), 2), 5.0);
+  EXPECT_EQ(mlprims::detail::scaled_norm<double>(0, with_inf.data()), 0.0);
 }
