@@ -28,3 +28,21 @@ install_system_packages() {
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
+
+# The BLAS kernels (OpenBLAS core type) and thread counts of mlprims and numpy in this environment:
+# test results must not depend on them, and the logs say which ran.
+describe_thread_pools() {
+  "$VENV/bin/python" -c "
+import mlprims, threadpoolctl
+print('mlprims threads', mlprims.get_num_threads())
+for pool in threadpoolctl.threadpool_info():
+    owner = 'mlprims' if '/mlprims/' in pool['filepath'] else pool['filepath'].rsplit('/', 1)[-1]
+    print(f\"  {owner}: {pool['internal_api']}, {pool.get('architecture', '-')} kernels, {pool['num_threads']} threads\")"
+}
+
+# The OpenBLAS kernel mlprims' own BLAS runs under the current environment.
+mlprims_blas_kernel() {
+  "$VENV/bin/python" -c "
+import mlprims, threadpoolctl
+print(next(p['architecture'] for p in threadpoolctl.threadpool_info() if '/mlprims/' in p['filepath']))"
+}

@@ -19,6 +19,20 @@ def reference():
         return {key: data[key] for key in data.files}
 
 
+def pytest_report_header(config):
+    """Which BLAS kernels and how many threads this run uses: results must not depend on either,
+    and CI runs the suite under several (OPENBLAS_CORETYPE, MLPRIMS_NUM_THREADS)."""
+    lines = [f"mlprims threads: {mlprims.get_num_threads()}; BLAS: {mlprims.build_info()['blas']}"]
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return lines + ["threadpoolctl not installed: BLAS kernels of other libraries not shown"]
+    for pool in threadpool_info():
+        lines.append(f"thread pool {pool.get('internal_api')}: {pool.get('filepath', '?').rsplit('/', 1)[-1]}, "
+                     f"kernels {pool.get('architecture', '?')}, {pool.get('num_threads')} threads")
+    return lines
+
+
 def cuda_device_available() -> bool:
     if mlprims.build_info()["cuda_devices"] == 0:
         return False

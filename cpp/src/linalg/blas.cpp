@@ -30,11 +30,13 @@ int openblas_threads() {
 
 }  // namespace
 
-// Brings OpenBLAS's thread count to the wanted one before a BLAS call.
-void apply_blas_threads() {
+// Brings OpenBLAS's thread count to the wanted one before a BLAS call of about `flops` floating-
+// point operations.
+void apply_blas_threads(double flops) {
   if (&MLPRIMS_OPENBLAS(set_num_threads) == nullptr) return;
   const int requested = requested_threads.load(std::memory_order_relaxed);
-  int wanted = serial_scopes.load(std::memory_order_relaxed) > 0 ? 1 : requested;
+  const bool serial = serial_scopes.load(std::memory_order_relaxed) > 0 || flops < kThreadedBlasMinFlops;
+  int wanted = serial ? 1 : requested;
   if (wanted == 0) wanted = default_threads.load(std::memory_order_relaxed);  // 0 if never changed
   const int applied = applied_threads.load(std::memory_order_relaxed);
   if (wanted == 0 || wanted == applied) return;
@@ -77,7 +79,7 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
   const char ta = transpose_a ? 'T' : 'N', tb = transpose_b ? 'T' : 'N';
   const int M = blas_int(n, "n"), N = blas_int(m, "m"), K = blas_int(k, "k");
   const int LDA = blas_int(ldb, "ldb"), LDB = blas_int(lda, "lda"), LDC = blas_int(ldc, "ldc");
-  apply_blas_threads();
+  apply_blas_threads(2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
   GemmSymbol<T>::call(&tb, &ta, &M, &N, &K, &alpha, b, &LDA, a, &LDB, &beta, c, &LDC);
 }
 

@@ -11,8 +11,14 @@ namespace mlprims::linalg {
 // cycles from work that never calls BLAS.
 void set_blas_threads(int threads);
 std::string blas_description();  // the BLAS library and its configuration
-// Applies the recorded thread count; every BLAS/LAPACK entry point calls this first.
-void apply_blas_threads();
+// Below this many floating-point operations a BLAS call runs on the calling thread: about 0.1-0.5 ms
+// of one core, less than what waking a second thread and joining it costs once another process
+// shares the cores (a thread the scheduler has put aside holds the whole call for a time slice,
+// ~3 ms). Measured with bench/python/contention.py.
+inline constexpr double kThreadedBlasMinFlops = 1 << 24;
+// Applies the recorded thread count; every BLAS/LAPACK entry point calls this first with its
+// operation count (the default: large enough to use every configured thread).
+void apply_blas_threads(double flops = kThreadedBlasMinFlops);
 
 // While one is alive, mlprims' BLAS calls run on the calling thread only. For code that runs its
 // own OpenMP kernels between BLAS calls: after a threaded call OpenBLAS's idle threads spin for

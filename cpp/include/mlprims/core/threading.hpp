@@ -4,7 +4,8 @@
 
 namespace mlprims {
 
-// n >= 1 threads; n = 0 restores the default (the number of cores OpenMP sees).
+// n >= 1 threads; n = 0 restores the default: the environment variable MLPRIMS_NUM_THREADS when it
+// holds a positive integer, else the number of cores OpenMP sees.
 void set_num_threads(int n);
 int get_num_threads();
 
