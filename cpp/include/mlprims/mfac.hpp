@@ -32,7 +32,9 @@ struct FisherOptions {
   // Block-diagonal F: each run of block_size consecutive coordinates has its own inverse (the
   // last block is shorter when block_size does not divide d); 0 means one block (the full F).
   std::int64_t block_size = 0;
-  // Scan the gradients for NaN/inf and throw ValueError (the scan is one pass over G).
+  // Kept for compatibility and ignored: NaN/inf in the gradients, or a Gram matrix that overflows
+  // float64, is always a ValueError (the check is part of the Gram product and costs nothing; a
+  // non-finite G would make every product NaN).
   bool check_finite = true;
 };
 

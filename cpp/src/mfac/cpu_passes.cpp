@@ -4,12 +4,15 @@
 #include <cmath>
 #include <vector>
 
+#include "core/math/scaled_norm.hpp"
 #include "core/parallel.hpp"
 #include "linalg/lapack.hpp"
 #include "mfac/column_sweep.hpp"
 
 namespace mlprims::mfac::detail {
 namespace {
+
+using mlprims::detail::ScaledSumOfSquares;
 
 // Element offset of x[row, j] for a 1-D (row 0) or 2-D view.
 std::int64_t offset_of(const TensorView& t, std::int64_t row, std::int64_t j) {
@@ -52,7 +55,7 @@ class CpuPasses final : public GradientPasses {
   }
 
   void project(Select select, int k, const double* v, double* q) const override {
-    sweep(select, k, nullptr, [](std::int64_t, std::int64_t, const double*, double*) {}, v, q, nullptr);
+    sweep(select, k, nullptr, [](std::int64_t, std::int64_t, const double*, ScaledSumOfSquares*) {}, v, q, nullptr);
   }
 
   void combine(const Combination& c) const override {
@@ -60,10 +63,11 @@ class CpuPasses final : public GradientPasses {
     const int k = c.k;
     sweep(
         c.select, k, c.coefficients,
-        [&](std::int64_t begin, std::int64_t end, const double* acc, double* chunk_norms) {
+        [&](std::int64_t begin, std::int64_t end, const double* acc, ScaledSumOfSquares* chunk_norms) {
           const std::int64_t width = end - begin;
           for (int r = 0; r < k; ++r) {
-            double out_sum = 0.0, b_sum = 0.0;
+            ScaledSumOfSquares& out_sum = chunk_norms[r];
+            ScaledSumOfSquares& b_sum = chunk_norms[k + r];
             for (std::int64_t col = 0; col < width; ++col) {
               const std::int64_t j = r * d + begin + col;
               double value = c.a[j];
@@ -72,11 +76,11 @@ class CpuPasses final : public GradientPasses {
               value *= c.out_scale;
               if (c.accumulate) value += c.out[j];
               c.out[j] = value;
-              out_sum += value * value;
-              if (c.b != nullptr) b_sum += c.b[j] * c.b[j];
+              if (c.norms != nullptr) {
+                out_sum.add(value);
+                if (c.b != nullptr) b_sum.add(c.b[j]);
+              }
             }
-            chunk_norms[r] += out_sum;
-            chunk_norms[k + r] += b_sum;
           }
         },
         c.out_projection != nullptr ? c.out : nullptr, c.out_projection, c.norms);
@@ -155,17 +159,26 @@ class CpuPasses final : public GradientPasses {
   void download(const double* from, double* host, std::int64_t count) const override { copy(from, host, count); }
   void upload(const double* host, double* to, std::int64_t count) const override { copy(host, to, count); }
 
-  void squared_norms(const double* v, int k, double* out) const override {
+  void norms(const double* v, int k, double* out) const override {
     const std::int64_t d = g_.cols;
     const int threads = mlprims::detail::threads_for(d, 1 << 15);
     for (int r = 0; r < k; ++r) {
       const double* row = v + r * d;
-      double sum = 0.0;
+      // Per-thread partial sums over static ranges, merged in thread order (deterministic).
+      std::vector<ScaledSumOfSquares> partial(static_cast<std::size_t>(threads));
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : sum)
+#pragma omp parallel num_threads(threads)
 #endif
-      for (std::int64_t j = 0; j < d; ++j) sum += row[j] * row[j];
-      out[r] = sum;
+      {
+        ScaledSumOfSquares& sum = partial[static_cast<std::size_t>(mlprims::detail::thread_index())];
+#if defined(_OPENMP)
+#pragma omp for schedule(static)
+#endif
+        for (std::int64_t j = 0; j < d; ++j) sum.add(row[j]);
+      }
+      ScaledSumOfSquares total;
+      for (const ScaledSumOfSquares& part : partial) total.merge(part);
+      out[r] = total.norm();
     }
   }
 
@@ -201,7 +214,7 @@ class CpuPasses final : public GradientPasses {
       if (g_.dtype == DType::kFloat64) {
         reinterpret_cast<double*>(row)[j] = from[j];
       } else if (g_.dtype == DType::kFloat32) {
-        reinterpret_cast<float*>(row)[j] = static_cast<float>(from[j]);
+        reinterpret_cast<float*>(row)[j] = double_to_float(from[j]);
       } else {
         reinterpret_cast<std::uint16_t*>(row)[j] = double_to_bfloat16(from[j]);
       }
@@ -219,8 +232,8 @@ class CpuPasses final : public GradientPasses {
 
  private:
   // One pass over the columns of the selected blocks, in chunks: acc = c_b^T G over the chunk
-  // (when coefficients are given, else nullptr), finish(begin, end, acc, norms) writes the chunk's
-  // outputs and may add to 2k sums, then G times `project_source` over the chunk is added to
+  // (when coefficients are given, else nullptr), finish(begin, end, acc, sums) writes the chunk's
+  // outputs and may add to 2k scaled sums of squares (norms receives their 2k norms), then G times `project_source` over the chunk is added to
   // project_out (k x m per block). A chunk is still in cache for the projection.
   template <class Finish>
   void sweep(Select select, int k, const double* coefficients, Finish&& finish, const double* project_source,
@@ -242,7 +255,7 @@ class CpuPasses final : public GradientPasses {
     if (norms != nullptr) std::fill(norms, norms + 2 * k, 0.0);
     if (chosen.empty()) return;
     const auto run_chunk = [&](std::size_t block, std::int64_t begin, std::int64_t end, double* acc, double* project,
-                               double* chunk_norms) {
+                               ScaledSumOfSquares* chunk_norms) {
       double* accumulator = nullptr;
       if (coefficients != nullptr) {
         combine_columns(g_, begin, end, coefficients + block * k * m, k, acc);
@@ -260,7 +273,7 @@ class CpuPasses final : public GradientPasses {
       const int threads = mlprims::detail::threads_for(m * block.width(), 1 << 16);
       const std::size_t size = static_cast<std::size_t>(k * m);
       std::vector<double> private_projections(project_out != nullptr ? threads * size : 0, 0.0);
-      std::vector<double> private_norms(static_cast<std::size_t>(threads * 2 * k), 0.0);
+      std::vector<ScaledSumOfSquares> private_norms(static_cast<std::size_t>(threads * 2 * k));
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
 #endif
@@ -283,7 +296,7 @@ class CpuPasses final : public GradientPasses {
     }
     // Many blocks: each block is one thread's, which writes its own projections directly.
     const int threads = mlprims::detail::threads_for(static_cast<std::int64_t>(chosen.size()), 1);
-    std::vector<double> private_norms(static_cast<std::size_t>(threads * 2 * k), 0.0);
+    std::vector<ScaledSumOfSquares> private_norms(static_cast<std::size_t>(threads * 2 * k));
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
 #endif
@@ -305,14 +318,16 @@ class CpuPasses final : public GradientPasses {
   }
 
   static void add_private(int threads, const std::vector<double>& projections, double* project_out, std::size_t size,
-                          const std::vector<double>& private_norms, double* norms, int k) {
+                          const std::vector<ScaledSumOfSquares>& private_norms, double* norms, int k) {
+    std::vector<ScaledSumOfSquares> totals(static_cast<std::size_t>(2 * k));
     for (int t = 0; t < threads; ++t) {
       if (project_out != nullptr) {
         for (std::size_t i = 0; i < size; ++i) project_out[i] += projections[t * size + i];
       }
-      if (norms != nullptr) {
-        for (int r = 0; r < 2 * k; ++r) norms[r] += private_norms[t * 2 * k + r];
-      }
+      for (int r = 0; r < 2 * k; ++r) totals[r].merge(private_norms[t * 2 * k + r]);
+    }
+    if (norms != nullptr) {
+      for (int r = 0; r < 2 * k; ++r) norms[r] = totals[r].norm();
     }
   }
 
