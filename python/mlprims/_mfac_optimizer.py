@@ -108,7 +108,7 @@ class MFAC(torch.optim.Optimizer):
         _check_real("weight_decay", weight_decay, 0.0)
         _check_real("damp", damp, 0.0, inclusive=False)
         if isinstance(ngrads, bool) or not isinstance(ngrads, numbers.Integral) or not 1 <= ngrads <= 2**62:
-            raise ValueError(f"MFAC: 'ngrads' must be an integer >= 1, got {ngrads!r}")
+            raise ValueError(f"MFAC: 'ngrads' must be an integer >= 1 and <= 2**62, got {ngrads!r}")
         self._window = None
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
         parameters = [p for group in self.param_groups for p in group["params"]]

@@ -10,16 +10,30 @@ Information", NeurIPS 2021). Setup is one Gram product and an m x m Cholesky fac
 (Gram matrix, passes, m x m solves) accumulates in float64, so storage precision limits only how
 exactly G itself is represented.
 
-Accuracy. For x in the span of the gradients (the optimizer's case, x = g) and a small damp the
-Woodbury form loses accuracy; ``refine=True`` adds iterative refinement (two more passes per
-step, until the residual stops shrinking) and brings the backward error
-``||F y - x|| / (||F|| ||y|| + ||x||)`` to about 1e-16 in float64. Measured bounds:
+Accuracy, as the backward error eta = ||F y - x|| / (||F|| ||y|| + ||x||) of y = F^{-1} x, with
+u = 2^-53 (float64 unit roundoff) and cond(F) = 1 + sigma_max(G)^2 / (m damp) = ||K|| / (m damp)
+(>= the condition number of K):
 
-* float64 gradients, ``refine=True``: backward error <= 1e-14 for damp in [1e-8, 1];
-* float32 gradients: <= 1e-6 for x = a stored gradient at damp = 1e-6 (about 1e-9 typically);
-* bfloat16 gradients: the same bound as float32 holds for F built from the *rounded* gradients
-  (what is stored). Relative to the unrounded gradients, F itself is off by bfloat16's rounding
-  (relative 4e-3), so expect products accurate to about that.
+* ``refine=False`` (two passes): y = (x - G^T z) / damp with z = K^{-1} G x. The rounding of G x,
+  the Cholesky solve's backward error (~ u ||K|| ||z||) and the cancellation in x - G^T z are all
+  multiplied by ||K|| / (m damp), so eta <= c u cond(F), c a small multiple of the rounding steps
+  (sums of m and d terms: ~ sqrt(m) + sqrt(d) in the probabilistic analysis, the tests use twice
+  that). This is not a fixed figure: gradients in groups of nearly parallel rows (cosine
+  1 - 5e-7) at damp = 1e-6 reach cond(F) ~ 1e10 and eta ~ 1e-6 (measured 0.001-0.2 u cond(F)).
+* ``refine=True``: a product that does not cancel (three passes), then iterative refinement (three
+  passes per step) until the estimated eta is <= 4 eps or stops halving: eta ~ 1e-16 whatever
+  cond(F) (<= 9e-16 measured, correlated gradients included).
+* Results in float32 (x float32) add at most 2^-24 (6e-8) to eta: the rounding of y.
+* Storage: the bounds are for F built from the stored gradients. float32 and bfloat16 gradients
+  are exact in float64 and all sums are float64, so they hold as stated; relative to unrounded
+  gradients, F itself is off by the storage rounding (relative 6e-8 for float32, 4e-3 for
+  bfloat16).
+
+Range. Norms are accumulated with scaling and each right-hand side is solved at norm ~1 (a
+power-of-two rescaling, exact), so products and reported figures are right for any finite G, x
+and damp whose K = m damp I + G G^T fits in float64 (diagonal <= 4.5e307) and whose answer is
+representable. Gradients beyond that (squared row norms near 1e308), or that are not finite once
+stored in the window's dtype, are a ValueError.
 
 Classes and functions: :class:`FisherInverse` (static, for pruning), :class:`SlidingFisherInverse`
 (the last ``window`` gradients, for optimization), :func:`obs_prune` (one Optimal Brain Surgeon
@@ -52,6 +66,13 @@ class SolveInfo:
     ``||r|| / (||F|| ||y|| + ||x||)``, where ||F|| is a lower bound from a few power iterations on
     the m x m system (so the estimate errs on the high side). Refinement stops when that estimate
     reaches 4 eps (about 9e-16) or stops halving. Without refinement both figures are nan.
+
+    The figures describe the array returned: for a float32 result they are measured again on y
+    rounded to float32 (two more passes over the gradients). For float16/bfloat16 x (computed in
+    float32 and rounded back) they describe the float32 result before that last rounding. Norms
+    are scaled sums, right at any finite magnitude. The residual is evaluated in float64: a
+    relative residual below ~eps ||F|| ||y|| / ||x|| (= eps cond(F) for x outside the gradients'
+    span) is rounding noise; read the backward error.
     """
 
     refinement_steps: int
@@ -138,7 +159,9 @@ class FisherInverse:
         Blocks no wider than m are inverted as dense b x b matrices, wider ones by Woodbury.
         None (default) or block_size >= d: the full F.
     check_finite : bool
-        Scan `grads` for NaN/inf (ValueError) during setup; the scan is free (setup reads G once).
+        Kept for compatibility; NaN/inf in `grads` is always a ValueError (the check is part of
+        the Gram product and free, and a non-finite G would make every product NaN), and so is a
+        Gram matrix that overflows float64 (squared row norms near 1e308, or m * damp).
 
     Setup is a Gram product G G^T (BLAS syrk, float64 accumulation) and an m x m Cholesky
     factorization (Bunch-Kaufman LDL^T if rounding defeats Cholesky); memory beyond G is O(m^2)
@@ -196,9 +219,12 @@ class FisherInverse:
         """F^{-1} x for x of shape (d,) or (k, d).
 
         The result has x's shape, library, device and floating dtype (float16/bfloat16 inputs
-        compute in float32 and are rounded back). ``refine=True`` runs iterative refinement
-        until the residual stops shrinking (use it when x lies in the span of the gradients and
-        damp is small); ``return_info=True`` also returns a :class:`SolveInfo`.
+        compute in float32 and are rounded back). ``refine=False``: two passes over G, backward
+        error <= c u cond(F) (module docstring). ``refine=True`` runs iterative refinement until
+        the residual stops shrinking (use it when x lies in the span of the gradients and damp is
+        small): backward error ~1e-16, three passes plus three per correction (at most two were
+        needed in the tests), two more for float32 results to measure what is returned.
+        ``return_info=True`` also returns a :class:`SolveInfo`.
         """
         return _solve("FisherInverse.ihvp", self._native.ihvp, x, refine, return_info)
 
@@ -332,6 +358,11 @@ class SlidingFisherInverse:
     F = damp I + (1/c) sum of them (the paper's reference code counts the empty slots as zero
     gradients, which divides by `window` instead). The window owns a copy of each gradient.
 
+    A gradient that is not finite, that is not finite once rounded to `dtype` (|g_j| >= 3.4e38
+    for float32 and bfloat16), or whose squared norm would overflow the float64 Gram matrix
+    (||g|| > 4.7e153) is a ValueError, and the window is left exactly as it was. ``window * damp``
+    must be <= 2.2e307.
+
     Examples
     --------
     >>> import numpy as np
@@ -399,7 +430,8 @@ class SlidingFisherInverse:
         return g
 
     def update(self, g) -> None:
-        """Adds g (d,) to the window, evicting the oldest gradient once it is full."""
+        """Adds g (d,) to the window, evicting the oldest gradient once it is full (ValueError for
+        a g the window cannot hold: see the class docstring; the window is then unchanged)."""
         g = self._gradient("SlidingFisherInverse.update", g)
         self._native.update(g, stream_of(g))
 
