@@ -578,7 +578,7 @@ def _representable_scales():
     cases = []
     for s in (1e-150, 1e-100, 1.0, 1e100, 1e150):
         for ratio in (1e-6, 1.0):
-            for x_scale in (1e-300, 1e-150, 1.0, 1e150, 1e300):
+            for x_scale in (1e-300, 1e-150, 1e-29, 1.0, 1e29, 1e150, 1e300):  # 1e+-29: not rescaled
                 damp = ratio * s * s
                 log_y = (math.log10(x_scale) - 2 * math.log10(s), math.log10(x_scale) - math.log10(damp))
                 if 1e-300 < damp < 1e300 and min(log_y) > -290 and max(log_y) < 290:

@@ -321,11 +321,14 @@ SolveInfo WoodburySolver::solve_into(double* x, double* y, int k, bool refine, d
                                      const TensorView& out, std::int64_t first) const {
   // F^{-1} is linear: solve for x / 2^e with ||x / 2^e|| in [1, 2) and multiply y by 2^e. Exact
   // (powers of two), and G x, K^{-1} G x and the residual then stay in range for any finite x
-  // whose answer is representable (x = 1e300 with ||G|| = 1e100 used to overflow to NaN).
+  // whose answer is representable (x = 1e300 with ||G|| = 1e100 used to overflow to NaN). With
+  // ||x|| in [2^-100, 2^100] nothing can leave the range (||G|| <= ~1e154 sqrt(m) as K is
+  // finite), so those rows skip the two d-length scaling passes.
   std::vector<double> norms(static_cast<std::size_t>(k)), down(norms.size(), 1.0), up(norms.size(), 1.0);
   passes_.norms(x, k, norms.data());
   for (int j = 0; j < k; ++j) {
     if (!(norms[j] > 0.0) || !std::isfinite(norms[j])) continue;
+    if (norms[j] >= 0x1p-100 && norms[j] <= 0x1p100) continue;
     const int exponent = std::clamp(std::ilogb(norms[j]), -1022, 1023);
     down[j] = std::ldexp(1.0, -exponent);
     up[j] = std::ldexp(1.0, exponent);
