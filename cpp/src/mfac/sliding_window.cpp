@@ -96,7 +96,9 @@ class SlidingWindow final : public SlidingEngine {
     passes_->norms(sources.data(), 1, &norm);
     const std::string unchanged = "; the window is unchanged";
     if (!std::isfinite(norm)) {
-      throw ValueError(std::string(function) + ": 'g' must be finite, found NaN or inf" + unchanged);
+      // (CUDA sums plain squares: there a finite g with ||g|| > 1.3e154 lands here too.)
+      throw ValueError(std::string(function) + ": 'g' must be finite, found NaN or inf (or a norm that overflows)" +
+                       unchanged);
     }
     const std::int64_t slot = next_;
     const bool stored_exactly = passes_->rows().dtype == DType::kFloat64 || g.dtype() == passes_->rows().dtype;
