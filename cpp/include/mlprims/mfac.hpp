@@ -9,6 +9,9 @@
 // float64 or bfloat16; every sum (Gram matrix, passes, solves) accumulates in float64.
 // refine=true computes the product in a form that does not cancel (three passes), then refines it
 // iteratively (three passes per step) until the backward error reaches ~1e-16 in float64.
+// refine=false: backward error <= c u cond(F), u = 2^-53, cond(F) = 1 + sigma_max(G)^2 / (m damp),
+// c ~ 2 (sqrt(m) + sqrt(d)) (the rounding of G x, of the m x m solve and of the cancellation, all
+// amplified by ||K|| / (m damp)); float32 results add 2^-24.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +24,9 @@ namespace mlprims::mfac {
 // How a product F^{-1} x was obtained. With refinement the residual r = x - F y is computed, and
 // with it the backward error ||r|| / (||F|| ||y|| + ||x||), where ||F|| is a lower bound from a few
 // power iterations on the m x m system (so the estimate errs on the high side). Refinement stops
-// when that estimate reaches 4 eps, or when the residual stops halving.
+// when that estimate reaches 4 eps, or when the residual stops halving. The figures describe the
+// array returned (for float32 out: y rounded to float32, measured in two more passes) and use
+// scaled norms (right at any finite magnitude on the CPU).
 struct SolveInfo {
   int refinement_steps = 0;       // corrections applied after the first solve
   double relative_residual = -1;  // ||x - F y|| / ||x|| (largest over right-hand sides); -1 without refinement
@@ -32,7 +37,9 @@ struct FisherOptions {
   // Block-diagonal F: each run of block_size consecutive coordinates has its own inverse (the
   // last block is shorter when block_size does not divide d); 0 means one block (the full F).
   std::int64_t block_size = 0;
-  // Scan the gradients for NaN/inf and throw ValueError (the scan is one pass over G).
+  // Kept for compatibility and ignored: NaN/inf in the gradients, or a Gram matrix that overflows
+  // float64, is always a ValueError (the check is part of the Gram product and costs nothing; a
+  // non-finite G would make every product NaN).
   bool check_finite = true;
 };
 
@@ -68,7 +75,9 @@ class FisherInverse {
   std::unique_ptr<Impl> impl_;
 };
 
-// Inverse over the last `window` gradients, for optimization. Owns its gradient buffer
+// Inverse over the last `window` gradients, for optimization. A gradient that is not finite, not
+// finite once rounded to `dtype`, or with ||g||^2 beyond ~2.2e307 (the Gram matrix) is a
+// ValueError that leaves the window unchanged. Owns its gradient buffer
 // (window x dim in `dtype`: float32, float64 or bfloat16) on `device`. While the window fills,
 // F is built from the gradients present: F = damp I + (1/c) sum of the c gradients so far.
 // Replacing a gradient changes K by a symmetric rank-2 matrix: its Cholesky factor is updated and

@@ -34,9 +34,10 @@ class SlidingEngine {
   virtual std::int64_t size() const = 0;
 };
 
-// Throws ValueError naming FisherInverse's 'grads' when check_finite finds NaN/inf.
+// Throws ValueError naming FisherInverse's 'grads' when G holds NaN/inf or its Gram matrix
+// overflows.
 std::unique_ptr<FisherEngine> make_fisher_engine(std::unique_ptr<GradientPasses> passes, double damp,
-                                                 std::int64_t block_size, bool check_finite);
+                                                 std::int64_t block_size);
 // `window_passes` owns a zeroed buffer of `window` rows (make_cpu_window, make_cuda_window).
 std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes,
                                                    std::int64_t window, double damp, std::int64_t refactor_interval);

@@ -4,12 +4,35 @@
 #include <cmath>
 #include <vector>
 
+#include "core/math/scaled_norm.hpp"
 #include "core/parallel.hpp"
 #include "linalg/lapack.hpp"
 #include "mfac/column_sweep.hpp"
 
 namespace mlprims::mfac::detail {
 namespace {
+
+using mlprims::detail::ScaledSumOfSquares;
+
+// sum += v[0..n)^2. A plain sum of squares is exact to rounding while the largest magnitude is
+// within [2^-450, 2^450] (squares neither overflow nor lose anything that matters to underflow),
+// and it is several times faster than scaling each term; outside that range the terms are
+// added scaled (core/math/scaled_norm.hpp).
+void add_norm(const double* v, std::int64_t n, ScaledSumOfSquares& sum) {
+  double squares = 0.0, largest = 0.0;
+#pragma omp simd reduction(+ : squares) reduction(max : largest)
+  for (std::int64_t i = 0; i < n; ++i) {
+    squares += v[i] * v[i];
+    largest = std::max(largest, std::fabs(v[i]));
+  }
+  constexpr double kSmall = 0x1p-450, kLarge = 0x1p450;
+  if (largest == 0.0) return;
+  if (largest >= kSmall && largest <= kLarge) {  // also false for NaN
+    sum.add(std::sqrt(squares));                  // adds `squares` to the scaled sum
+    return;
+  }
+  for (std::int64_t i = 0; i < n; ++i) sum.add(v[i]);
+}
 
 // Element offset of x[row, j] for a 1-D (row 0) or 2-D view.
 std::int64_t offset_of(const TensorView& t, std::int64_t row, std::int64_t j) {
@@ -52,7 +75,7 @@ class CpuPasses final : public GradientPasses {
   }
 
   void project(Select select, int k, const double* v, double* q) const override {
-    sweep(select, k, nullptr, [](std::int64_t, std::int64_t, const double*, double*) {}, v, q, nullptr);
+    sweep(select, k, nullptr, [](std::int64_t, std::int64_t, const double*, ScaledSumOfSquares*) {}, v, q, nullptr);
   }
 
   void combine(const Combination& c) const override {
@@ -60,10 +83,9 @@ class CpuPasses final : public GradientPasses {
     const int k = c.k;
     sweep(
         c.select, k, c.coefficients,
-        [&](std::int64_t begin, std::int64_t end, const double* acc, double* chunk_norms) {
+        [&](std::int64_t begin, std::int64_t end, const double* acc, ScaledSumOfSquares* chunk_norms) {
           const std::int64_t width = end - begin;
           for (int r = 0; r < k; ++r) {
-            double out_sum = 0.0, b_sum = 0.0;
             for (std::int64_t col = 0; col < width; ++col) {
               const std::int64_t j = r * d + begin + col;
               double value = c.a[j];
@@ -72,11 +94,11 @@ class CpuPasses final : public GradientPasses {
               value *= c.out_scale;
               if (c.accumulate) value += c.out[j];
               c.out[j] = value;
-              out_sum += value * value;
-              if (c.b != nullptr) b_sum += c.b[j] * c.b[j];
             }
-            chunk_norms[r] += out_sum;
-            chunk_norms[k + r] += b_sum;
+            if (c.norms != nullptr) {
+              add_norm(c.out + r * d + begin, width, chunk_norms[r]);
+              if (c.b != nullptr) add_norm(c.b + r * d + begin, width, chunk_norms[k + r]);
+            }
           }
         },
         c.out_projection != nullptr ? c.out : nullptr, c.out_projection, c.norms);
@@ -155,17 +177,23 @@ class CpuPasses final : public GradientPasses {
   void download(const double* from, double* host, std::int64_t count) const override { copy(from, host, count); }
   void upload(const double* host, double* to, std::int64_t count) const override { copy(host, to, count); }
 
-  void squared_norms(const double* v, int k, double* out) const override {
+  void norms(const double* v, int k, double* out) const override {
     const std::int64_t d = g_.cols;
     const int threads = mlprims::detail::threads_for(d, 1 << 15);
     for (int r = 0; r < k; ++r) {
       const double* row = v + r * d;
-      double sum = 0.0;
+      // Per-thread partial sums over static ranges, merged in thread order (deterministic).
+      std::vector<ScaledSumOfSquares> partial(static_cast<std::size_t>(threads));
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : sum)
+#pragma omp parallel for schedule(static) num_threads(threads)
 #endif
-      for (std::int64_t j = 0; j < d; ++j) sum += row[j] * row[j];
-      out[r] = sum;
+      for (int t = 0; t < threads; ++t) {
+        const std::int64_t begin = d * t / threads, end = d * (t + 1) / threads;
+        add_norm(row + begin, end - begin, partial[static_cast<std::size_t>(t)]);
+      }
+      ScaledSumOfSquares total;
+      for (const ScaledSumOfSquares& part : partial) total.merge(part);
+      out[r] = total.norm();
     }
   }
 
@@ -201,7 +229,7 @@ class CpuPasses final : public GradientPasses {
       if (g_.dtype == DType::kFloat64) {
         reinterpret_cast<double*>(row)[j] = from[j];
       } else if (g_.dtype == DType::kFloat32) {
-        reinterpret_cast<float*>(row)[j] = static_cast<float>(from[j]);
+        reinterpret_cast<float*>(row)[j] = double_to_float(from[j]);
       } else {
         reinterpret_cast<std::uint16_t*>(row)[j] = double_to_bfloat16(from[j]);
       }
@@ -219,8 +247,8 @@ class CpuPasses final : public GradientPasses {
 
  private:
   // One pass over the columns of the selected blocks, in chunks: acc = c_b^T G over the chunk
-  // (when coefficients are given, else nullptr), finish(begin, end, acc, norms) writes the chunk's
-  // outputs and may add to 2k sums, then G times `project_source` over the chunk is added to
+  // (when coefficients are given, else nullptr), finish(begin, end, acc, sums) writes the chunk's
+  // outputs and may add to 2k scaled sums of squares (norms receives their 2k norms), then G times `project_source` over the chunk is added to
   // project_out (k x m per block). A chunk is still in cache for the projection.
   template <class Finish>
   void sweep(Select select, int k, const double* coefficients, Finish&& finish, const double* project_source,
@@ -242,7 +270,7 @@ class CpuPasses final : public GradientPasses {
     if (norms != nullptr) std::fill(norms, norms + 2 * k, 0.0);
     if (chosen.empty()) return;
     const auto run_chunk = [&](std::size_t block, std::int64_t begin, std::int64_t end, double* acc, double* project,
-                               double* chunk_norms) {
+                               ScaledSumOfSquares* chunk_norms) {
       double* accumulator = nullptr;
       if (coefficients != nullptr) {
         combine_columns(g_, begin, end, coefficients + block * k * m, k, acc);
@@ -260,7 +288,7 @@ class CpuPasses final : public GradientPasses {
       const int threads = mlprims::detail::threads_for(m * block.width(), 1 << 16);
       const std::size_t size = static_cast<std::size_t>(k * m);
       std::vector<double> private_projections(project_out != nullptr ? threads * size : 0, 0.0);
-      std::vector<double> private_norms(static_cast<std::size_t>(threads * 2 * k), 0.0);
+      std::vector<ScaledSumOfSquares> private_norms(static_cast<std::size_t>(threads * 2 * k));
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
 #endif
@@ -283,7 +311,7 @@ class CpuPasses final : public GradientPasses {
     }
     // Many blocks: each block is one thread's, which writes its own projections directly.
     const int threads = mlprims::detail::threads_for(static_cast<std::int64_t>(chosen.size()), 1);
-    std::vector<double> private_norms(static_cast<std::size_t>(threads * 2 * k), 0.0);
+    std::vector<ScaledSumOfSquares> private_norms(static_cast<std::size_t>(threads * 2 * k));
 #if defined(_OPENMP)
 #pragma omp parallel num_threads(threads)
 #endif
@@ -305,14 +333,16 @@ class CpuPasses final : public GradientPasses {
   }
 
   static void add_private(int threads, const std::vector<double>& projections, double* project_out, std::size_t size,
-                          const std::vector<double>& private_norms, double* norms, int k) {
+                          const std::vector<ScaledSumOfSquares>& private_norms, double* norms, int k) {
+    std::vector<ScaledSumOfSquares> totals(static_cast<std::size_t>(2 * k));
     for (int t = 0; t < threads; ++t) {
       if (project_out != nullptr) {
         for (std::size_t i = 0; i < size; ++i) project_out[i] += projections[t * size + i];
       }
-      if (norms != nullptr) {
-        for (int r = 0; r < 2 * k; ++r) norms[r] += private_norms[t * 2 * k + r];
-      }
+      for (int r = 0; r < 2 * k; ++r) totals[r].merge(private_norms[t * 2 * k + r]);
+    }
+    if (norms != nullptr) {
+      for (int r = 0; r < 2 * k; ++r) norms[r] = totals[r].norm();
     }
   }
 

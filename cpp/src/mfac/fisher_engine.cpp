@@ -10,13 +10,19 @@ namespace {
 
 class WoodburyFisher final : public FisherEngine {
  public:
-  WoodburyFisher(std::unique_ptr<GradientPasses> passes, double damp, std::int64_t block_size, bool check_finite)
+  WoodburyFisher(std::unique_ptr<GradientPasses> passes, double damp, std::int64_t block_size)
       : passes_(std::move(passes)),
         solver_(*passes_, damp, static_cast<double>(passes_->rows().rows), block_size, passes_->rows().rows,
                 /*force_woodbury=*/false) {
-    if (!solver_.build_factors(check_finite)) {
-      throw ValueError("FisherInverse: 'grads' must be finite (found NaN or inf; pass check_finite=False to skip "
-                       "this check)");
+    switch (solver_.build_factors()) {
+      case FactorStatus::kOk: break;
+      case FactorStatus::kNonFiniteGradients:
+        throw ValueError("FisherInverse: 'grads' must be finite, found NaN or inf");
+      case FactorStatus::kGramOverflows:
+        throw ValueError(
+            "FisherInverse: the m x m system m*damp*I + G G^T overflows float64 (a diagonal entry above "
+            "4.5e307): 'grads' (a squared row norm) or m*'damp' is too large; divide G by s and damp by s^2 "
+            "(F^{-1} is then s^2 times the original)");
     }
   }
 
@@ -49,8 +55,8 @@ class WoodburyFisher final : public FisherEngine {
 }  // namespace
 
 std::unique_ptr<FisherEngine> make_fisher_engine(std::unique_ptr<GradientPasses> passes, double damp,
-                                                 std::int64_t block_size, bool check_finite) {
-  return std::make_unique<WoodburyFisher>(std::move(passes), damp, block_size, check_finite);
+                                                 std::int64_t block_size) {
+  return std::make_unique<WoodburyFisher>(std::move(passes), damp, block_size);
 }
 
 }  // namespace mlprims::mfac::detail

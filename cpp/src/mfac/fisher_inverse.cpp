@@ -35,7 +35,7 @@ FisherInverse::FisherInverse(const TensorView& grads, double damp, FisherOptions
   if (grads.device().is_cuda()) passes = detail::make_cuda_passes(g, grads.device(), grads.stream());
 #endif
   if (!passes) passes = detail::make_cpu_passes(g);
-  impl_->engine = detail::make_fisher_engine(std::move(passes), damp, impl_->block_size, options.check_finite);
+  impl_->engine = detail::make_fisher_engine(std::move(passes), damp, impl_->block_size);
 }
 
 FisherInverse::~FisherInverse() = default;
@@ -49,12 +49,12 @@ std::int64_t FisherInverse::block_size() const { return impl_->block_size; }
 const Device& FisherInverse::device() const { return impl_->device; }
 
 SolveInfo FisherInverse::ihvp(const TensorView& x, const TensorView& out, bool refine) const {
-  detail::check_vectors(x, out, impl_->d, impl_->device, "ihvp");
+  detail::check_vectors(x, out, impl_->d, impl_->device, "FisherInverse.ihvp");
   return impl_->engine->ihvp(x, out, refine);
 }
 
 void FisherInverse::diagonal(const TensorView& out) const {
-  const ArgRef arg{"diagonal", "out"};
+  const ArgRef arg{"FisherInverse.diagonal", "out"};
   checks::require_floating(out, arg);
   checks::require_shape(out, {impl_->d}, arg);
   checks::require_same_device(out, impl_->device, arg);
@@ -63,7 +63,7 @@ void FisherInverse::diagonal(const TensorView& out) const {
 }
 
 void FisherInverse::entries(const TensorView& rows, const TensorView& cols, const TensorView& out) const {
-  const char* name = "entries";
+  const char* name = "FisherInverse.entries";
   const ArgRef rows_arg{name, "rows"}, cols_arg{name, "cols"}, out_arg{name, "out"};
   checks::require_dtype(rows, DType::kInt64, rows_arg);
   checks::require_ndim(rows, 1, rows_arg);

@@ -3,6 +3,7 @@
 // in double, so only the sums round).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -22,9 +23,19 @@ MLPRIMS_HD inline double bfloat16_to_double(std::uint16_t bits) {
   return static_cast<double>(value);
 }
 
+// Rounds to the nearest float (ties to even), with +-inf beyond the float range as IEEE 754 has
+// it (a plain cast of an out-of-range double is undefined behaviour in C++): magnitudes from
+// (2 - 2^-24) 2^127, the midpoint between FLT_MAX and 2^128, up round to infinity.
+MLPRIMS_HD inline float double_to_float(double value) {
+  constexpr double kOverflow = 340282356779733661637539395458142568448.0;  // (2 - 2^-24) 2^127
+  if (value >= kOverflow) return static_cast<float>(HUGE_VAL);
+  if (value <= -kOverflow) return static_cast<float>(-HUGE_VAL);
+  return static_cast<float>(value);
+}
+
 // Rounds to the nearest bfloat16 (ties to even), as bits; NaN stays a (quiet) NaN.
 MLPRIMS_HD inline std::uint16_t double_to_bfloat16(double value) {
-  const float f = static_cast<float>(value);
+  const float f = double_to_float(value);
   std::uint32_t bits;
 #if defined(__CUDA_ARCH__)
   bits = __float_as_uint(f);

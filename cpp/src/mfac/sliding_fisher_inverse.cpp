@@ -61,18 +61,18 @@ DType SlidingFisherInverse::dtype() const { return impl_->dtype; }
 const Device& SlidingFisherInverse::device() const { return impl_->device; }
 
 void SlidingFisherInverse::update(const TensorView& g) {
-  detail::check_gradient(g, impl_->dim, impl_->device, "update");
+  detail::check_gradient(g, impl_->dim, impl_->device, "SlidingFisherInverse.update");
   impl_->engine->update(g);
 }
 
 SolveInfo SlidingFisherInverse::ihvp(const TensorView& x, const TensorView& out, bool refine) const {
-  detail::check_vectors(x, out, impl_->dim, impl_->device, "ihvp");
+  detail::check_vectors(x, out, impl_->dim, impl_->device, "SlidingFisherInverse.ihvp");
   return impl_->engine->ihvp(x, out, refine);
 }
 
 SolveInfo SlidingFisherInverse::update_ihvp(const TensorView& g, const TensorView& out, bool refine) {
-  detail::check_gradient(g, impl_->dim, impl_->device, "update_ihvp");
-  detail::check_vectors(g, out, impl_->dim, impl_->device, "update_ihvp", "g");
+  detail::check_gradient(g, impl_->dim, impl_->device, "SlidingFisherInverse.update_ihvp");
+  detail::check_vectors(g, out, impl_->dim, impl_->device, "SlidingFisherInverse.update_ihvp", "g");
   return impl_->engine->update_ihvp(g, out, refine);
 }
 

@@ -4,9 +4,11 @@
 // update, one downdate) once the window is full.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "core/math/scaled_norm.hpp"
 #include "mfac/backends.hpp"
 #include "mfac/woodbury_solver.hpp"
 #include "mlprims/core/error.hpp"
@@ -19,6 +21,12 @@ namespace {
 constexpr double kDriftTolerance = 1e-12;
 constexpr int kPowerIterations = 3;  // per update, warm-started: the bound on ||F|| tracks the window
 
+std::string format_double(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", value);
+  return buffer;
+}
+
 class SlidingWindow final : public SlidingEngine {
  public:
   SlidingWindow(std::unique_ptr<GradientPasses> passes, std::int64_t window, double damp,
@@ -30,9 +38,16 @@ class SlidingWindow final : public SlidingEngine {
         refactor_interval_(refactor_interval > 0 ? refactor_interval : window),
         gram_(static_cast<std::size_t>(window * window), 0.0),
         power_vector_(static_cast<std::size_t>(window), 0.0),
-        solver_(*passes_, damp, 1.0, 0, window, /*force_woodbury=*/true) {}
+        solver_(*passes_, damp, 1.0, 0, window, /*force_woodbury=*/true) {
+    // Half the room of K's diagonal for c damp, half for a gradient's squared norm.
+    if (!(static_cast<double>(window) * damp <= 0.5 * kLargestDiagonal)) {
+      throw ValueError("SlidingFisherInverse: 'window' * 'damp' must be <= 2.2e307 (K = c damp I + G G^T must stay "
+                       "finite), got " + std::to_string(static_cast<double>(window) * damp));
+    }
+    largest_norm_ = std::sqrt(0.5 * kLargestDiagonal);
+  }
 
-  void update(const TensorView& g) override { insert(g); }
+  void update(const TensorView& g) override { insert(g, "SlidingFisherInverse.update"); }
 
   SolveInfo ihvp(const TensorView& x, const TensorView& out, bool refine) const override {
     require_gradients("ihvp");
@@ -40,11 +55,9 @@ class SlidingWindow final : public SlidingEngine {
   }
 
   SolveInfo update_ihvp(const TensorView& g, const TensorView& out, bool refine) override {
-    const Insertion inserted = insert(g);
+    Insertion inserted = insert(g, "SlidingFisherInverse.update_ihvp");
     const VectorBuffer y = passes_->allocate(dim_);
-    const SolveInfo info = solver_.solve(inserted.input.data(), y.data(), 1, refine, inserted.projection.data());
-    passes_->store(y.data(), 0, 1, out);
-    return info;
+    return solver_.solve_into(inserted.input.data(), y.data(), 1, refine, inserted.projection.data(), out, 0);
   }
 
   void reset() override {
@@ -72,22 +85,50 @@ class SlidingWindow final : public SlidingEngine {
   }
 
   // Writes g into the oldest slot, updates the Gram matrix and the factor, and returns G g over
-  // the new window (one pass over it).
-  Insertion insert(const TensorView& g) {
+  // the new window (one pass over it). A g that is not finite, not finite once rounded to the
+  // storage type, or too large for the Gram matrix is a ValueError and leaves the window as it was.
+  Insertion insert(const TensorView& g, const char* function) {
     Insertion result;
     // The input, then (when rounding to the storage type changes it) the stored row.
     const VectorBuffer sources = passes_->allocate(2 * dim_);
     passes_->load(g, 0, 1, sources.data());
     double norm = 0.0;
-    passes_->squared_norms(sources.data(), 1, &norm);
+    passes_->norms(sources.data(), 1, &norm);
+    const std::string unchanged = "; the window is unchanged";
     if (!std::isfinite(norm)) {
-      throw ValueError("SlidingFisherInverse: 'g' must be finite (found NaN or inf, or its norm overflows); "
-                       "the window is unchanged");
+      // (CUDA sums plain squares: there a finite g with ||g|| > 1.3e154 lands here too.)
+      throw ValueError(std::string(function) + ": 'g' must be finite, found NaN or inf (or a norm that overflows)" +
+                       unchanged);
     }
     const std::int64_t slot = next_;
-    passes_->store_row(slot, sources.data());
     const bool stored_exactly = passes_->rows().dtype == DType::kFloat64 || g.dtype() == passes_->rows().dtype;
-    if (!stored_exactly) passes_->widen_row(slot, sources.data() + dim_);
+    const auto refuse = [&](double stored_norm) {
+      if (!std::isfinite(stored_norm)) {
+        throw ValueError(std::string(function) + ": 'g' is not finite once rounded to the window's dtype " +
+                         dtype_name(passes_->rows().dtype) + " (an entry beyond its range)" + unchanged);
+      }
+      throw ValueError(std::string(function) + ": 'g' is too large for the Gram matrix G G^T in float64: ||g|| = " +
+                       format_double(stored_norm) + " must be <= " + format_double(largest_norm_) +
+                       " (scale the gradients: dividing them by s and damp by s^2 scales F^{-1} by s^2)" + unchanged);
+    };
+    if (stored_exactly) {
+      if (!(norm <= largest_norm_)) refuse(norm);
+      passes_->store_row(slot, sources.data());
+    } else {
+      // Only the rounded row tells whether it fits: keep the row it replaces, to put it back.
+      VectorBuffer evicted;
+      if (count_ == window_) {
+        evicted = passes_->allocate(dim_);
+        passes_->widen_row(slot, evicted.data());
+      }
+      passes_->store_row(slot, sources.data());
+      passes_->widen_row(slot, sources.data() + dim_);
+      passes_->norms(sources.data() + dim_, 1, &norm);
+      if (!(norm <= largest_norm_)) {
+        if (evicted.data() != nullptr) passes_->store_row(slot, evicted.data());  // exact: it came from storage
+        refuse(norm);
+      }
+    }
     const std::int64_t count = std::min(count_ + 1, window_);
     solver_.set_rows(count, static_cast<double>(count));
     const int k = stored_exactly ? 1 : 2;
@@ -127,12 +168,8 @@ class SlidingWindow final : public SlidingEngine {
     if (!factor.cholesky) return false;
     const std::int64_t n = count_;
     std::vector<double> b(static_cast<std::size_t>(n));
-    double norm = 0.0;
-    for (std::int64_t i = 0; i < n; ++i) {
-      b[i] = delta[i] - (i == slot ? 0.5 * delta[slot] : 0.0);
-      norm += b[i] * b[i];
-    }
-    norm = std::sqrt(norm);
+    for (std::int64_t i = 0; i < n; ++i) b[i] = delta[i] - (i == slot ? 0.5 * delta[slot] : 0.0);
+    const double norm = mlprims::detail::scaled_norm(n, b.data());  // Gram entries reach 1e307
     if (norm == 0.0) return true;
     const double alpha = std::sqrt(norm);
     const double root_half = std::sqrt(0.5);
@@ -158,7 +195,7 @@ class SlidingWindow final : public SlidingEngine {
     for (std::int64_t j = 0; j < n; ++j) {
       double product = 0.0;
       for (std::int64_t c = 0; c <= std::min(slot, j); ++c) product += l[c * n + slot] * l[c * n + j];
-      const double scale = std::sqrt(k_entry(slot, slot) * k_entry(j, j));
+      const double scale = std::sqrt(k_entry(slot, slot)) * std::sqrt(k_entry(j, j));  // no overflow
       worst = std::max(worst, std::abs(product - k_entry(slot, j)) / scale);
     }
     return worst;
@@ -180,6 +217,7 @@ class SlidingWindow final : public SlidingEngine {
   std::unique_ptr<GradientPasses> passes_;
   std::int64_t dim_, window_;
   double damp_;
+  double largest_norm_ = 0.0;  // of a stored gradient: keeps K's diagonal <= kLargestDiagonal
   std::int64_t refactor_interval_;
   std::vector<double> gram_;  // window x window, column-major, both triangles
   std::vector<double> power_vector_;

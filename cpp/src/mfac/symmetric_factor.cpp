@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/math/scaled_norm.hpp"
 #include "linalg/lapack.hpp"
 
 namespace mlprims::mfac::detail {
@@ -49,9 +50,7 @@ double largest_eigenvalue_bound(std::int64_t n, const double* a, std::int64_t ld
   }
   for (std::int64_t i = 0; i < n; ++i) x[i] = warm ? start[i] : std::sqrt(std::max(a[i * lda + i], 0.0));
   for (int step = 0; step < iterations; ++step) {
-    double norm = 0.0;
-    for (const double value : x) norm += value * value;
-    norm = std::sqrt(norm);
+    const double norm = mlprims::detail::scaled_norm(n, x.data());  // x may hold square roots of ~1e308
     if (!(norm > 0.0) || !std::isfinite(norm)) break;
     for (double& value : x) value /= norm;
     // y = A x from the lower triangle.

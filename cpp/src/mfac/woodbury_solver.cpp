@@ -16,6 +16,14 @@ constexpr double kConverged = 4.0 * std::numeric_limits<double>::epsilon();
 
 }  // namespace
 
+// Diagonal entries of K (or of a dense F block) at most this large keep every entry of the matrix,
+// of its factor and of the products below DBL_MAX (a quarter: the solves add a few such terms).
+const double kLargestDiagonal = 0.25 * std::numeric_limits<double>::max();
+
+namespace {
+
+}  // namespace
+
 WoodburySolver::WoodburySolver(GradientPasses& passes, double damp, double scale, std::int64_t block_size,
                                std::int64_t max_rows, bool force_woodbury)
     : passes_(passes), damp_(damp), scale_(scale) {
@@ -55,11 +63,11 @@ std::size_t WoodburySolver::projection_size(int k) const {
   return passes_.blocks().size() * static_cast<std::size_t>(k * passes_.rows().rows);
 }
 
-double WoodburySolver::build_block(std::size_t b, bool& finite) {
+double WoodburySolver::build_block(std::size_t b, FactorStatus& status) {
   const BlockRange& block = passes_.blocks()[b];
   SymmetricFactor& f = factors_[b];
   const std::int64_t n = f.n;
-  finite = passes_.gram(block, f.data) && finite;
+  if (!passes_.gram(block, f.data)) status = FactorStatus::kNonFiniteGradients;
   if (block.dense) {
     // F_b = damp I + (1/scale) G_b^T G_b.
     for (std::int64_t j = 0; j < n; ++j) {
@@ -70,18 +78,29 @@ double WoodburySolver::build_block(std::size_t b, bool& finite) {
     // K_b = scale damp I + G_b G_b^T.
     for (std::int64_t j = 0; j < n; ++j) f.data[j * n + j] += scale_ * damp_;
   }
+  // Finite gradients whose squares (or scale damp) overflow leave inf in the matrix: every
+  // product would then be NaN. The diagonal is the largest entry of a positive semidefinite
+  // matrix, so checking it suffices (O(n)).
+  if (status == FactorStatus::kOk) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      if (!(f.data[j * n + j] <= kLargestDiagonal)) status = FactorStatus::kGramOverflows;
+    }
+  }
+  if (status != FactorStatus::kOk) return 0.0;
   // ||F_b|| = lambda_max(F_b), or lambda_max(K_b)/scale for the Woodbury form.
   const double bound = largest_eigenvalue_bound(n, f.data, n, kPowerIterations) / (block.dense ? 1.0 : scale_);
   factorize(f);
   return bound;
 }
 
-bool WoodburySolver::build_factors(bool check_finite) {
+FactorStatus WoodburySolver::build_factors() {
   // One block after another: the BLAS threads each Gram product and factorization itself.
-  bool finite = true;
+  FactorStatus status = FactorStatus::kOk;
   norm_bound_ = 0.0;
-  for (std::size_t b = 0; b < factors_.size(); ++b) norm_bound_ = std::max(norm_bound_, build_block(b, finite));
-  return finite || !check_finite;
+  for (std::size_t b = 0; b < factors_.size() && status == FactorStatus::kOk; ++b) {
+    norm_bound_ = std::max(norm_bound_, build_block(b, status));
+  }
+  return status;
 }
 
 std::int64_t WoodburySolver::block_of(std::int64_t column) const {
@@ -118,8 +137,12 @@ void WoodburySolver::apply_woodbury(const double* source, double* q, double* tar
   solve_woodbury_blocks(q, k);  // z = K^{-1} G source
   const double* combination_source = source;
   if (accurate) {
-    // w = K^{-1} z; v = source - G^T z with G v projected in the same pass; q = K^{-1} G v - scale damp w.
+    // w = K^{-1} (scale damp z); v = source - G^T z with G v projected in the same pass;
+    // q = K^{-1} G v - w. (scale damp z is at most ||G source||, as ||K^{-1}|| <= 1/(scale damp):
+    // scaling before the solve keeps w in range where K^{-2} G source alone would under- or
+    // overflow, e.g. for ||G|| = 1e150 and damp = 1e294.)
     std::vector<double> w(q, q + size);
+    for (double& value : w) value *= damp_ * scale_;
     solve_woodbury_blocks(w.data(), k);
     std::vector<double> projected_v(size, 0.0);
     Combination v;
@@ -131,7 +154,7 @@ void WoodburySolver::apply_woodbury(const double* source, double* q, double* tar
     v.out_projection = projected_v.data();
     passes_.combine(v);
     solve_woodbury_blocks(projected_v.data(), k);
-    for (std::size_t i = 0; i < size; ++i) q[i] = projected_v[i] - damp_ * scale_ * w[i];
+    for (std::size_t i = 0; i < size; ++i) q[i] = projected_v[i] - w[i];
     combination_source = scratch;
   }
   // target (+)= (source - G^T q)/damp.
@@ -168,6 +191,45 @@ void WoodburySolver::apply_dense(const double* source, double* target, int k, bo
   if (target_projection != nullptr) passes_.project(Select::kDense, k, target, target_projection);
 }
 
+// The figures of one right-hand side from the norms of x, r = x - F y and y. Each quotient is
+// formed so that it neither overflows nor underflows where the true value is representable:
+// ||F|| ||y|| may overflow although ||r|| / (||F|| ||y||) does not.
+void WoodburySolver::add_figures(double x_norm, double residual_norm, double y_norm, SolveInfo& info) const {
+  const double relative = x_norm > 0.0 ? residual_norm / x_norm : residual_norm;
+  double backward = 0.0;
+  if (residual_norm > 0.0) {
+    const double scaled_y = norm_bound_ * y_norm;
+    if (std::isfinite(scaled_y)) {
+      const double denominator = scaled_y + x_norm;
+      backward = denominator > 0.0 ? residual_norm / denominator : residual_norm;
+    } else {
+      backward = residual_norm / y_norm / norm_bound_;  // x_norm is negligible next to ||F|| ||y||
+    }
+  }
+  // NaN (from NaN in x or G) must survive the max.
+  info.relative_residual = std::isnan(relative) ? relative : std::max(info.relative_residual, relative);
+  info.backward_error = std::isnan(backward) ? backward : std::max(info.backward_error, backward);
+}
+
+void WoodburySolver::residual(const double* x, const double* y, const double* gy, int k, double* r,
+                              double* r_projection, double* norms) const {
+  const std::size_t size = projection_size(k);
+  std::vector<double> scaled(size);
+  for (std::size_t i = 0; i < size; ++i) scaled[i] = gy[i] / scale_;
+  if (r_projection != nullptr) std::fill(r_projection, r_projection + size, 0.0);
+  Combination c;
+  c.select = Select::kAll;
+  c.k = k;
+  c.a = x;
+  c.b = y;
+  c.b_scale = -damp_;
+  c.coefficients = scaled.data();
+  c.out = r;
+  c.out_projection = r_projection;
+  c.norms = norms;
+  passes_.combine(c);
+}
+
 SolveInfo WoodburySolver::solve(const double* x, double* y, int k, bool refine, const double* projection) const {
   const std::int64_t d = passes_.rows().cols;
   const std::size_t size = projection_size(k);
@@ -190,52 +252,104 @@ SolveInfo WoodburySolver::solve(const double* x, double* y, int k, bool refine, 
   // Iterative refinement: r = x - F y = x - damp y - G^T (G y)/scale (G r projected in the same
   // pass), y += F^{-1} r, until the backward error is at rounding level or stops halving.
   std::vector<double> x_norms(static_cast<std::size_t>(k));
-  passes_.squared_norms(x, k, x_norms.data());
-  for (double& value : x_norms) value = std::sqrt(value);
-  const VectorBuffer residual = passes_.allocate(k * d), previous = passes_.allocate(k * d);
-  std::vector<double> t(size), norms(static_cast<std::size_t>(2 * k));  // ||r||^2, then ||y||^2
-  std::vector<double> scaled_p(size);
+  passes_.norms(x, k, x_norms.data());
+  const VectorBuffer residual_vectors = passes_.allocate(k * d), previous = passes_.allocate(k * d);
+  std::vector<double> t(size), norms(static_cast<std::size_t>(2 * k));  // ||r||, then ||y||
   double best = std::numeric_limits<double>::infinity();
   for (int step = 0;; ++step) {
-    for (std::size_t i = 0; i < size; ++i) scaled_p[i] = p[i] / scale_;
-    std::fill(t.begin(), t.end(), 0.0);
-    Combination r;
-    r.select = Select::kAll;
-    r.k = k;
-    r.a = x;
-    r.b = y;
-    r.b_scale = -damp_;
-    r.coefficients = scaled_p.data();
-    r.out = residual.data();
-    r.out_projection = t.data();
-    r.norms = norms.data();
-    passes_.combine(r);
-    double relative = 0.0, backward = 0.0;
-    for (int j = 0; j < k; ++j) {
-      const double residual_norm = std::sqrt(norms[j]), y_norm = std::sqrt(norms[k + j]);
-      relative = std::max(relative, x_norms[j] > 0.0 ? residual_norm / x_norms[j] : residual_norm);
-      const double denominator = norm_bound_ * y_norm + x_norms[j];
-      backward = std::max(backward, denominator > 0.0 ? residual_norm / denominator : residual_norm);
-    }
+    residual(x, y, p.data(), k, residual_vectors.data(), t.data(), norms.data());
+    SolveInfo figures;
+    figures.relative_residual = figures.backward_error = 0.0;
+    for (int j = 0; j < k; ++j) add_figures(x_norms[j], norms[j], norms[k + j], figures);
+    const double backward = figures.backward_error;
     if (!(backward < 0.5 * best)) {
       if (backward > best) {  // the last correction made it worse: keep the better one
         passes_.copy(previous.data(), y, k * d);
         info.refinement_steps -= 1;
       }
+      if (std::isnan(backward) && step == 0) {  // nothing better to keep: report the NaN
+        info.relative_residual = figures.relative_residual;
+        info.backward_error = backward;
+      }
       break;
     }
     best = backward;
-    info.relative_residual = relative;
+    info.relative_residual = figures.relative_residual;
     info.backward_error = backward;
     if (step == kMaxRefinements || backward <= kConverged) break;
     info.refinement_steps = step + 1;
     passes_.copy(y, previous.data(), k * d);
     std::fill(p.begin(), p.end(), 0.0);
     if (any_woodbury_) {
-      apply_woodbury(residual.data(), t.data(), y, residual.data(), k, /*accumulate=*/true, /*accurate=*/true,
-                     p.data());
+      apply_woodbury(residual_vectors.data(), t.data(), y, residual_vectors.data(), k, /*accumulate=*/true,
+                     /*accurate=*/true, p.data());
     }
-    if (any_dense_) apply_dense(residual.data(), y, k, /*accumulate=*/true, p.data());
+    if (any_dense_) apply_dense(residual_vectors.data(), y, k, /*accumulate=*/true, p.data());
+  }
+  return info;
+}
+
+SolveInfo WoodburySolver::measure(const double* x, const double* y, int k) const {
+  const std::int64_t d = passes_.rows().cols;
+  const std::size_t size = projection_size(k);
+  std::vector<double> gy(size, 0.0), x_norms(static_cast<std::size_t>(k)), norms(static_cast<std::size_t>(2 * k));
+  passes_.project(Select::kAll, k, y, gy.data());
+  passes_.norms(x, k, x_norms.data());
+  const VectorBuffer r = passes_.allocate(k * d);
+  residual(x, y, gy.data(), k, r.data(), nullptr, norms.data());
+  SolveInfo info;
+  info.relative_residual = info.backward_error = 0.0;
+  for (int j = 0; j < k; ++j) add_figures(x_norms[j], norms[j], norms[k + j], info);
+  return info;
+}
+
+void WoodburySolver::scale_rows(double* v, int k, const std::vector<double>& factors) const {
+  const std::int64_t d = passes_.rows().cols;
+  for (int j = 0; j < k; ++j) {
+    if (factors[j] == 1.0) continue;
+    Combination c;  // no coefficients: a d-length pass that does not read G
+    c.select = Select::kAll;
+    c.k = 1;
+    c.a = v + j * d;
+    c.out = v + j * d;
+    c.out_scale = factors[j];
+    passes_.combine(c);
+  }
+}
+
+SolveInfo WoodburySolver::solve_into(double* x, double* y, int k, bool refine, double* projection,
+                                     const TensorView& out, std::int64_t first) const {
+  // F^{-1} is linear: solve for x / 2^e with ||x / 2^e|| in [1, 2) and multiply y by 2^e. Exact
+  // (powers of two), and G x, K^{-1} G x and the residual then stay in range for any finite x
+  // whose answer is representable (x = 1e300 with ||G|| = 1e100 used to overflow to NaN). With
+  // ||x|| in [2^-100, 2^100] nothing can leave the range (||G|| <= ~1e154 sqrt(m) as K is
+  // finite), so those rows skip the two d-length scaling passes.
+  std::vector<double> norms(static_cast<std::size_t>(k)), down(norms.size(), 1.0), up(norms.size(), 1.0);
+  passes_.norms(x, k, norms.data());
+  for (int j = 0; j < k; ++j) {
+    if (!(norms[j] > 0.0) || !std::isfinite(norms[j])) continue;
+    if (norms[j] >= 0x1p-100 && norms[j] <= 0x1p100) continue;
+    const int exponent = std::clamp(std::ilogb(norms[j]), -1022, 1023);
+    down[j] = std::ldexp(1.0, -exponent);
+    up[j] = std::ldexp(1.0, exponent);
+  }
+  scale_rows(x, k, down);
+  if (projection != nullptr) {
+    const std::size_t size = projection_size(k);
+    const std::size_t m = static_cast<std::size_t>(passes_.rows().rows);
+    for (std::size_t i = 0; i < size; ++i) projection[i] *= down[(i / m) % static_cast<std::size_t>(k)];
+  }
+  SolveInfo info = solve(x, y, k, refine, projection);
+  scale_rows(y, k, up);
+  passes_.store(y, first, k, out);
+  if (refine && out.dtype() != DType::kFloat64) {
+    // The figures must describe the array returned, which is y rounded to out's dtype: read it
+    // back and measure its residual (two more passes over G).
+    passes_.load(out, first, k, y);
+    scale_rows(y, k, down);
+    const SolveInfo rounded = measure(x, y, k);
+    info.relative_residual = rounded.relative_residual;
+    info.backward_error = rounded.backward_error;
   }
   return info;
 }
@@ -249,11 +363,12 @@ SolveInfo WoodburySolver::solve(const TensorView& x, const TensorView& out, bool
   for (std::int64_t first = 0; first < rows; first += kMaxRhs) {
     const int k = static_cast<int>(std::min<std::int64_t>(kMaxRhs, rows - first));
     passes_.load(x, first, k, xs.data());
-    const SolveInfo part = solve(xs.data(), ys.data(), k, refine);
+    const SolveInfo part = solve_into(xs.data(), ys.data(), k, refine, nullptr, out, first);
     info.refinement_steps = std::max(info.refinement_steps, part.refinement_steps);
-    info.relative_residual = std::max(info.relative_residual, part.relative_residual);
-    info.backward_error = std::max(info.backward_error, part.backward_error);
-    passes_.store(ys.data(), first, k, out);
+    const bool nan_residual = std::isnan(part.relative_residual) || std::isnan(info.relative_residual);
+    const bool nan_backward = std::isnan(part.backward_error) || std::isnan(info.backward_error);
+    info.relative_residual = nan_residual ? std::nan("") : std::max(info.relative_residual, part.relative_residual);
+    info.backward_error = nan_backward ? std::nan("") : std::max(info.backward_error, part.backward_error);
   }
   return info;
 }

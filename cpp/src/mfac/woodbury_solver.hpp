@@ -16,6 +16,12 @@
 
 namespace mlprims::mfac::detail {
 
+// Why factors could not be built.
+enum class FactorStatus { kOk, kNonFiniteGradients, kGramOverflows };
+
+// The largest diagonal entry of K (or of a dense block of F) that the solver accepts.
+extern const double kLargestDiagonal;
+
 class WoodburySolver {
  public:
   // `passes` reads G (all of its current rows) and must outlive the solver; scale is the divisor of
@@ -25,14 +31,24 @@ class WoodburySolver {
   WoodburySolver(GradientPasses& passes, double damp, double scale, std::int64_t block_size, std::int64_t max_rows,
                  bool force_woodbury);
 
-  // Builds every block's factor from G; returns false if G holds NaN/inf (and check_finite).
-  bool build_factors(bool check_finite);
+  // Builds every block's factor from G; stops at the first block whose G holds NaN/inf or whose
+  // Gram matrix overflows (diagonal above kLargestDiagonal), and says which.
+  FactorStatus build_factors();
 
-  // out = F^{-1} x, x and out (d,) or (k, d), float32/float64, in the backend's memory.
+  // out = F^{-1} x, x and out (d,) or (k, d), float32/float64, in the backend's memory. With
+  // refine, the figures describe out as returned (for float32, y rounded to float32).
   SolveInfo solve(const TensorView& x, const TensorView& out, bool refine) const;
-  // The same on k x d doubles in the backend's memory. `projection`, when given, is G x already
-  // computed (host, k x m per block), which saves the first pass.
+  // The same on k x d doubles in the backend's memory (figures of the double y). `projection`,
+  // when given, is G x already computed (host, k x m per block), which saves the first pass.
   SolveInfo solve(const double* x, double* y, int k, bool refine, const double* projection = nullptr) const;
+  // solve(x, y, ...) on x scaled by a power of two to norm ~1 (so that no intermediate overflows
+  // or underflows), y scaled back and stored into rows [first, first + k) of out; with refine and
+  // a float32 out, the figures are measured again on the stored (rounded) rows. x, projection
+  // (G x, or nullptr) and y are scratch: they are rescaled in place.
+  SolveInfo solve_into(double* x, double* y, int k, bool refine, double* projection, const TensorView& out,
+                       std::int64_t first) const;
+  // The figures (relative residual, backward error) of a given y for x: two passes over G.
+  SolveInfo measure(const double* x, const double* y, int k) const;
 
   std::vector<double> diagonal() const;  // diag(F^{-1}), d values on the host
   // F^{-1}[rows[t], cols[t]] (0 across blocks).
@@ -50,8 +66,16 @@ class WoodburySolver {
  private:
   std::int64_t block_of(std::int64_t column) const;
   // Builds the block's matrix and factor; returns a lower bound on ||F_b||.
-  double build_block(std::size_t b, bool& finite);
+  double build_block(std::size_t b, FactorStatus& status);
   std::size_t projection_size(int k) const;
+  // r = x - F y given gy = G y (host, k x m per block); r_projection (host, when given) = G r and
+  // norms (host, 2k, when given) = ||r_j||, then ||y_j||.
+  void residual(const double* x, const double* y, const double* gy, int k, double* r, double* r_projection,
+                double* norms) const;
+  // v's rows (k x d, backend memory) times factors[j], one d-length pass per row not scaled by 1.
+  void scale_rows(double* v, int k, const std::vector<double>& factors) const;
+  // Folds one right-hand side's ||x||, ||r||, ||y|| into info's figures (largest so far; NaN wins).
+  void add_figures(double x_norm, double residual_norm, double y_norm, SolveInfo& info) const;
 
   void solve_woodbury_blocks(double* projections, int k) const;  // host, in place, k x m per block
   void solve_dense_blocks(double* vectors, int k) const;         // host, in place on k x d vectors

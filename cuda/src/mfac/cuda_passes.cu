@@ -232,7 +232,7 @@ __global__ void store_row_kernel(const double* from, std::int64_t d, DType dtype
     if (dtype == DType::kFloat64) {
       reinterpret_cast<double*>(row)[j] = from[j];
     } else if (dtype == DType::kFloat32) {
-      reinterpret_cast<float*>(row)[j] = static_cast<float>(from[j]);
+      reinterpret_cast<float*>(row)[j] = double_to_float(from[j]);
     } else {
       reinterpret_cast<std::uint16_t*>(row)[j] = double_to_bfloat16(from[j]);
     }
@@ -347,7 +347,10 @@ class CudaPasses final : public GradientPasses {
     });
     cuda_check(cudaGetLastError(), "combine: kernel launch");
     if (c.out_projection != nullptr) project(c.select, c.k, c.out, c.out_projection);
-    if (c.norms != nullptr) download(norms.data(), c.norms, 2 * c.k);
+    if (c.norms != nullptr) {
+      download(norms.data(), c.norms, 2 * c.k);
+      for (int r = 0; r < 2 * c.k; ++r) c.norms[r] = std::sqrt(c.norms[r]);  // sums of squares -> norms
+    }
   }
 
   bool gram(const BlockRange& block, double* out) const override {
@@ -486,7 +489,7 @@ class CudaPasses final : public GradientPasses {
     cuda_check(cudaStreamSynchronize(stream_), "M-FAC: cudaStreamSynchronize");
   }
 
-  void squared_norms(const double* v, int k, double* out) const override {
+  void norms(const double* v, int k, double* out) const override {
     const DeviceGuard guard(device_);
     const VectorBuffer sums = allocate(k);
     cuda_check(cudaMemsetAsync(sums.data(), 0, k * sizeof(double), stream_), "M-FAC: cudaMemsetAsync");
@@ -494,6 +497,7 @@ class CudaPasses final : public GradientPasses {
     squared_norms_kernel<<<grid, kThreads, 0, stream_>>>(v, g_.cols, sums.data());
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
     download(sums.data(), out, k);
+    for (int r = 0; r < k; ++r) out[r] = std::sqrt(out[r]);
   }
 
   void load(const TensorView& x, std::int64_t first, int k, double* to) const override {
