@@ -124,3 +124,18 @@ TEST(ScaledNorm, ExtremeScalesAndMerging) {
   EXPECT_DOUBLE_EQ(mlprims::detail::scaled_norm<float>(2, strided.data(), 2), 5.0);
   EXPECT_EQ(mlprims::detail::scaled_norm<double>(0, with_inf.data()), 0.0);
 }
+
+// An output whose elements share memory (a zero stride, or rows that overlap) is refused; any
+// layout with distinct elements is accepted.
+TEST(Errors, OutputsWithOverlappingElements) {
+  std::vector<double> v = {2.0}, x = {1, 2, 3, 4, 5}, out(10, 0.0);
+  const TensorView order(v.data(), DType::kFloat64, {1});
+  const TensorView points(x.data(), DType::kFloat64, {5});
+  EXPECT_THROW(mlprims::special::log_iv(order, points, TensorView(out.data(), DType::kFloat64, {5}, {0})),
+               mlprims::ValueError);
+  const TensorView grid(x.data(), DType::kFloat64, {2, 5}, {0, 1});
+  EXPECT_THROW(mlprims::special::log_iv(order, grid, TensorView(out.data(), DType::kFloat64, {2, 5}, {1, 1})),
+               mlprims::ValueError);
+  mlprims::special::log_iv(order, points, TensorView(out.data(), DType::kFloat64, {5}, {2}));
+  EXPECT_NEAR(out[8], mlprims::special::log_iv(2.0, 5.0), 1e-14);
+}

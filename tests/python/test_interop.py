@@ -216,3 +216,33 @@ def test_no_crash_on_random_garbage():
         out = function(v, x)
         assert out.shape == v.shape
         assert not np.isnan(out[(x >= 0) & (v >= 0.5) & np.isfinite(x) & np.isfinite(v)]).any()
+
+
+def test_out_whose_elements_overlap_each_other_is_refused():
+    """Regression: an expanded (zero-stride) out used to be accepted and every result written to
+    one element ([2.8625] * 5 instead of the five values)."""
+    x = torch.arange(1.0, 6.0, dtype=torch.float64)
+    overlapping = [torch.zeros(1, dtype=torch.float64).expand(5),             # stride 0
+                   torch.zeros(6, dtype=torch.float64).as_strided((5,), (0,))]
+    for out in overlapping:
+        with pytest.raises(ValueError, match=r"log_iv: 'out' must have elements at distinct memory locations"):
+            special.log_iv(2.0, x, out=out)
+    rows_overlap = np.lib.stride_tricks.as_strided(np.zeros(8), (2, 5), (8, 8))  # row 1 = row 0 shifted
+    with pytest.raises(ValueError, match=r"log_kv: 'out' must have elements at distinct memory locations"):
+        special.log_kv(1.0, np.ones((2, 5)), out=rows_overlap)
+    import mpmath
+
+    expected = [float(mpmath.log(mpmath.besseli(2, t))) for t in range(1, 6)]
+    out = torch.empty(5, dtype=torch.float64)
+    special.log_iv(2.0, x, out=out)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-14)
+
+
+def test_out_with_distinct_elements_in_any_layout_is_accepted():
+    x = np.linspace(1.0, 4.0, 12).reshape(3, 4)
+    out = np.zeros((4, 3)).T  # transposed: distinct, not C-contiguous
+    special.log_iv(1.5, x, out=out)
+    np.testing.assert_allclose(out, special.log_iv(1.5, x), rtol=1e-15)
+    wide = np.zeros((3, 8))[:, ::2]  # strided every other column
+    special.log_kv(0.5, x, out=wide)
+    np.testing.assert_allclose(wide, special.log_kv(0.5, x), rtol=1e-15)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "mlprims/core/build_info.hpp"
 
@@ -32,6 +34,29 @@ void require_same_device(const TensorView& t, const Device& device, ArgRef arg) 
 
 void require_writable(const TensorView& t, ArgRef arg) {
   if (t.read_only()) throw ValueError(arg.prefix() + " must be writable, got a read-only array");
+  require_distinct_elements(t, arg);
+}
+
+// Sufficient for distinct elements (the test numpy and torch use): with the dimensions sorted by
+// |stride|, each stride steps past everything the smaller ones reach. A zero stride (a broadcast
+// or expanded view) fails it; so do exotic interleaved layouts, which cannot be told apart from
+// overlapping ones in O(ndim) and get the same clear error.
+void require_distinct_elements(const TensorView& t, ArgRef arg) {
+  if (t.numel() == 0) return;
+  std::vector<std::pair<std::int64_t, std::int64_t>> dims;  // (|stride|, size) of dims with size > 1
+  for (int d = 0; d < t.ndim(); ++d) {
+    if (t.shape(d) > 1) dims.emplace_back(t.stride(d) < 0 ? -t.stride(d) : t.stride(d), t.shape(d));
+  }
+  std::sort(dims.begin(), dims.end());
+  std::int64_t reach = 0;  // the largest offset the smaller-stride dimensions reach
+  for (const auto& [stride, size] : dims) {
+    if (stride <= reach) {
+      throw ValueError(arg.prefix() + " must have elements at distinct memory locations, got shape " +
+                       shape_str(t.shape()) + " with strides " + shape_str(t.strides()) +
+                       " (an expanded or broadcast view); pass a contiguous array");
+    }
+    reach += stride * (size - 1);
+  }
 }
 
 void require_ndim(const TensorView& t, int ndim, ArgRef arg) {
