@@ -107,11 +107,12 @@ MLPRIMS_HD inline double log_positive(double x) {
 }
 
 // log(1 + a) for a > -1 (a = -1 gives -inf, a = inf gives inf): log of the rounded u = 1 + a,
-// corrected to first order for the rounding of u.
+// corrected to first order for the rounding of u. The correction (a - (u - 1))/u is divided
+// exactly: where |a| < eps, u = 1 and it is the whole result (a rough reciprocal left log1p(1e-17)
+// with a relative error of 3e-3).
 MLPRIMS_HD inline double log1p_checked(double a) {
   const double u = 1.0 + a;
-  // the correction (a - (u - 1))/u is below an ulp of the result: a rough 1/u is enough
-  const double value = log_positive(u) + (a - (u - 1.0)) * reciprocal_estimate(u);
+  const double value = log_positive(u) + (a - (u - 1.0)) / u;
   const double edge = u == 0.0 ? -kInfinityValue : (u == kInfinityValue ? kInfinityValue : kNaNValue);
   return (u > 0.0 && u < kInfinityValue) ? value : edge;
 }
