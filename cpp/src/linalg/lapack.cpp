@@ -25,7 +25,7 @@ void syrk_lower(bool transpose, std::int64_t n, std::int64_t k, double alpha, co
   const char uplo = 'L', trans = transpose ? 'T' : 'N';
   const int N = as_int(n, "n"), K = as_int(k, "k"), LDA = as_int(lda, "lda"), LDC = as_int(ldc, "ldc");
   if (N == 0) return;
-  apply_blas_threads();
+  apply_blas_threads(static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(k));
   MLPRIMS_BLAS(dsyrk)(&uplo, &trans, &N, &K, &alpha, a, &LDA, &beta, c, &LDC);
 }
 
@@ -35,7 +35,7 @@ void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const doubl
   const double one = 1.0;
   const int M = as_int(rows, "rows"), N = as_int(n, "n"), LDA = as_int(lda, "lda"), LDB = as_int(ldb, "ldb");
   if (M == 0 || N == 0) return;
-  apply_blas_threads();
+  apply_blas_threads(static_cast<double>(rows) * static_cast<double>(n) * static_cast<double>(n));
   MLPRIMS_BLAS(dtrsm)(&side, &uplo, &trans, &diag, &M, &N, &one, factor, &LDA, b, &LDB);
 }
 
@@ -44,7 +44,7 @@ bool cholesky(std::int64_t n, double* a, std::int64_t lda) {
   const int N = as_int(n, "n"), LDA = as_int(lda, "lda");
   int info = 0;
   if (N == 0) return true;
-  apply_blas_threads();
+  apply_blas_threads(static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / 3.0);
   MLPRIMS_BLAS(dpotrf)(&uplo, &N, a, &LDA, &info);
   check_arguments(info, "dpotrf");
   return info == 0;
@@ -56,7 +56,7 @@ void cholesky_solve(std::int64_t n, std::int64_t nrhs, const double* factor, std
   const int N = as_int(n, "n"), NRHS = as_int(nrhs, "nrhs"), LDA = as_int(lda, "lda"), LDB = as_int(ldb, "ldb");
   int info = 0;
   if (N == 0 || NRHS == 0) return;
-  apply_blas_threads();
+  apply_blas_threads(2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nrhs));
   MLPRIMS_BLAS(dpotrs)(&uplo, &N, &NRHS, factor, &LDA, b, &LDB, &info);
   check_arguments(info, "dpotrs");
 }
@@ -66,7 +66,7 @@ void cholesky_inverse(std::int64_t n, double* factor, std::int64_t lda) {
   const int N = as_int(n, "n"), LDA = as_int(lda, "lda");
   int info = 0;
   if (N == 0) return;
-  apply_blas_threads();
+  apply_blas_threads(2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / 3.0);
   MLPRIMS_BLAS(dpotri)(&uplo, &N, factor, &LDA, &info);
   check_arguments(info, "dpotri");
 }
@@ -77,7 +77,7 @@ bool symmetric_eigen(std::int64_t n, double* a, std::int64_t lda, double* w) {
   if (N == 0) return true;
   int info = 0, query = -1, iwork_size = 0;
   double work_size = 0.0;
-  apply_blas_threads();
+  apply_blas_threads(9.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n));
   MLPRIMS_BLAS(dsyevd)(&jobz, &uplo, &N, a, &LDA, w, &work_size, &query, &iwork_size, &query, &info);
   check_arguments(info, "dsyevd");
   const int lwork = static_cast<int>(work_size) + 1, liwork = iwork_size;
@@ -95,7 +95,7 @@ bool ldlt(std::int64_t n, double* a, std::int64_t lda, std::vector<int>& pivots)
   if (N == 0) return true;
   int info = 0, query = -1;
   double size = 0.0;
-  apply_blas_threads();
+  apply_blas_threads(static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / 3.0);
   MLPRIMS_BLAS(dsytrf)(&uplo, &N, a, &LDA, pivots.data(), &size, &query, &info);
   check_arguments(info, "dsytrf");
   const int lwork = static_cast<int>(size) > 1 ? static_cast<int>(size) : 1;
@@ -111,7 +111,7 @@ void ldlt_solve(std::int64_t n, std::int64_t nrhs, const double* factor, std::in
   const int N = as_int(n, "n"), NRHS = as_int(nrhs, "nrhs"), LDA = as_int(lda, "lda"), LDB = as_int(ldb, "ldb");
   int info = 0;
   if (N == 0 || NRHS == 0) return;
-  apply_blas_threads();
+  apply_blas_threads(2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nrhs));
   MLPRIMS_BLAS(dsytrs)(&uplo, &N, &NRHS, factor, &LDA, pivots.data(), b, &LDB, &info);
   check_arguments(info, "dsytrs");
 }
