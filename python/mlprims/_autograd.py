@@ -50,11 +50,16 @@ def _evaluate(name: str, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def _log_iv_derivative_rule(v, x, value):
     order = v.abs()  # I_{-n} = I_n for integers n; other negative orders are NaN anyway
-    return _native("iv_ratio_derivative", order + 1, x) - order / (x * x)
+    # v/x^2 is 0 for v = 0 also at x = 0, where d^2/dx^2 log I_0 = 1/2 (and -inf for v > 0)
+    pole = torch.nan_to_num(order / (x * x), nan=0.0, posinf=torch.inf)
+    return _native("iv_ratio_derivative", order + 1, x) - pole
 
 
 def _log_kv_derivative_rule(v, x, value):
-    return 1 + (v / x) ** 2 - value / x - value * value
+    at_zero = x == 0  # the limit there is +inf for every order
+    safe_x = torch.where(at_zero, torch.ones_like(x), x)
+    inner = 1 + (v / safe_x) ** 2 - value / safe_x - value * value
+    return torch.where(at_zero, torch.full_like(inner, torch.inf), inner)
 
 
 def _iv_ratio_derivative_rule(v, x, value):

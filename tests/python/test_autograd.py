@@ -164,3 +164,13 @@ def test_second_derivative_float32_stays_float32():
     assert h.dtype == torch.float32
     expected = [_second_derivative_reference("log_iv", 1.0, t) for t in (0.5, 4.0)]
     np.testing.assert_allclose(h.numpy(), expected, rtol=1e-5)
+
+
+def test_second_derivatives_at_zero_take_their_limits():
+    """log I_0(x) = x^2/4 + O(x^4): 1/2; log I_v (v > 0) ~ v log x: -inf; log K_v: +inf."""
+    for function, v, limit in [(special.log_iv, 0.0, 0.5), (special.log_iv, 2.0, -np.inf),
+                               (special.log_kv, 1.5, np.inf), (special.log_kv, 0.0, np.inf)]:
+        x = torch.tensor([0.0], dtype=torch.float64, requires_grad=True)
+        (g,) = torch.autograd.grad(function(v, x).sum(), x, create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), x)
+        assert h.item() == limit, (function.__name__, v, h.item())
