@@ -57,7 +57,7 @@ def test_kappa_mle_edges():
     assert vmf.mean_resultant_length(estimate.kappa, 3) == pytest.approx(0.5, rel=1e-15)
     with pytest.raises(ValueError, match=r"kappa_mle: 'rbar' must be in \[0, 1\]"):
         vmf.kappa_mle(1.5, 3)
-    with pytest.raises(ValueError, match=r"kappa_mle: 'dim' must be >= 2, got 1"):
+    with pytest.raises(ValueError, match=r"kappa_mle: 'dim' must be >= 2 and <= 2\*\*53, got 1"):
         vmf.kappa_mle(0.5, 1)
     with pytest.raises(TypeError, match=r"'dim' must be an integer"):
         vmf.kappa_mle(0.5, 3.5)
@@ -214,3 +214,84 @@ def test_torch_inputs():
     out = vmf.log_prob(X, result.mu, result.kappa)
     assert isinstance(out, torch.Tensor) and out.shape == (100,)
     assert isinstance(vmf.log_normalizer(torch.tensor([1.0, 2.0]), 16), torch.Tensor)
+
+
+_UNIT = np.array([1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: vmf.log_normalizer(1.0, 2**70), ValueError, r"log_normalizer: 'dim' must be >= 2 and <= 2\*\*53, got 1180591620717411303424"),
+        (lambda: vmf.log_normalizer(1.0, 2**53 + 1), ValueError, r"log_normalizer: 'dim' must be .* got 9007199254740993"),
+        (lambda: vmf.mean_resultant_length(1.0, 2**63), ValueError, r"mean_resultant_length: 'dim' must be >= 2"),
+        (lambda: vmf.kappa_mle(0.5, np.uint64(2**64 - 1)), ValueError, r"kappa_mle: 'dim' must be >= 2 and <= 2\*\*53"),
+        (lambda: vmf.kappa_mle(0.5, np.int64(1)), ValueError, r"kappa_mle: 'dim' must be >= 2 .* got 1"),
+        (lambda: vmf.log_normalizer(1.0, True), TypeError, r"log_normalizer: 'dim' must be an integer, got bool"),
+        (lambda: vmf.log_normalizer(1.0, 3.0), TypeError, r"log_normalizer: 'dim' must be an integer, got float"),
+        (lambda: vmf.log_normalizer(10**400, 3), ValueError, r"log_normalizer: 'kappa' must be finite in float64"),
+        (lambda: vmf.log_normalizer(True, 3), TypeError, r"log_normalizer: 'kappa' must be a real number, got bool"),
+        (lambda: vmf.log_prob(np.eye(3), _UNIT, 10**400), ValueError, r"log_prob: 'kappa' must be finite in float64"),
+        (lambda: vmf.log_prob(np.eye(3), _UNIT, True), TypeError, r"log_prob: 'kappa' must be a real number, got bool"),
+        (lambda: vmf.log_prob(np.eye(3), _UNIT, "2"), TypeError, r"log_prob: 'kappa' must be a real number, got str"),
+        (lambda: vmf.log_prob(np.eye(3), _UNIT, 1 + 2j), TypeError, r"log_prob: 'kappa' must be a real number, got complex"),
+        (lambda: vmf.log_prob(np.eye(3), _UNIT, np.array([1.0, 2.0])), ValueError, r"log_prob: 'kappa' must be a scalar"),
+        (lambda: vmf.log_prob(np.eye(3), _UNIT, np.nan), ValueError, r"log_prob: 'kappa' must be finite and >= 0, got nan"),
+        (lambda: vmf.log_prob(np.eye(3), _UNIT, -np.inf), ValueError, r"log_prob: 'kappa' must be finite and >= 0, got -inf"),
+        (lambda: vmf.kappa_mle(10**400, 3), ValueError, r"kappa_mle: 'rbar' must be finite in float64"),
+        (lambda: vmf.kappa_mle(True, 3), TypeError, r"kappa_mle: 'rbar' must be a real number, got bool"),
+        (lambda: vmf.kappa_mle(np.nan, 3), ValueError, r"kappa_mle: 'rbar' must be in \[0, 1\], got nan"),
+        (lambda: vmf.kappa_mle(-0.5, 3), ValueError, r"kappa_mle: 'rbar' must be in \[0, 1\], got -0.5"),
+        (lambda: vmf.sample(np.ones(3), 10**400, 3), ValueError, r"sample: 'kappa' must be finite in float64"),
+        (lambda: vmf.sample(np.ones(3), True, 3), TypeError, r"sample: 'kappa' must be a real number, got bool"),
+        (lambda: vmf.sample(np.ones(3), np.inf, 3), ValueError, r"sample: 'kappa' must be finite and >= 0, got inf"),
+        (lambda: vmf.sample(np.ones(3), np.nan, 3), ValueError, r"sample: 'kappa' must be finite and >= 0, got nan"),
+        (lambda: vmf.sample(np.ones(3), -1.0, 3), ValueError, r"sample: 'kappa' must be finite and >= 0, got -1.0"),
+        (lambda: vmf.sample(np.ones(3), 1.0, 2**70), ValueError, r"sample: 'size' \* p must be <= 2\*\*60"),
+        (lambda: vmf.sample(np.ones(3), 1.0, -1), ValueError, r"sample: 'size' must be a non-negative integer, got -1"),
+        (lambda: vmf.sample(np.ones(3), 1.0, 3.0), TypeError, r"sample: 'size' must be a non-negative integer, got float"),
+        (lambda: vmf.sample(np.ones(3), 1.0, True), TypeError, r"sample: 'size' must be a non-negative integer, got bool"),
+        (lambda: vmf.sample(np.ones(1), 1.0, 3), ValueError, r"sample: 'mu' must have shape \(p,\) with p >= 2"),
+        (lambda: vmf.sample(np.array([1, 1j]), 1.0, 3), TypeError, r"sample: 'mu' must be real"),
+        (lambda: vmf.sample(["a", "b"], 1.0, 3), TypeError, r"sample: 'mu' must be an array of real numbers"),
+        (lambda: vmf.sample(np.array([np.inf, 0.0]), 1.0, 3), ValueError, r"sample: 'mu' must be a finite nonzero"),
+        (lambda: vmf.sample(np.zeros(2), 1.0, 3), ValueError, r"sample: 'mu' must be a finite nonzero"),
+        (lambda: vmf.fit(np.ones((3, 1))), ValueError, r"fit: 'X' must have at least 2 columns"),
+        (lambda: vmf.log_prob(np.ones((3, 1)), np.ones(1), 1.0), ValueError, r"log_prob: 'X' must have at least 2 columns"),
+    ],
+)
+def test_bad_arguments_name_the_function_and_argument(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_numpy_integer_and_scalar_arguments_are_accepted():
+    exact = vmf.kappa_mle(0.5, 3).kappa
+    assert vmf.kappa_mle(np.float32(0.5), np.int64(3)).kappa == exact
+    assert vmf.kappa_mle(np.array(0.5), np.uint8(3)).kappa == exact
+    assert vmf.log_normalizer(2, 3) == vmf.log_normalizer(2.0, 3)
+    assert vmf.log_prob(np.eye(3), _UNIT, np.int32(2))[0] == vmf.log_prob(np.eye(3), _UNIT, 2.0)[0]
+    assert vmf.sample(_UNIT, np.float64(2.0), np.int16(5), seed=0).shape == (5, 3)
+
+
+def test_sample_at_extreme_kappa():
+    """Near-degenerate concentrations, kappa up to 1e16, where Wood's original acceptance test
+    subtracts terms of size kappa (the old code's 1 - w came out in steps of 1.1e-16).
+
+    For large kappa, x ~ mu + N(0, I/kappa) in the tangent space, so kappa * |x - (mu.x) mu|^2
+    is chi-square with p - 1 degrees of freedom up to O(p/kappa): mean p - 1, variance 2 (p - 1)."""
+    rng = np.random.default_rng(21)
+    n = 4000
+    for p in (3, 50):
+        mu = _unit_rows(rng, 1, p)[0]
+        for kappa in (1e8, 1e12, 1e16):
+            X = vmf.sample(mu, kappa, n, seed=rng)
+            tangent = X - np.outer(X @ mu, mu)
+            statistic = kappa * np.sum(tangent**2, axis=1) / (p - 1)
+            assert abs(statistic.mean() - 1) < 5 * np.sqrt(2 / (p - 1) / n), (p, kappa, statistic.mean())
+    # kappa = 1e300: the tangent part (~1e-150) is below rounding, so every row is mu to rounding
+    mu = np.ones(3) / np.sqrt(3)
+    X = vmf.sample(np.ones(3), 1e300, 100, seed=1)
+    assert np.linalg.norm(X - mu, axis=1).max() <= 4 * np.finfo(float).eps
+    X = vmf.sample(np.full(3, 1e300), 1e300, 10, seed=1)  # a huge mu is normalized without overflow
+    assert np.linalg.norm(X - mu, axis=1).max() <= 4 * np.finfo(float).eps
