@@ -295,3 +295,54 @@ def test_sample_at_extreme_kappa():
     assert np.linalg.norm(X - mu, axis=1).max() <= 4 * np.finfo(float).eps
     X = vmf.sample(np.full(3, 1e300), 1e300, 10, seed=1)  # a huge mu is normalized without overflow
     assert np.linalg.norm(X - mu, axis=1).max() <= 4 * np.finfo(float).eps
+
+
+def _unit_roundoff(dtype_name):
+    torch = pytest.importorskip("torch")
+    return torch.finfo(getattr(torch, dtype_name)).eps / 2
+
+
+@pytest.mark.parametrize("dtype_name", ["float16", "bfloat16", "float32", "float64"])
+def test_unit_norm_tolerance_follows_the_stored_precision(dtype_name):
+    """| ||x|| - 1 | <= max(floor, 4u): rounding a unit vector's entries moves its norm by <= u,
+    normalizing in the dtype by <= 2u + u^2 (see vmf::unit_norm_tolerance)."""
+    from mlprims import _core
+
+    floor = 1e-5 if dtype_name == "float64" else 1e-4
+    assert _core.vmf_unit_norm_tolerance(dtype_name) == max(floor, 4 * _unit_roundoff(dtype_name))
+
+
+@pytest.mark.parametrize("dtype_name", ["float16", "bfloat16", "float32", "float64"])
+def test_fit_and_log_prob_accept_unit_vectors_of_any_precision(dtype_name):
+    torch = pytest.importorskip("torch")
+    dtype = getattr(torch, dtype_name)
+    generator = torch.Generator().manual_seed(3)
+    p = 768
+    X = torch.nn.functional.normalize(torch.randn(100, p, generator=generator).to(dtype), dim=1)
+    X64 = X.double().numpy()  # the values fit() reads, exactly
+    result = vmf.fit(X)
+    total = X64.sum(axis=0)
+    assert result.mean_resultant_length == pytest.approx(np.linalg.norm(total) / 100, rel=1e-12)
+    mu_error = np.linalg.norm(result.mu.double().numpy() - total / np.linalg.norm(total))
+    assert mu_error <= 4 * np.finfo(np.float32).eps  # mu comes back in float32 (float64 for float64 X)
+    mu = torch.nn.functional.normalize(torch.ones(p), dim=0).to(dtype)
+    out = vmf.log_prob(X, mu, 10.0)
+    expected = vmf.log_normalizer(10.0, p) + 10.0 * (X64 @ mu.double().numpy())
+    assert np.linalg.norm(out.double().numpy() - expected) <= 1e-5 * np.linalg.norm(expected)
+    # vectors clearly off the sphere (norm 1 + 2 * tolerance, exactly representable) still raise
+    off = (1 + 2 * max(1e-4, 4 * _unit_roundoff(dtype_name))) * torch.eye(p, dtype=torch.float64)[:3]
+    with pytest.raises(ValueError, match=rf"fit: 'X' must have unit norm \(1 within .* for {dtype_name}\)"):
+        vmf.fit(off.to(dtype))
+    with pytest.raises(ValueError, match=rf"log_prob: 'mu' must have unit norm \(1 within .* for {dtype_name}\)"):
+        vmf.log_prob(X, off[0].to(dtype), 1.0)
+
+
+def test_numpy_float16_unit_vectors():
+    rng = np.random.default_rng(14)
+    X = rng.standard_normal((200, 768)).astype(np.float16)
+    X = X / np.linalg.norm(X, axis=1, keepdims=True)  # normalized in float16 by numpy
+    result = vmf.fit(X)
+    total = X.astype(np.float64).sum(axis=0)
+    assert result.mean_resultant_length == pytest.approx(np.linalg.norm(total) / 200, rel=1e-12)
+    with pytest.raises(ValueError, match=r"fit: 'X' must have unit norm \(1 within 0.001953125 for float16\)"):
+        vmf.fit((X * np.float16(1.01)))
