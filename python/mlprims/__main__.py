@@ -12,10 +12,11 @@ import argparse
 import json
 import sys
 
-# Wall-clock times measured on 2 cores of a Xeon with OpenBLAS, SciPy and mpmath installed
-# (SciPy's fits and the mpmath references account for much of them).
-TOUR_TIME = "about 2 minutes"
-QUICK_TOUR_TIME = "about 1 minute"
+# Wall-clock times measured once each: 562 s and 253 s (--quick) on 2 Xeon cores shared with other
+# jobs (load average 4.5), with SciPy and mpmath installed and python-flint absent; the mpmath
+# references of the log-Bessel section take much of it.
+TOUR_TIME = "about 10 minutes"
+QUICK_TOUR_TIME = "about 4 minutes"
 
 
 def _parser(version: str) -> argparse.ArgumentParser:
