@@ -32,6 +32,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("get_num_threads", &mlprims::get_num_threads);
   m.def("version", &mlprims::version);
   m.def("built_with_cuda", &mlprims::built_with_cuda);
+  m.def("cuda_status", &mlprims::cuda_status);
   m.def("cuda_device_count", &mlprims::cuda_device_count);
   m.def("blas_library", &mlprims::blas_library);
   m.def("cuda_libraries", &mlprims::cuda_libraries);

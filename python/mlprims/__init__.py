@@ -31,11 +31,16 @@ def get_num_threads() -> int:
 
 
 def build_info() -> dict:
-    """What this build contains: version, BLAS, CUDA back end and visible CUDA devices."""
+    """What this build contains: version, BLAS, CUDA back end and visible CUDA devices.
+
+    ``cuda_status`` says whether the CUDA back end was built and why, as decided when mlprims was
+    compiled (pip hides that log): "on: built for CUDA architectures ..." or "off: ..." naming
+    what was missing (nvcc, the cuBLAS/cuSOLVER headers or libraries) or MLPRIMS_CUDA=OFF."""
     return {
         "version": __version__,
         "blas": _core.blas_library(),
         "cuda": _core.built_with_cuda(),
+        "cuda_status": _core.cuda_status(),
         "cuda_libraries": _core.cuda_libraries(),
         "cuda_devices": _core.cuda_device_count(),
         "threads": _core.get_num_threads(),

@@ -247,8 +247,8 @@ def _tour_lowrank_elementwise(rng: np.random.Generator, quick: bool) -> None:
 
 def run(quick: bool = False) -> None:
     info = mlprims.build_info()
-    print(f"mlprims {info['version']} | BLAS: {info['blas']} | CUDA back end: {info['cuda']} "
-          f"({info['cuda_devices']} devices) | threads: {info['threads']}")
+    print(f"mlprims {info['version']} | BLAS: {info['blas']} | threads: {info['threads']}")
+    print(f"CUDA back end: {info['cuda_status']} ({info['cuda_devices']} devices visible)")
     rng = np.random.default_rng(2024)
     n = 200_000 if quick else 1_000_000
     _tour_log_bessel(rng, n)

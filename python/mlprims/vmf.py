@@ -32,15 +32,44 @@ __all__ = [
 
 
 def _check_dim(function: str, dim) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
-        raise TypeError(f"{function}: 'dim' must be an integer, got {type(dim).__name__}")
-    if dim < 2:
-        raise ValueError(f"{function}: 'dim' must be >= 2, got {dim}")
-    return int(dim)
+    """The dimension p as an int in [2, 2**53] (p and p/2 - 1 exact in float64)."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{function}: 'dim' must be an integer, got {type(dim).__name__} {dim!r}")
+    dim = int(dim)
+    if not 2 <= dim <= _core.vmf_max_dim:
+        raise ValueError(f"{function}: 'dim' must be >= 2 and <= 2**53, got {dim}")
+    return dim
+
+
+def _real_scalar(function: str, name: str, value) -> float:
+    """A scalar argument as a float: Python and numpy numbers, 0-d arrays and 0-d tensors.
+
+    bool, complex and non-numbers are a TypeError; arrays with more than one element and
+    integers beyond the float64 range are a ValueError (float() would raise OverflowError)."""
+    if hasattr(value, "ndim") and not isinstance(value, np.generic):
+        if value.ndim != 0:
+            raise ValueError(f"{function}: '{name}' must be a scalar, got an array of shape {tuple(value.shape)}")
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{function}: '{name}' must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{function}: '{name}' must be finite in float64 (|value| <= 1.8e308), got an integer "
+                         f"of {len(str(abs(value)))} digits") from None
+
+
+def _stored_dtype(value):
+    """The floating dtype an array argument is stored in (float16 and bfloat16 are widened before
+    the core sees them, and unit-norm tolerances follow the stored precision), else None."""
+    name = str(getattr(value, "dtype", "")).replace("torch.", "")
+    return name if name in ("float16", "bfloat16", "float32", "float64") else None
 
 
 def _normalizer(function: str, kappa, dim):
     dim = _check_dim(function, dim)
+    if isinstance(kappa, (bool, int)):
+        kappa = _real_scalar(function, "kappa", kappa)  # bool is a TypeError, 10**400 a ValueError
     prepared = prepare(function, kappa=kappa)
     k = prepared.native("kappa")
     out = prepared.empty(k.shape)
@@ -55,9 +84,10 @@ def log_normalizer(kappa, dim: int):
     ----------
     kappa : array_like
         Concentration, kappa >= 0 (negative or NaN gives NaN). kappa = 0 gives minus the log
-        of the sphere's area; kappa = inf gives -inf.
+        of the sphere's area; kappa = inf gives -inf. A Python bool is a TypeError.
     dim : int
-        The ambient dimension p >= 2 (the sphere S^{p-1}).
+        The ambient dimension, 2 <= p <= 2**53 (the sphere S^{p-1}); other values are a
+        ValueError, non-integers (bool included) a TypeError.
 
     Returns
     -------
@@ -81,9 +111,9 @@ def mean_resultant_length(kappa, dim: int):
     Parameters
     ----------
     kappa : array_like
-        Concentration, kappa >= 0.
+        Concentration, kappa >= 0 (negative or NaN gives NaN).
     dim : int
-        The ambient dimension p >= 2.
+        The ambient dimension, 2 <= p <= 2**53.
 
     Examples
     --------
@@ -113,12 +143,14 @@ def log_prob(X, mu, kappa: float):
     Parameters
     ----------
     X : array_like, shape (..., p)
-        Points on the sphere (unit vectors along the last axis; rows farther than 1e-5 from
-        unit norm, 1e-4 for float32, are a ValueError).
+        Points on the sphere: unit vectors along the last axis, to within the tolerance of the
+        dtype they are stored in (| ||x|| - 1 | <= max(floor, 4u) for unit roundoff u, floor
+        1e-5 for float64 and 1e-4 otherwise: 1e-5, 1e-4, 2.0e-3 and 1.6e-2 for float64,
+        float32, float16 and bfloat16); rows outside it are a ValueError.
     mu : array_like, shape (p,)
-        Mean direction, a unit vector.
+        Mean direction, a unit vector (same tolerance, by its own dtype).
     kappa : float
-        Concentration, finite and >= 0.
+        Concentration, finite and >= 0 (a real scalar; bool is a TypeError).
 
     Returns
     -------
@@ -132,13 +164,13 @@ def log_prob(X, mu, kappa: float):
     >>> vmf.log_prob(x, np.array([0.0, 0.0, 1.0]), 2.0).round(6)
     array([-1.126244, -3.126244])
     """
-    if isinstance(kappa, (list, tuple)) or (hasattr(kappa, "ndim") and kappa.ndim != 0):
-        raise ValueError(f"log_prob: 'kappa' must be a scalar, got {kappa!r}")
+    kappa = _real_scalar("log_prob", "kappa", kappa)
     prepared, points = _as_points("log_prob", X, mu=mu)
     leading = tuple(points.shape[:-1])
     flat = points.reshape(-1, points.shape[-1])
     out = prepared.empty((flat.shape[0],))
-    _core.vmf_log_prob(flat, prepared.native("mu"), float(kappa), out, prepared.stream)
+    _core.vmf_log_prob(flat, prepared.native("mu"), kappa, out, prepared.stream,
+                       x_stored=_stored_dtype(X), mu_stored=_stored_dtype(mu))
     return out.reshape(leading)
 
 
@@ -162,9 +194,10 @@ def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
     Parameters
     ----------
     rbar : float
-        In [0, 1]; 0 gives kappa = 0 and 1 gives kappa = inf.
+        In [0, 1]; 0 gives kappa = 0 and 1 gives kappa = inf. Outside (NaN included) is a
+        ValueError; a non-real scalar (bool included) is a TypeError.
     dim : int
-        The ambient dimension p >= 2.
+        The ambient dimension, 2 <= p <= 2**53.
 
     Examples
     --------
@@ -173,7 +206,7 @@ def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
     1.0
     """
     dim = _check_dim("kappa_mle", dim)
-    kappa, iterations, converged = _core.vmf_kappa_mle(float(rbar), dim)
+    kappa, iterations, converged = _core.vmf_kappa_mle(_real_scalar("kappa_mle", "rbar", rbar), dim)
     return KappaEstimate(kappa, iterations, converged)
 
 
@@ -204,7 +237,11 @@ def fit(X, weights=None) -> VonMisesFisherFit:
     Parameters
     ----------
     X : array_like, shape (n, p)
-        n >= 1 unit vectors (norm 1 within 1e-5, 1e-4 for float32; else ValueError).
+        n >= 1 unit vectors, p >= 2, of any floating dtype (float16 and bfloat16 are read as
+        float32). Each norm must be 1 within the tolerance of X's dtype, max(floor, 4u) for unit
+        roundoff u: 1e-5 (float64), 1e-4 (float32), 2.0e-3 (float16), 1.6e-2 (bfloat16); else
+        ValueError. Rounding the entries of a unit vector to the dtype moves its norm by at most
+        u, and normalizing in the dtype by at most ~2u.
     weights : array_like, shape (n,), optional
         Non-negative finite weights with a positive sum.
 
@@ -227,7 +264,8 @@ def fit(X, weights=None) -> VonMisesFisherFit:
         raise ValueError(f"fit: 'X' must have shape (n, p), got shape {tuple(points.shape)}")
     mu = prepared.empty((points.shape[1],))
     weights = prepared.native("weights") if "weights" in prepared.arrays else None
-    kappa, rbar, iterations, converged = _core.vmf_fit(points, weights, mu, prepared.stream)
+    kappa, rbar, iterations, converged = _core.vmf_fit(points, weights, mu, prepared.stream,
+                                                       x_stored=_stored_dtype(X))
     return VonMisesFisherFit(mu, kappa, rbar, iterations, converged)
 
 
@@ -245,9 +283,10 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
     mu : array_like, shape (p,)
         Mean direction (normalized here), p >= 2.
     kappa : float
-        Concentration, finite and >= 0.
+        Concentration, finite and >= 0, up to 1.8e308 (a real scalar; bool is a TypeError).
     size : int
-        Number of points.
+        Number of points, >= 0 (an integer; bool and floats are a TypeError), with
+        size * p <= 2**60.
     seed : None, int or numpy.random.Generator
 
     Returns
@@ -262,32 +301,69 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
     >>> X.shape, round(float(X[:, 2].mean()), 2)   # E[mu.x] = A_3(50) = coth(50) - 1/50
     ((10000, 3), 0.98)
     """
-    rng = np.random.default_rng(seed)
-    mu = np.asarray(mu, dtype=np.float64)
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
+        raise TypeError(f"sample: 'size' must be a non-negative integer, got {type(size).__name__} {size!r}")
+    size = int(size)
+    if size < 0:
+        raise ValueError(f"sample: 'size' must be a non-negative integer, got {size}")
+    if np.iscomplexobj(mu):
+        raise TypeError("sample: 'mu' must be real, got a complex array")
+    try:
+        mu = np.asarray(mu, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"sample: 'mu' must be an array of real numbers: {error}") from None
     if mu.ndim != 1 or mu.shape[0] < 2:
         raise ValueError(f"sample: 'mu' must have shape (p,) with p >= 2, got shape {mu.shape}")
-    norm = np.linalg.norm(mu)
-    if not np.isfinite(norm) or norm == 0:
-        raise ValueError("sample: 'mu' must be a finite nonzero vector")
-    mu = mu / norm
+    p = mu.shape[0]
+    if size * p > _MAX_SAMPLE_VALUES:
+        raise ValueError(f"sample: 'size' * p must be <= 2**60 (numpy's largest float64 array), got "
+                         f"{size} * {p}")
+    scale = np.max(np.abs(mu))  # normalize by the largest entry first: no overflow at |mu| ~ 1e300
+    if not np.isfinite(scale) or scale == 0:
+        raise ValueError(f"sample: 'mu' must be a finite nonzero vector, got largest |entry| {scale}")
+    mu = mu / scale
+    mu /= np.linalg.norm(mu)
+    kappa = _real_scalar("sample", "kappa", kappa)
     if not (np.isfinite(kappa) and kappa >= 0):
         raise ValueError(f"sample: 'kappa' must be finite and >= 0, got {kappa!r}")
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 0:
-        raise ValueError(f"sample: 'size' must be a non-negative integer, got {size!r}")
-    p = mu.shape[0]
-    b = (p - 1) / (2 * kappa + np.sqrt(4 * kappa**2 + (p - 1) ** 2))
-    x0 = (1 - b) / (1 + b)
-    c = kappa * x0 + (p - 1) * np.log(1 - x0**2)
-    accepted = [np.empty(0)]
-    count = 0
-    while count < size:
-        z = rng.beta((p - 1) / 2, (p - 1) / 2, 2 * size + 16)
-        w = (1 - (1 + b) * z) / (1 - (1 - b) * z)
-        keep = kappa * w + (p - 1) * np.log(1 - x0 * w) - c >= np.log(rng.uniform(size=w.shape))
-        accepted.append(w[keep])
-        count += int(keep.sum())
-    w = np.concatenate(accepted)[:size]
+    rng = np.random.default_rng(seed)
+    w, tangent_scale = _wood_marginal(rng, kappa, p, size)
     tangent = rng.standard_normal((size, p))
     tangent -= np.outer(tangent @ mu, mu)
     tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
-    return w[:, None] * mu + np.sqrt(np.maximum(0.0, 1 - w**2))[:, None] * tangent
+    return w[:, None] * mu + tangent_scale[:, None] * tangent
+
+
+_MAX_SAMPLE_VALUES = 2**60
+
+
+def _wood_marginal(rng: np.random.Generator, kappa: float, p: int, size: int):
+    """`size` draws of w = mu.x and of sqrt(1 - w^2), by Wood's (1994) rejection sampler.
+
+    Wood's proposal is w = 1 - b tau with tau = 2z / ((1 - z) + b z), z ~ Beta((p-1)/2, (p-1)/2),
+    b = h / (kappa + sqrt(kappa^2 + h^2)), h = (p-1)/2, accepted when
+        kappa b (2/(1+b) - tau) + (p-1) log((2 + (1-b) tau) (1+b) / 4) >= log U.
+    This is Wood's kappa w + (p-1) log(1 - x0 w) - c >= log U, x0 = (1-b)/(1+b), rewritten in
+    1 - w = b tau: his form subtracts terms of size kappa (an absolute error ~ kappa * 1e-16 in
+    the exponent, and kappa^2 overflows past 1e154), while every term here is O(p) for any
+    finite kappa (at kappa = 1e300, 1 - w ~ 1e-300 still reaches sqrt(1 - w^2) ~ 1e-150)."""
+    half = (p - 1) / 2
+    if kappa >= half:
+        ratio = half / kappa
+        root = 1 + np.sqrt(1 + ratio * ratio)
+        b, kappa_b = ratio / root, half / root
+    else:
+        ratio = kappa / half
+        b = 1 / (ratio + np.sqrt(ratio * ratio + 1))
+        kappa_b = kappa * b
+    accepted = [np.empty(0)]
+    count = 0
+    while count < size:
+        z = rng.beta(half, half, 2 * size + 16)
+        tau = 2 * z / ((1 - z) + b * z)
+        exponent = kappa_b * (2 / (1 + b) - tau) + (p - 1) * np.log((2 + (1 - b) * tau) * (1 + b) / 4)
+        keep = exponent >= np.log(rng.uniform(size=tau.shape))
+        accepted.append(tau[keep])
+        count += int(keep.sum())
+    one_minus_w = b * np.concatenate(accepted)[:size]
+    return 1 - one_minus_w, np.sqrt(one_minus_w * (2 - one_minus_w))

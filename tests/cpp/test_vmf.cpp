@@ -22,6 +22,8 @@ TEST(Vmf, NormalizerClosedFormOnTheTwoSphere) {
     EXPECT_NEAR(vmf::mean_resultant_length(kappa, 3), 1.0 / std::tanh(kappa) - 1.0 / kappa, 1e-14) << kappa;
   }
   EXPECT_THROW(vmf::log_normalizer(1.0, 1), mlprims::ValueError);
+  EXPECT_THROW(vmf::log_normalizer(1.0, vmf::kMaxDim + 1), mlprims::ValueError);
+  EXPECT_NO_THROW(vmf::log_normalizer(1.0, vmf::kMaxDim));
 }
 
 TEST(Vmf, KappaRoundTrip) {
@@ -65,4 +67,30 @@ TEST(Vmf, FitAndLogProb) {
   std::vector<double> weights = {1, -1, 1};
   const TensorView w(weights.data(), DType::kFloat64, {3});
   EXPECT_THROW(vmf::fit(points, &w, TensorView(mu.data(), DType::kFloat64, {3})), mlprims::ValueError);
+}
+
+TEST(Vmf, UnitNormToleranceFollowsTheStoredDtype) {
+  // max(floor, 4u) with unit roundoff u = 2^-11 (float16), 2^-8 (bfloat16), 2^-24, 2^-53.
+  EXPECT_EQ(vmf::unit_norm_tolerance(DType::kFloat16), std::ldexp(1.0, -9));
+  EXPECT_EQ(vmf::unit_norm_tolerance(DType::kBFloat16), std::ldexp(1.0, -6));
+  EXPECT_EQ(vmf::unit_norm_tolerance(DType::kFloat32), 1e-4);
+  EXPECT_EQ(vmf::unit_norm_tolerance(DType::kFloat64), 1e-5);
+  EXPECT_THROW(vmf::unit_norm_tolerance(DType::kInt32), mlprims::TypeError);
+
+  // A row of norm 1 + 1e-3 read as float32: rejected as float32 data, accepted as widened float16.
+  std::vector<float> row = {1.001f, 0.0f};
+  std::vector<float> mu(2);
+  const TensorView X(row.data(), DType::kFloat32, {1, 2});
+  const TensorView mu_out(mu.data(), DType::kFloat32, {2});
+  EXPECT_THROW(vmf::fit(X, nullptr, mu_out), mlprims::ValueError);
+  EXPECT_THROW(vmf::fit(X, nullptr, mu_out, DType::kFloat32), mlprims::ValueError);
+  EXPECT_NO_THROW(vmf::fit(X, nullptr, mu_out, DType::kFloat16));
+  EXPECT_EQ(mu[0], 1.0f);
+  std::vector<float> out(1);
+  const TensorView direction(mu.data(), DType::kFloat32, {2});
+  EXPECT_THROW(vmf::log_prob(X, direction, 1.0, TensorView(out.data(), DType::kFloat32, {1})),
+               mlprims::ValueError);
+  EXPECT_NO_THROW(vmf::log_prob(X, direction, 1.0, TensorView(out.data(), DType::kFloat32, {1}), DType::kFloat16,
+                                DType::kFloat32));
+  EXPECT_THROW(vmf::fit(X, nullptr, mu_out, DType::kInt8), mlprims::TypeError);
 }

@@ -4,8 +4,19 @@
 #   MLPRIMS_CUDA=AUTO : build it when everything is found
 #   MLPRIMS_CUDA=ON   : build it or fail
 #   MLPRIMS_CUDA=OFF  : never
+# What was decided, and why, reaches the library as MLPRIMS_CUDA_STATUS (a string compiled into
+# core/build_info.cpp): build_info() and `python -m mlprims info` report it, since pip hides
+# this configure log.
+macro(_mlprims_cuda_status text)
+  set(MLPRIMS_CUDA_STATUS "${text}")
+  set_property(SOURCE "${PROJECT_SOURCE_DIR}/cpp/src/core/build_info.cpp" APPEND PROPERTY
+               COMPILE_DEFINITIONS "MLPRIMS_CUDA_STATUS=\"${text}\"")
+  message(STATUS "mlprims: CUDA back end: ${text}")
+endmacro()
+
 set(MLPRIMS_WITH_CUDA OFF)
 if(MLPRIMS_CUDA STREQUAL "OFF")
+  _mlprims_cuda_status("off: configured with MLPRIMS_CUDA=OFF")
   return()
 endif()
 
@@ -13,7 +24,7 @@ include(CheckLanguage)
 check_language(CUDA)
 set(_mlprims_cuda_missing "")
 if(NOT CMAKE_CUDA_COMPILER)
-  set(_mlprims_cuda_missing "nvcc")
+  set(_mlprims_cuda_missing "nvcc (CUDA compiler)")
 endif()
 
 # Include and library folders of the NVIDIA wheels (nvidia/<cuXX>/{include,lib}), if any.
@@ -37,18 +48,23 @@ find_path(MLPRIMS_CUBLAS_INCLUDE_DIR cublas_v2.h HINTS ${_mlprims_include_hints}
 find_path(MLPRIMS_CUSOLVER_INCLUDE_DIR cusolverDn.h HINTS ${_mlprims_include_hints})
 find_library(MLPRIMS_CUBLAS_LIBRARY NAMES cublas libcublas.so.13 libcublas.so.12 HINTS ${_mlprims_library_hints})
 find_library(MLPRIMS_CUSOLVER_LIBRARY NAMES cusolver libcusolver.so.12 libcusolver.so.11 HINTS ${_mlprims_library_hints})
-foreach(_part CUBLAS_INCLUDE_DIR CUSOLVER_INCLUDE_DIR CUBLAS_LIBRARY CUSOLVER_LIBRARY)
-  if(NOT MLPRIMS_${_part})
-    list(APPEND _mlprims_cuda_missing "${_part}")
+foreach(_part "CUBLAS_INCLUDE_DIR|cuBLAS header cublas_v2.h" "CUSOLVER_INCLUDE_DIR|cuSOLVER header cusolverDn.h"
+              "CUBLAS_LIBRARY|cuBLAS library" "CUSOLVER_LIBRARY|cuSOLVER library")
+  string(REPLACE "|" ";" _part "${_part}")
+  list(GET _part 0 _variable)
+  list(GET _part 1 _description)
+  if(NOT MLPRIMS_${_variable})
+    list(APPEND _mlprims_cuda_missing "${_description}")
   endif()
 endforeach()
 
 if(_mlprims_cuda_missing)
+  list(JOIN _mlprims_cuda_missing ", " _mlprims_cuda_missing)
   if(MLPRIMS_CUDA STREQUAL "ON")
     message(FATAL_ERROR "MLPRIMS_CUDA=ON but these were not found: ${_mlprims_cuda_missing}. "
                         "Install the CUDA toolkit (nvcc) and pip install nvidia-cublas nvidia-cusolver.")
   endif()
-  message(STATUS "mlprims: CUDA back end off (missing: ${_mlprims_cuda_missing})")
+  _mlprims_cuda_status("off: not found when mlprims was built: ${_mlprims_cuda_missing} (install the CUDA toolkit and pip install nvidia-cublas nvidia-cusolver, then reinstall mlprims)")
   return()
 endif()
 
@@ -66,5 +82,6 @@ target_include_directories(mlprims_cuda_libraries INTERFACE
 target_link_libraries(mlprims_cuda_libraries INTERFACE
   CUDA::cudart "${MLPRIMS_CUBLAS_LIBRARY}" "${MLPRIMS_CUSOLVER_LIBRARY}")
 set(MLPRIMS_WITH_CUDA ON)
-message(STATUS "mlprims: CUDA back end for architectures ${CMAKE_CUDA_ARCHITECTURES}; "
-               "cuBLAS ${MLPRIMS_CUBLAS_LIBRARY}, cuSOLVER ${MLPRIMS_CUSOLVER_LIBRARY}")
+string(REPLACE ";" " " _mlprims_architectures "${CMAKE_CUDA_ARCHITECTURES}")
+_mlprims_cuda_status("on: built for CUDA architectures ${_mlprims_architectures}")
+message(STATUS "mlprims: cuBLAS ${MLPRIMS_CUBLAS_LIBRARY}, cuSOLVER ${MLPRIMS_CUSOLVER_LIBRARY}")

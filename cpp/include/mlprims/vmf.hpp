@@ -16,9 +16,27 @@ void log_normalizer(const TensorView& kappa, std::int64_t dim, const TensorView&
 // out = A_p(kappa) = I_{p/2}(kappa)/I_{p/2-1}(kappa), the expected value of mu.x.
 void mean_resultant_length(const TensorView& kappa, std::int64_t dim, const TensorView& out);
 
+// Dimensions p = dim accepted by every function here: 2 <= dim <= kMaxDim (2^53, so that p
+// and p/2 - 1 are exact doubles).
+inline constexpr std::int64_t kMaxDim = std::int64_t{1} << 53;
+
+// The largest | ||x|| - 1 | accepted for a point on the sphere whose entries were stored in
+// `stored` (float16, bfloat16, float32 or float64), with unit roundoff u:
+//   max(floor, 4 u), floor = 1e-4 for float32 and narrower, 1e-5 for float64.
+// Rounding each entry of a unit vector gives (1 - u) <= ||x|| <= (1 + u); dividing by a norm that
+// was itself rounded to the dtype adds another factor (1 +- u), so normalizing in the dtype gives
+// | ||x|| - 1 | <= 2u + u^2; 4u leaves a factor 2 for a norm accumulated in the dtype. This
+// admits float16 (4u = 2.0e-3) and bfloat16 (4u = 1.6e-2) embeddings normalized by torch or numpy.
+double unit_norm_tolerance(DType stored);
+
 // out[i] = log C_p(kappa) + kappa * mu.X[i]; X has shape (n, p) with unit rows, mu shape (p,)
-// with unit norm, out shape (n,); rows of X farther than 1e-5 from unit norm are a ValueError.
+// with unit norm, out shape (n,); rows of X, or mu, farther from unit norm than
+// unit_norm_tolerance of their dtype are a ValueError.
 void log_prob(const TensorView& X, const TensorView& mu, double kappa, const TensorView& out);
+// The same for X and mu that were rounded to x_stored / mu_stored (e.g. float16) before being
+// widened to the float32/float64 views given: the unit-norm tolerances follow those dtypes.
+void log_prob(const TensorView& X, const TensorView& mu, double kappa, const TensorView& out, DType x_stored,
+              DType mu_stored);
 
 struct KappaEstimate {
   double kappa;
@@ -38,8 +56,11 @@ struct FitResult {
 };
 
 // Maximum-likelihood fit to the rows of X (n, p), optionally weighted by `weights` (n,) >= 0
-// (pass nullptr for equal weights). Writes the mean direction to mu_out (p,).
+// (pass nullptr for equal weights). Writes the mean direction to mu_out (p,). Rows farther from
+// unit norm than unit_norm_tolerance(X.dtype()) are a ValueError.
 FitResult fit(const TensorView& X, const TensorView* weights, const TensorView& mu_out);
+// The same for X rounded to x_stored (e.g. bfloat16) before being widened to the view given.
+FitResult fit(const TensorView& X, const TensorView* weights, const TensorView& mu_out, DType x_stored);
 
 // Scalar versions.
 double log_normalizer(double kappa, std::int64_t dim);

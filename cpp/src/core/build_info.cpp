@@ -6,6 +6,10 @@
 #ifndef MLPRIMS_VERSION
 #define MLPRIMS_VERSION "0.0.0"
 #endif
+// Set by third_party/cmake/MlprimsCuda.cmake; absent when built without that file.
+#ifndef MLPRIMS_CUDA_STATUS
+#define MLPRIMS_CUDA_STATUS "unknown: built without MlprimsCuda.cmake"
+#endif
 
 namespace mlprims {
 
@@ -18,6 +22,8 @@ bool built_with_cuda() {
   return false;
 #endif
 }
+
+std::string cuda_status() { return MLPRIMS_CUDA_STATUS; }
 
 std::string blas_library() { return linalg::blas_description(); }
 

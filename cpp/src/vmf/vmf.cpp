@@ -18,6 +18,10 @@ namespace checks = mlprims::detail;
 
 double checked_dim(std::int64_t dim, const char* function) {
   if (dim < 2) throw ValueError(std::string(function) + ": 'dim' must be >= 2, got " + std::to_string(dim));
+  if (dim > kMaxDim) {
+    throw ValueError(std::string(function) + ": 'dim' must be <= 2**53 = " + std::to_string(kMaxDim) + ", got " +
+                     std::to_string(dim));
+  }
   return static_cast<double>(dim);
 }
 
@@ -27,14 +31,20 @@ std::string format_double(double value) {
   return buffer;
 }
 
-// Rows of X are points on the sphere: their norms must be 1 to within the dtype's accuracy.
-double unit_norm_tolerance(DType dtype) { return dtype == DType::kFloat64 ? 1e-5 : 1e-4; }
+void require_floating_storage(DType stored, ArgRef arg) {
+  if (stored != DType::kFloat16 && stored != DType::kBFloat16 && stored != DType::kFloat32 &&
+      stored != DType::kFloat64) {
+    throw TypeError(arg.prefix() + ": its stored dtype must be float16, bfloat16, float32 or float64, got " +
+                    dtype_name(stored));
+  }
+}
 
-void require_unit_norm(double squared_norm, DType dtype, ArgRef arg, const std::string& where) {
+void require_unit_norm(double squared_norm, DType stored, ArgRef arg, const std::string& where) {
+  const double tolerance = unit_norm_tolerance(stored);
   const double deviation = std::fabs(std::sqrt(squared_norm) - 1.0);
-  if (!(deviation <= unit_norm_tolerance(dtype))) {
-    throw ValueError(arg.prefix() + " must have unit norm (1 within " + format_double(unit_norm_tolerance(dtype)) +
-                     "), got norm " + format_double(std::sqrt(squared_norm)) + where);
+  if (!(deviation <= tolerance)) {
+    throw ValueError(arg.prefix() + " must have unit norm (1 within " + format_double(tolerance) + " for " +
+                     dtype_name(stored) + "), got norm " + format_double(std::sqrt(squared_norm)) + where);
   }
 }
 
@@ -76,6 +86,19 @@ std::int64_t check_points(const TensorView& X, ArgRef arg) {
 
 }  // namespace
 
+double unit_norm_tolerance(DType stored) {
+  double unit_roundoff = 0.0, floor = 1e-4;
+  switch (stored) {
+    case DType::kFloat16: unit_roundoff = std::ldexp(1.0, -11); break;
+    case DType::kBFloat16: unit_roundoff = std::ldexp(1.0, -8); break;
+    case DType::kFloat32: unit_roundoff = std::ldexp(1.0, -24); break;
+    case DType::kFloat64: unit_roundoff = std::ldexp(1.0, -53), floor = 1e-5; break;
+    default: throw TypeError(std::string("unit_norm_tolerance: 'stored' must be a floating dtype, got ") +
+                             dtype_name(stored));
+  }
+  return std::fmax(floor, 4.0 * unit_roundoff);
+}
+
 void log_normalizer(const TensorView& kappa, std::int64_t dim, const TensorView& out) {
   run_normalizer(detail::NormalizerFunction::kLogNormalizer, "log_normalizer", kappa, dim, out);
 }
@@ -93,6 +116,11 @@ double mean_resultant_length(double kappa, std::int64_t dim) {
 }
 
 void log_prob(const TensorView& X, const TensorView& mu, double kappa, const TensorView& out) {
+  log_prob(X, mu, kappa, out, X.dtype(), mu.dtype());
+}
+
+void log_prob(const TensorView& X, const TensorView& mu, double kappa, const TensorView& out, DType x_stored,
+              DType mu_stored) {
   const char* name = "log_prob";
   const ArgRef x_arg{name, "X"}, mu_arg{name, "mu"}, out_arg{name, "out"};
   const std::int64_t p = check_points(X, x_arg);
@@ -105,13 +133,15 @@ void log_prob(const TensorView& X, const TensorView& mu, double kappa, const Ten
   checks::require_writable(out, out_arg);
   checks::require_no_partial_overlap(out, X, out_arg, x_arg);
   checks::require_no_partial_overlap(out, mu, out_arg, mu_arg);
+  require_floating_storage(x_stored, x_arg);
+  require_floating_storage(mu_stored, mu_arg);
   if (!(kappa >= 0.0) || std::isinf(kappa)) {
     throw ValueError(std::string(name) + ": 'kappa' must be finite and >= 0, got " + format_double(kappa));
   }
   const std::vector<double> direction = checks::read_vector(mu);
   double squared_norm = 0.0;
   for (double value : direction) squared_norm += value * value;
-  require_unit_norm(squared_norm, mu.dtype(), mu_arg, "");
+  require_unit_norm(squared_norm, mu_stored, mu_arg, "");
   if (X.shape(0) == 0) return;
   const double log_c = detail::log_normalizer(kappa, static_cast<double>(p));
   detail::WorstRow worst;
@@ -119,7 +149,7 @@ void log_prob(const TensorView& X, const TensorView& mu, double kappa, const Ten
   if (X.device().is_cuda()) worst = detail::log_prob_cuda(X, direction, kappa, log_c, out);
 #endif
   if (X.device().is_cpu()) worst = detail::log_prob_cpu(X, direction, kappa, log_c, out);
-  require_unit_rows(worst, X.dtype(), x_arg);
+  require_unit_rows(worst, x_stored, x_arg);
 }
 
 KappaEstimate kappa_mle(double rbar, std::int64_t dim) {
@@ -132,9 +162,14 @@ KappaEstimate kappa_mle(double rbar, std::int64_t dim) {
 }
 
 FitResult fit(const TensorView& X, const TensorView* weights, const TensorView& mu_out) {
+  return fit(X, weights, mu_out, X.dtype());
+}
+
+FitResult fit(const TensorView& X, const TensorView* weights, const TensorView& mu_out, DType x_stored) {
   const char* name = "fit";
   const ArgRef x_arg{name, "X"}, w_arg{name, "weights"}, mu_arg{name, "mu_out"};
   const std::int64_t p = check_points(X, x_arg);
+  require_floating_storage(x_stored, x_arg);
   const std::int64_t n = X.shape(0);
   if (n == 0) throw ValueError("fit: 'X' must have at least one row, got shape " + shape_str(X.shape()));
   if (weights) {
@@ -157,7 +192,7 @@ FitResult fit(const TensorView& X, const TensorView* weights, const TensorView& 
     throw ValueError("fit: 'weights' must be finite and >= 0, got a bad value at index " +
                      std::to_string(s.bad_weight_index));
   }
-  require_unit_rows(s.worst_row, X.dtype(), x_arg);
+  require_unit_rows(s.worst_row, x_stored, x_arg);
   if (!(s.total_weight > 0.0)) throw ValueError("fit: 'weights' must have a positive sum, got 0");
 
   double norm = 0.0;
