@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <type_traits>
 
@@ -44,15 +45,91 @@ BackendArray<T> gaussian_matrix(const DenseOps<T>& ops, std::int64_t rows, std::
   return ops.upload_vector(host);
 }
 
-// y (s x k) <- an orthonormal basis of the part of y orthogonal to `basis` (s x done, orthonormal):
-// block classical Gram-Schmidt, twice ("twice is enough"), each pass followed by a QR.
+// One block classical Gram-Schmidt pass against `basis` (s x done, orthonormal), then a QR.
+template <class T>
+void project_and_orthonormalize(const DenseOps<T>& ops, std::int64_t s, std::int64_t done, const T* basis,
+                                std::int64_t k, T* y, T* coefficients) {
+  ops.gemm(true, false, done, k, s, T(1), basis, s, y, s, T(0), coefficients, done);
+  ops.gemm(false, false, s, k, done, T(-1), basis, s, coefficients, done, T(1), y, s);
+  ops.orthonormalize(s, k, y, s);
+}
+
+// Columns of the orthonormal y (s x k) whose overlap with `basis` is above rounding level: 10 sqrt(s)
+// eps, a few times what the rounding of the s-term products that measure it can leave.
+template <class T>
+std::vector<std::int64_t> overlapping_columns(const DenseOps<T>& ops, std::int64_t s, std::int64_t done,
+                                              const T* basis, std::int64_t k, const T* y, T* coefficients) {
+  ops.gemm(true, false, done, k, s, T(1), basis, s, y, s, T(0), coefficients, done);
+  const std::vector<T> overlap = ops.download_vector(coefficients, done * k);
+  const T limit = T(10) * std::sqrt(static_cast<T>(s)) * std::numeric_limits<T>::epsilon();
+  std::vector<std::int64_t> columns;
+  for (std::int64_t j = 0; j < k; ++j) {
+    for (std::int64_t i = 0; i < done; ++i) {
+      if (std::abs(overlap[static_cast<std::size_t>(i + j * done)]) > limit) {
+        columns.push_back(j);
+        break;
+      }
+    }
+  }
+  return columns;
+}
+
+// Euclidean norms of the columns of y (s x k), from its Gram matrix in double (one transfer).
+template <class T>
+std::vector<double> column_norms(const DenseOps<T>& ops, std::int64_t s, std::int64_t k, const T* y) {
+  BackendArray<double> gram = ops.template allocate<double>(k * k);
+  ops.gram(s, k, y, s, gram.data());
+  const std::vector<double> host = ops.download_vector(gram.data(), k * k);
+  std::vector<double> norms(static_cast<std::size_t>(k));
+  for (std::int64_t j = 0; j < k; ++j) norms[j] = std::sqrt(host[static_cast<std::size_t>(j * k + j)]);
+  return norms;
+}
+
+template <class T>
+void fill_with_noise(const DenseOps<T>& ops, std::int64_t s, const std::vector<std::int64_t>& columns, T* y,
+                     core::GaussianSampler& normal) {
+  std::vector<T> column(static_cast<std::size_t>(s));
+  for (std::int64_t j : columns) {
+    normal.fill(column.data(), s);
+    ops.upload(column.data(), y + j * s, column.size() * sizeof(T));
+  }
+}
+
+// y (s x k) <- an orthonormal basis of the part of y orthogonal to `basis` (s x done, orthonormal).
+// Block classical Gram-Schmidt twice ("twice is enough"), each pass followed by a QR, holds only
+// while y has a part of its own to keep. Once the Krylov space is exhausted (W of rank below the
+// basis size), a column of y lies in the basis' span: what the first projection leaves of it is
+// rounding noise, mostly along the basis again (the rounding of the coefficients), and normalizing
+// it gives a column whose overlap with the basis no further pass reliably removes. A basis that is
+// not orthonormal makes Q Q^T X no projection, and the factors lost digits that depended on the
+// BLAS kernel (rank-5 W at rank 8, float64: 2e-9 relative under OpenBLAS's Haswell kernels, 9e-11
+// under SkylakeX). So a column whose part outside the span is below the rounding of its projection
+// (sqrt(s + done) eps of its norm, times 10) is replaced by a random one before it is normalized:
+// any orthonormal extension of the basis keeps the projection of W exact. The overlap that is
+// left is then checked (10 sqrt(s) eps, a few times what the s-term products that measure it round
+// to), and a column above it gets one more projection, then a random replacement.
 template <class T>
 void orthogonalize_against(const DenseOps<T>& ops, std::int64_t s, std::int64_t done, const T* basis, std::int64_t k,
-                           T* y, T* coefficients) {
-  for (int pass = 0; pass < 2; ++pass) {
-    ops.gemm(true, false, done, k, s, T(1), basis, s, y, s, T(0), coefficients, done);
-    ops.gemm(false, false, s, k, done, T(-1), basis, s, coefficients, done, T(1), y, s);
-    ops.orthonormalize(s, k, y, s);
+                           T* y, T* coefficients, core::GaussianSampler& normal) {
+  const T eps = std::numeric_limits<T>::epsilon();
+  const std::vector<double> before = column_norms(ops, s, k, y);
+  ops.gemm(true, false, done, k, s, T(1), basis, s, y, s, T(0), coefficients, done);
+  ops.gemm(false, false, s, k, done, T(-1), basis, s, coefficients, done, T(1), y, s);
+  const std::vector<double> after = column_norms(ops, s, k, y);
+  const double noise = 10.0 * std::sqrt(static_cast<double>(s + done)) * static_cast<double>(eps);
+  std::vector<std::int64_t> exhausted;
+  for (std::int64_t j = 0; j < k; ++j) {
+    if (!(after[j] > noise * before[j])) exhausted.push_back(j);
+  }
+  fill_with_noise(ops, s, exhausted, y, normal);
+  if (!exhausted.empty()) project_and_orthonormalize(ops, s, done, basis, k, y, coefficients);
+  else ops.orthonormalize(s, k, y, s);
+  project_and_orthonormalize(ops, s, done, basis, k, y, coefficients);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const std::vector<std::int64_t> bad = overlapping_columns(ops, s, done, basis, k, y, coefficients);
+    if (bad.empty()) return;
+    if (attempt > 0) fill_with_noise(ops, s, bad, y, normal);
+    for (int pass = 0; pass < 2; ++pass) project_and_orthonormalize(ops, s, done, basis, k, y, coefficients);
   }
 }
 
@@ -66,12 +143,13 @@ BackendArray<T> krylov_basis(const ShortSide<T>& x, std::int64_t block, int iter
   x.apply(block, z.data(), q.data());
   ops.orthonormalize(s, block, q.data(), s);
   BackendArray<T> coefficients = ops.template allocate<T>(size * block);
+  core::GaussianSampler normal(seed ^ 0x9e3779b97f4a7c15ULL);  // replacements for exhausted directions
   for (int i = 1; i <= iterations; ++i) {
     T* previous = q.data() + (i - 1) * block * s;
     T* next = q.data() + i * block * s;
     x.apply_transposed(block, previous, z.data());
     x.apply(block, z.data(), next);
-    orthogonalize_against(ops, s, i * block, q.data(), block, next, coefficients.data());
+    orthogonalize_against(ops, s, i * block, q.data(), block, next, coefficients.data(), normal);
   }
   return q;
 }
