@@ -68,8 +68,9 @@ void register_lowrank(py::module_& m) {
          py::handle right_gram, py::handle elementwise, std::int64_t max_iter, double tol, py::object callback,
          const std::string& method, std::int64_t oversample, int power_iters,
          std::uint64_t seed, const std::string& placement, py::handle left, py::handle right,
-         py::handle singular_values, std::intptr_t stream, bool device_algorithm) {
-        const char* function = "weighted_svd";
+         py::handle singular_values, std::intptr_t stream, bool device_algorithm, const std::string& name) {
+        // Errors name the public function that was called: truncated_svd runs through here too.
+        const char* function = name.c_str();
         const ImportedTensor w_in = import_tensor(W, function, "W", stream);
         const ImportedTensor left_in = import_tensor(left, function, "left", stream);
         const ImportedTensor right_in = import_tensor(right, function, "right", stream);
@@ -98,11 +99,8 @@ void register_lowrank(py::module_& m) {
         lowrank::WeightedResult result;
         {
           py::gil_scoped_release release;
-          result = device_algorithm
-                       ? lowrank::detail::weighted_svd_host_backend(w_in.view(), rank, weights, options,
-                                                                    left_in.view(), right_in.view(), s_in.view())
-                       : lowrank::weighted_svd(w_in.view(), rank, weights, options, left_in.view(),
-                                               right_in.view(), s_in.view());
+          result = lowrank::detail::weighted_svd_as(function, w_in.view(), rank, weights, options, left_in.view(),
+                                                    right_in.view(), s_in.view(), device_algorithm);
         }
         return result_tuple(result);
       },
@@ -110,7 +108,7 @@ void register_lowrank(py::module_& m) {
       py::arg("right_gram"), py::arg("weights"), py::arg("max_iter"), py::arg("tol"), py::arg("callback"),
       py::arg("method"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
       py::arg("placement"), py::arg("left"), py::arg("right"), py::arg("singular_values"), py::arg("stream"),
-      py::arg("device_algorithm"));
+      py::arg("device_algorithm"), py::arg("function"));
 
   m.def(
       "lowrank_fwsvd",

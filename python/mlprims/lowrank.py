@@ -151,7 +151,7 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
                   for name, value in (("row_weights", row_weights), ("col_weights", col_weights),
                                       ("left_gram", left_gram), ("right_gram", right_gram), ("weights", weights))]
         used, error, left_shift, right_shift, iterations, converged = _core.lowrank_weighted_svd(
-            W_np, rank, *arrays, max_iter, tol, callback, *options, bool(_device_algorithm)
+            W_np, rank, *arrays, max_iter, tol, callback, *options, bool(_device_algorithm), function
         )
     if returns_torch and device is None:
         torch = torch_module()

@@ -372,3 +372,37 @@ def test_float64_randomized_factors_converge_to_the_exact_svd(shape, method):
     assert ours.method == method
     difference = np.linalg.norm(ours.left @ ours.right - exact.left @ exact.right)
     assert difference <= 1e-12 * np.linalg.norm(W)
+
+
+@pytest.mark.parametrize("device_algorithm", [False, True])
+@pytest.mark.parametrize(
+    "function, kwargs, words",
+    [
+        ("weighted_svd", {"row_weights": np.zeros(120)}, "weighted_svd: 'row_weights' must not be all zero"),
+        ("weighted_svd", {"col_weights": np.zeros(80)}, "weighted_svd: 'col_weights' must not be all zero"),
+        ("weighted_svd", {"row_weights": np.zeros(120), "col_weights": np.ones(80)},
+         "weighted_svd: 'row_weights' must not be all zero"),
+        ("weighted_svd", {"left_gram": np.zeros((120, 120))}, "weighted_svd: 'left_gram' must not be zero"),
+        ("weighted_svd", {"right_gram": np.zeros((80, 80))}, "weighted_svd: 'right_gram' must not be zero"),
+        ("fwsvd", {"fisher": np.zeros((120, 80)), "axis": 0}, "fwsvd: 'fisher' must not be all zero"),
+        ("fwsvd", {"fisher": np.zeros((120, 80)), "axis": 1}, "fwsvd: 'fisher' must not be all zero"),
+    ],
+)
+def test_all_zero_weights_are_an_error(problem, function, kwargs, words, device_algorithm):
+    # All-zero weights make the objective 0 for any factors: once reported as error 0.0 with
+    # factors 1.3x the optimal unweighted error away from W.
+    with pytest.raises(ValueError) as info:
+        lowrank._solve(function, problem["W"], 3, _device_algorithm=device_algorithm, **kwargs)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("device_algorithm", [False, True])
+@pytest.mark.parametrize("function", ["truncated_svd", "weighted_svd", "fwsvd"])
+def test_error_messages_name_the_function_called(function, device_algorithm):
+    W = np.ones((6, 5))
+    W[2, 3] = np.nan
+    kwargs = {"fisher": np.ones((6, 5)), "axis": 1} if function == "fwsvd" else {}
+    with pytest.raises(ValueError, match=rf"^{function}: 'W' must be finite"):
+        lowrank._solve(function, W, 2, _device_algorithm=device_algorithm, **kwargs)
+    with pytest.raises(ValueError, match=rf"^{function}: 'oversample' must be >= 0"):
+        lowrank._solve(function, np.ones((6, 5)), 2, oversample=-2, **kwargs)

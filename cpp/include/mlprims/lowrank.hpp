@@ -106,11 +106,13 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
                      const TensorView& singular_values);
 
 namespace detail {
-// Not part of the API (mlprims' own tests): weighted_svd's closed forms for CPU tensors through
-// the CUDA back end's algorithm, run on the host, so that it is tested without a GPU.
-WeightedResult weighted_svd_host_backend(const TensorView& W, std::int64_t rank, const Weights& weights,
-                                         const SvdOptions& options, const TensorView& left, const TensorView& right,
-                                         const TensorView& singular_values);
+// Not part of the API (the Python binding): weighted_svd with its error messages naming `function`,
+// the public function that was called (Python's truncated_svd runs through it for its error
+// figure). `host_backend` (mlprims' own tests) runs the closed forms for CPU tensors through the
+// CUDA back end's algorithm on the host, so that it is tested without a GPU.
+WeightedResult weighted_svd_as(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
+                               const SvdOptions& options, const TensorView& left, const TensorView& right,
+                               const TensorView& singular_values, bool host_backend);
 }  // namespace detail
 
 }  // namespace mlprims::lowrank

@@ -125,7 +125,8 @@ void require_nonnegative(const std::vector<double>& values, std::int64_t columns
   }
 }
 
-// Weights of one kind as doubles, checked: shape, finite, >= 0.
+// Weights of one kind as doubles, checked: shape, finite, >= 0, not all zero (all-zero weights make
+// the objective 0 for any factors: no answer to report).
 std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, const TensorView& W,
                                      const lowrank::detail::BackendMemory* device_memory, ArgRef arg) {
   mlprims::detail::require_floating(t, arg);
@@ -133,6 +134,9 @@ std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, c
   std::vector<unsigned char> storage;
   std::vector<double> out = as_doubles(host_view(t, W, device_memory, storage, arg));
   require_nonnegative(out, 0, arg);
+  if (std::all_of(out.begin(), out.end(), [](double value) { return value == 0.0; })) {
+    throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
+  }
   return out;
 }
 
@@ -374,7 +378,9 @@ WeightedResult elementwise_typed(const char* function, const TensorView& W, std:
   if (!(options.tol >= 0.0)) throw ValueError(std::string(function) + ": 'tol' must be >= 0");
   const std::vector<double> w = as_doubles(weights);
   require_nonnegative(w, n, arg);
-  if (std::all_of(w.begin(), w.end(), [](double value) { return value == 0.0; })) throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
+  if (std::all_of(w.begin(), w.end(), [](double value) { return value == 0.0; })) {
+    throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
+  }
   const T* target_typed = finite_matrix<T>(W, function).data;
   const std::vector<double> target(target_typed, target_typed + m * n);
   const detail::ElementwiseProblem problem{m, n, rank, target.data(), w.data()};
@@ -583,6 +589,9 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
     }
   }
   for (double& value : sums) value = std::sqrt(value);
+  if (std::all_of(sums.begin(), sums.end(), [](double value) { return value == 0.0; })) {
+    throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
+  }
   Weights weights;
   (input_axis == 0 ? weights.row_weights : weights.col_weights) =
       TensorView(sums.data(), DType::kFloat64, {features});
@@ -591,10 +600,10 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
 
 namespace detail {
 
-WeightedResult weighted_svd_host_backend(const TensorView& W, std::int64_t rank, const Weights& weights,
-                                         const SvdOptions& options, const TensorView& left, const TensorView& right,
-                                         const TensorView& singular_values) {
-  return run("weighted_svd", W, rank, weights, options, left, right, singular_values, true);
+WeightedResult weighted_svd_as(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
+                               const SvdOptions& options, const TensorView& left, const TensorView& right,
+                               const TensorView& singular_values, bool host_backend) {
+  return run(function, W, rank, weights, options, left, right, singular_values, host_backend);
 }
 
 }  // namespace detail
