@@ -406,3 +406,21 @@ def test_error_messages_name_the_function_called(function, device_algorithm):
         lowrank._solve(function, W, 2, _device_algorithm=device_algorithm, **kwargs)
     with pytest.raises(ValueError, match=rf"^{function}: 'oversample' must be >= 0"):
         lowrank._solve(function, np.ones((6, 5)), 2, oversample=-2, **kwargs)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-160, 1e160, 1e200])
+def test_reported_error_is_right_at_extreme_scales(scale):
+    """Regression: the error was summed as plain squares, so truncated_svd(W * 1e200) reported inf
+    and row_weights=1e-300 reported 0.0, although the factors were right. Reference: numpy's SVD of
+    the unscaled problem, times the scale (exact for powers of ten up to rounding)."""
+    rng = np.random.default_rng(11)
+    W = rng.standard_normal((40, 30))
+    singular = np.linalg.svd(W, compute_uv=False)
+    optimum = np.sqrt(np.sum(singular[3:] ** 2))
+    result = lowrank.truncated_svd(W * scale, 3, method="exact")
+    assert abs(result.weighted_error / (optimum * scale) - 1) <= 1e-12
+    weights = rng.uniform(0.5, 2.0, 40)
+    weighted_singular = np.linalg.svd(weights[:, None] * W, compute_uv=False)
+    weighted_optimum = np.sqrt(np.sum(weighted_singular[3:] ** 2))
+    weighted = lowrank.weighted_svd(W, 3, row_weights=weights * scale, method="exact")
+    assert abs(weighted.weighted_error / (weighted_optimum * scale) - 1) <= 1e-12

@@ -175,8 +175,10 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
 
 namespace {
 
+// ||a - U S V^T||_F * scale: the residual's squares are summed as those of scale * r, so that a
+// power-of-two scale keeps them inside double's range.
 template <class T>
-double residual_norm(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f) {
+double residual_norm(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f, double scale) {
   // Row blocks of ~1 MiB: no m x n temporary (its page faults cost as much as the product).
   const auto rank = static_cast<std::int64_t>(f.s.size());
   std::vector<T> us(f.u);
@@ -193,9 +195,24 @@ double residual_norm(std::int64_t m, std::int64_t n, const T* a, const Truncated
                     residual.data(), n);
     const T* r = residual.data();
 #pragma omp simd reduction(+ : sum)
-    for (std::int64_t e = 0; e < rows * n; ++e) sum += static_cast<double>(r[e]) * static_cast<double>(r[e]);
+    for (std::int64_t e = 0; e < rows * n; ++e) {
+      const double scaled = scale * static_cast<double>(r[e]);
+      sum += scaled * scaled;
+    }
   }
   return std::sqrt(sum);
+}
+
+// A power of two c with c * max|a| in [1/2, 1) (1 for a zero matrix): the squares of c * a can
+// neither overflow nor all underflow, and multiplying by c is exact.
+template <class T>
+double normalizing_scale(std::int64_t count, const T* a) {
+  double largest = 0.0;
+  for (std::int64_t e = 0; e < count; ++e) largest = std::max(largest, std::fabs(static_cast<double>(a[e])));
+  if (largest == 0.0) return 1.0;
+  int exponent = 0;
+  std::frexp(largest, &exponent);
+  return std::ldexp(1.0, -exponent);
 }
 
 }  // namespace
@@ -203,16 +220,31 @@ double residual_norm(std::int64_t m, std::int64_t n, const T* a, const Truncated
 template <class T>
 double truncation_error(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f,
                         double squared_norm) {
-  double total = squared_norm, kept = 0.0;
+  double total = squared_norm;
   if (total < 0.0) {
     total = 0.0;
 #pragma omp simd reduction(+ : total)
     for (std::int64_t e = 0; e < m * n; ++e) total += static_cast<double>(a[e]) * static_cast<double>(a[e]);
   }
-  for (T value : f.s) kept += static_cast<double>(value) * static_cast<double>(value);
+  // Squares of entries beyond ~1e154 overflow and those below ~1e-162 underflow although the error
+  // itself is representable: there, everything is summed for a * c with a power of two c.
+  const bool in_range = total >= 0x1p-900 && total <= 0x1p900;
+  const double scale = in_range ? 1.0 : normalizing_scale(m * n, a);
+  if (scale != 1.0) {
+    total = 0.0;
+    for (std::int64_t e = 0; e < m * n; ++e) {
+      const double scaled = scale * static_cast<double>(a[e]);
+      total += scaled * scaled;
+    }
+  }
+  double kept = 0.0;
+  for (T value : f.s) {
+    const double scaled = scale * static_cast<double>(value);
+    kept += scaled * scaled;
+  }
   const double floor = std::is_same_v<T, float> ? 1e-2 : 1e-6;
-  if (std::isfinite(total) && total - kept >= floor * total) return std::sqrt(total - kept);
-  return residual_norm(m, n, a, f);
+  if (std::isfinite(total) && total - kept >= floor * total) return std::sqrt(total - kept) / scale;
+  return residual_norm(m, n, a, f, scale) / scale;
 }
 
 #define MLPRIMS_INSTANTIATE(T)                                                                                       \
