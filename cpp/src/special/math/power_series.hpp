@@ -44,6 +44,7 @@ MLPRIMS_HD inline double bessel_i_series_tail(double v, double quarter_x2) {
 struct GammaParts {
   double reciprocal;
   double product;
+  double fraction;  // f
 };
 
 MLPRIMS_HD inline GammaParts gamma_1p_parts(double v) {
@@ -52,7 +53,7 @@ MLPRIMS_HD inline GammaParts gamma_1p_parts(double v) {
   double product = 1.0;
   MLPRIMS_UNROLL
   for (int k = 1; k <= 25; ++k) product *= (k <= n) ? f + k : 1.0;
-  return {reciprocal_gamma_1p(f), product};
+  return {reciprocal_gamma_1p(f), product, f};
 }
 
 // log Gamma(v+1) for 0 <= v < 25.5, to a few ulps.
@@ -88,9 +89,8 @@ MLPRIMS_HD inline double log_iv_power_series(double v, double x) {
   const GammaParts g = gamma_1p_parts(v);
   const DoubleDouble log_product = log_double_double(g.product);
   const DoubleDouble head = two_sum(power.hi, -log_product.hi);
-  const double f = v - mlprims::detail::round_to_integer(v);
   const double log_reciprocal =
-      ::fabs(f) <= 0.0625 ? log_reciprocal_gamma_1p_small(f) : log_positive(g.reciprocal);
+      ::fabs(g.fraction) <= 0.0625 ? log_reciprocal_gamma_1p_small(g.fraction) : log_positive(g.reciprocal);
   const double rest = head.lo + (power_lo - log_product.lo) + log_reciprocal + mlprims::detail::log1p_checked(tail);
   return head.hi + rest;
 }
