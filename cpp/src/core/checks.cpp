@@ -132,4 +132,15 @@ void require_cuda_build(const TensorView& t, ArgRef arg) {
   }
 }
 
+void require_usable_cuda_device(const Device& device, ArgRef arg) {
+  if (!built_with_cuda()) {
+    throw ValueError(arg.prefix() + " is " + device.str() + " but this build of mlprims has no CUDA support");
+  }
+  const int visible = cuda_device_count();
+  if (device.index < 0 || device.index >= visible) {
+    throw ValueError(arg.prefix() + " is " + device.str() + " but " + std::to_string(visible) +
+                     " CUDA devices are visible to this process (no driver, or CUDA_VISIBLE_DEVICES hides them)");
+  }
+}
+
 }  // namespace mlprims::detail

@@ -33,5 +33,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, ArgRef a_arg, ArgRef b_ar
 
 // Throws TypeError when a CUDA tensor reaches a build without the CUDA back end.
 void require_cuda_build(const TensorView& t, ArgRef arg);
+// ValueError unless `device` is a CUDA device this process can use: a build with the CUDA back end,
+// a driver that runs it, and an index below the number of devices visible.
+void require_usable_cuda_device(const Device& device, ArgRef arg);
 
 }  // namespace mlprims::detail

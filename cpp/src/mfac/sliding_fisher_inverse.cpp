@@ -1,5 +1,6 @@
 #include <string>
 
+#include "core/checks.hpp"
 #include "mfac/argument_checks.hpp"
 #include "mfac/backends.hpp"
 #include "mfac/cpu_passes.hpp"
@@ -37,11 +38,9 @@ SlidingFisherInverse::SlidingFisherInverse(std::int64_t dim, std::int64_t window
   impl_->device = device;
   std::unique_ptr<detail::GradientPasses> passes;
   if (device.is_cuda()) {
+    mlprims::detail::require_usable_cuda_device(device, {name, "device"});
 #if defined(MLPRIMS_WITH_CUDA)
     passes = detail::make_cuda_window(window, dim, dtype, device);
-#else
-    throw ValueError(std::string(name) + ": 'device' is " + device.str() +
-                     " but this build of mlprims has no CUDA support");
 #endif
   } else {
     passes = detail::make_cpu_window(window, dim, dtype);
