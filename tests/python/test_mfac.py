@@ -414,9 +414,10 @@ def test_obs_prune_keeps_shape_and_dtype_and_zero_sparsity_is_identity():
 
 
 def test_large_dimension_refined_backward_error():
-    """d = 1e6, m = 256, float64: eta <= 1e-14 checked in O(dm), ||F|| from power iterations."""
+    """d = 4e5, m = 256, float64: eta within the refined bound, checked in O(dm); ||F|| from power
+    iterations, a lower bound, so the eta computed here can only overstate the true one."""
     rng = np.random.default_rng(19)
-    m, d, damp = 256, 1_000_000, 1e-6
+    m, d, damp = 256, 400_000, 1e-6
     G = rng.standard_normal((m, d)) * np.logspace(-1, 1, m)[:, None]
     finv = FisherInverse(G, damp)
 
@@ -424,10 +425,10 @@ def test_large_dimension_refined_backward_error():
         return damp * v + G.T @ (G @ v) / m
 
     v = rng.standard_normal(d)
-    for _ in range(30):
+    for _ in range(20):
         v = apply_f(v)
         v /= np.linalg.norm(v)
-    norm_f = np.linalg.norm(apply_f(v))  # a lower bound, within 1e-3 of ||F|| here
+    norm_f = np.linalg.norm(apply_f(v))
     for x in [G[17], rng.standard_normal(d)]:
         y = finv.ihvp(x, refine=True)
         eta = np.linalg.norm(apply_f(y) - x) / (norm_f * np.linalg.norm(y) + np.linalg.norm(x))
