@@ -23,8 +23,9 @@
 namespace mlprims::lowrank {
 
 enum class SvdMethod : std::uint8_t {
-  kAuto,        // kKrylov when its basis is small against p = min(m, n), else kRandomized when
-                // 3 (rank + oversample) <= p, else kExact; always kExact for p < 256
+  kAuto,        // float32: kKrylov when its basis is small against p = min(m, n), else
+                // kRandomized when 3 (rank + oversample) <= p, else kExact; always kExact for
+                // p < 256. float64: kExact (float64 is asked for accuracy; see truncated_svd)
   kExact,       // LAPACK divide-and-conquer SVD of the whole matrix
   kRandomized,  // oversampled range finder with power iterations (subspace iteration; Halko,
                 // Martinsson & Tropp 2011)
@@ -44,9 +45,10 @@ struct SvdOptions {
   // least 40 (40 where that is at most 44 and m >= n), widened to rank + oversample when the Ritz
   // values show a singular value repeated more often than a block holds.
   std::int64_t oversample = -1;
-  // Products with the Gram matrix: -1 means 4 (kKrylov with blocks of rank + oversample) or 6
-  // (kKrylov with half-rank blocks), one less where the basis would exceed 0.6 min(m, n) columns
-  // and one block less would not; 6 for kRandomized (W W^T, renormalized after each).
+  // Products with the Gram matrix: -1 means 5 (kKrylov with blocks of rank + oversample) or 8
+  // (kKrylov with half-rank blocks; 9 where min(m, n) > 2048), one less where the basis would
+  // exceed 0.6 min(m, n) columns and one block less would not; 10 for kRandomized (W W^T,
+  // renormalized after each).
   int power_iters = -1;
   std::uint64_t seed = 0;        // of the Gaussian test matrix
   Placement placement = Placement::kLeft;

@@ -293,7 +293,7 @@ DeviceFactors<T> device_truncated_factors(const DenseOps<T>& ops, std::int64_t r
                                           std::int64_t rank, const SvdOptions& options) {
   // The plan is made in W's terms: W = A^T is cols x rows.
   const std::int64_t m = cols, n = rows, p = std::min(m, n);
-  const SvdMethod method = resolve_method(m, n, rank, options);
+  const SvdMethod method = resolve_method(m, n, rank, options, precision_of<T>());
   const ShortSide<T> x{ops, a, rows, cols};
   if (method == SvdMethod::kKrylov) {
     const KrylovShape shape = krylov_shape(rank, p, m < n, options, true);

@@ -22,11 +22,15 @@ std::int64_t oversample_for(SvdMethod method, std::int64_t rank, const SvdOption
 // they stay at half the rank or more (the caller re-runs with blocks of rank + oversample when the
 // Ritz values show such a cluster). The basis size sets the cost of the orthogonalization (size^2)
 // and of the Rayleigh-Ritz step (size^3), the block count that of the passes over W:
-//  - rank + oversample <= 40, where passes over W dominate: 5 blocks of rank + oversample, each
-//    pass one read of W by the fused kernel (4 passes; 1.000002x at rank 8);
-//  - above: 7 blocks of ceil(rank / 2) + oversample, at least 40 (6 passes;
-//    1.00002-1.00005x at ranks 64-512, against 1.00003-1.0003x for 5 blocks of rank + 10 with a
-//    1.1-1.5x larger basis).
+//  - rank + oversample <= 40, where passes over W dominate: 6 blocks of rank + oversample, each
+//    pass one read of W by the fused kernel (5 passes);
+//  - above: 9 blocks of ceil(rank / 2) + oversample, at least 40 (8 passes; 10 blocks where
+//    p > 2048).
+// The block counts are set by the slowest realistic spectrum, a Gaussian matrix's, where the
+// singular values crowd at the top: float32 stays within 1.001x of the optimum there from 256^2
+// to 4096^2 (5.6e-4 above it at worst, against 1.4e-3 with the 7 half-rank blocks of before);
+// decaying spectra converge far sooner (singular values k^-0.3, 4096^2, rank 512: 1.00003x
+// with 7 blocks).
 // One block less where the basis would exceed 0.6 p (p = min(m, n)) and one block less fits: 'auto'
 // stays Krylov there instead of falling to subspace iteration. power_iters, when given, sets
 // blocks - 1.
@@ -42,12 +46,23 @@ struct KrylovShape {
 KrylovShape krylov_shape(std::int64_t rank, std::int64_t p, bool wide, const SvdOptions& options,
                          bool half_rank_blocks);
 
-// Products with W W^T of subspace iteration (kRandomized): 6 unless options.power_iters is given.
+// Products with W W^T of subspace iteration (kRandomized): 10 unless options.power_iters is given.
 int subspace_iterations_for(const SvdOptions& options);
 
+// The working precision of W, which sets what kAuto must reach.
+enum class Precision { kSingle, kDouble };
+
+template <class T>
+constexpr Precision precision_of() {
+  return sizeof(T) == sizeof(double) ? Precision::kDouble : Precision::kSingle;
+}
+
 // The method kAuto resolves to for an m x n matrix (never kAuto; kKrylov whose basis would not fit
-// becomes kExact).
-SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options);
+// becomes kExact). In double precision kAuto is kExact: the caller chose float64 for accuracy, and
+// on flat spectra a Krylov basis reaches 1e-10 above the optimum only with ~16 blocks, which costs
+// as much as the exact SVD or more (768 x 3072 Gaussian, rank 64: 1.8 s against 0.7 s).
+SvdMethod resolve_method(std::int64_t m, std::int64_t n, std::int64_t rank, const SvdOptions& options,
+                         Precision precision);
 
 // Whether `block` consecutive singular values (descending) agree to 1e-4: the signature of a
 // singular value repeated more often than a block can hold (a Krylov space with blocks of b

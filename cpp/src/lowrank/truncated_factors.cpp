@@ -149,7 +149,7 @@ TruncatedFactors<T> krylov_factors(std::int64_t m, std::int64_t n, const T* a, s
 template <class T>
 TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a, std::int64_t rank,
                                       const SvdOptions& options) {
-  const SvdMethod method = resolve_method(m, n, rank, options);
+  const SvdMethod method = resolve_method(m, n, rank, options, precision_of<T>());
   if (method == SvdMethod::kKrylov) {
     const std::int64_t p = std::min(m, n);
     const KrylovShape shape = krylov_shape(rank, p, m < n, options, true);
