@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include "lowrank/dense_ops.hpp"
@@ -255,11 +256,23 @@ void check_norms_and_conversions(const DenseOps<T>& ops) {
   }
   BackendArray<T> da = upload(ops, a);
   bool finite = false;
-  EXPECT_NEAR(ops.squared_norm(50, 3, da.data(), a.ld, finite), exact, 1e-12 * exact);
+  EXPECT_NEAR(ops.frobenius_norm(50, 3, da.data(), a.ld, finite), std::sqrt(exact), 1e-12 * std::sqrt(exact));
   EXPECT_TRUE(finite);
+  if constexpr (std::is_same_v<T, double>) {
+    // Squares of 1e200 overflow and those of 1e-200 underflow; the norm itself is representable.
+    for (const double factor : {1e200, 1e-200}) {
+      HostMatrix<T> scaled = a;
+      for (std::int64_t j = 0; j < 3; ++j) {
+        for (std::int64_t i = 0; i < 50; ++i) scaled(i, j) *= factor;
+      }
+      da = upload(ops, scaled);
+      EXPECT_NEAR(ops.frobenius_norm(50, 3, da.data(), a.ld, finite) / factor, std::sqrt(exact), 1e-12 * std::sqrt(exact));
+      EXPECT_TRUE(finite);
+    }
+  }
   a(7, 1) = std::numeric_limits<T>::infinity();
   da = upload(ops, a);
-  ops.squared_norm(50, 3, da.data(), a.ld, finite);
+  ops.frobenius_norm(50, 3, da.data(), a.ld, finite);
   EXPECT_FALSE(finite);
 
   const std::vector<double> wide = {1.0, -2.5, 1e-3, 3.0 + 1e-12};

@@ -125,6 +125,28 @@ TEST(ScaledNorm, ExtremeScalesAndMerging) {
   EXPECT_EQ(mlprims::detail::scaled_norm<double>(0, with_inf.data()), 0.0);
 }
 
+TEST(ScaledNorm, NormalizingPowerOfTwoAndPartialSums) {
+  using mlprims::detail::normalizing_power_of_two;
+  for (double largest : {1e-320, 1e-300, 0.75, 1.0, 3.0, 1e300, 1.7e308}) {
+    const double c = normalizing_power_of_two(largest);
+    EXPECT_EQ(c, std::ldexp(1.0, std::ilogb(c))) << largest;  // a power of two
+    EXPECT_TRUE(std::isnormal(c) && std::isnormal(1.0 / c)) << largest;
+    if (largest >= 0x1p-1000 && largest < 0x1p1000) {
+      EXPECT_GE(c * largest, 0.5) << largest;
+      EXPECT_LT(c * largest, 1.0) << largest;
+    }
+  }
+  EXPECT_EQ(normalizing_power_of_two(0.0), 1.0);
+  EXPECT_EQ(normalizing_power_of_two(std::numeric_limits<double>::infinity()), 1.0);
+  EXPECT_EQ(normalizing_power_of_two(std::nan("")), 1.0);
+  // Partial sums of squares for x / unit, merged: sqrt(2 + 9 + 16) 1e200.
+  auto total = mlprims::detail::ScaledSumOfSquares::from_parts(1e200, 2.0);
+  total.merge(mlprims::detail::ScaledSumOfSquares::from_parts(0x1p700, std::pow(3e200 / 0x1p700, 2)));
+  total.add(4e200);
+  EXPECT_NEAR(total.norm() / (std::sqrt(27.0) * 1e200), 1.0, 1e-15);
+  EXPECT_EQ(mlprims::detail::ScaledSumOfSquares::from_parts(1.0, 0.0).norm(), 0.0);
+}
+
 // An output whose elements share memory (a zero stride, or rows that overlap) is refused; any
 // layout with distinct elements is accepted.
 TEST(Errors, OutputsWithOverlappingElements) {

@@ -93,9 +93,11 @@ class DenseOps : public BackendMemory {
   // a_ij *= row_scale_i * col_scale_j (either may be nullptr: no scaling on that side).
   virtual void scale(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
                      const T* col_scale) const = 0;
-  // Sum of squares in double; false in `finite` if an element is NaN or inf.
-  virtual double squared_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
-                              bool& finite) const = 0;
+  // ||a||_F, right wherever the elements are finite (float64 squares are summed for a times a
+  // power of two c with c max|a| in [1/2, 1), so they neither overflow past 1e154 nor underflow
+  // below 1e-162); false in `finite` if an element is NaN or inf.
+  virtual double frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
+                                bool& finite) const = 0;
   // to (count values) = from rounded to T.
   virtual void narrow(std::int64_t count, const double* from, T* to) const = 0;
 

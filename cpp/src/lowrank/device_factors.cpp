@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "core/gaussian_sampler.hpp"
+#include "core/math/scaled_norm.hpp"
 #include "linalg/lapack.hpp"
 #include "lowrank/svd_plan.hpp"
 #include "lowrank/zero_weight_fit.hpp"
@@ -222,7 +223,9 @@ SideFactors<T> factors_from_svd(const ShortSide<T>& x, const T* q, T* bt, std::i
   const std::int64_t s = x.short_length(), l = x.long_length();
   BackendArray<T> u = ops.template allocate<T>(l * size), vt = ops.template allocate<T>(size * size);
   std::vector<T> values;
-  if (!ops.svd(l, size, bt, l, values, u.data(), vt.data())) throw Error("truncated_svd: the SVD did not converge");
+  if (!ops.svd(l, size, bt, l, values, u.data(), vt.data())) {
+    throw Error("lowrank: the SVD of the projected matrix did not converge");
+  }
   SideFactors<T> f;
   f.ux = ops.template allocate<T>(s * rank);
   ops.gemm(false, true, s, rank, size, T(1), q, s, vt.data(), size, T(0), f.ux.data(), s);
@@ -263,7 +266,7 @@ DeviceFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::i
   BackendArray<T> u = ops.template allocate<T>(tall * p), vt = ops.template allocate<T>(p * p);
   std::vector<T> values;
   if (!ops.svd(tall, p, work.data(), tall, values, u.data(), vt.data())) {
-    throw Error("truncated_svd: the SVD did not converge");
+    throw Error("lowrank: the SVD of the (weighted) matrix did not converge");
   }
   // The tall matrix is U S V^T: its U's leading columns, and its V's from the leading rows of V^T.
   BackendArray<T> leading_u = ops.duplicate(u.data(), tall * rank);
@@ -406,19 +409,22 @@ double device_weighted_factors(const DenseOps<T>& ops, const DeviceProblem<T>& p
   method = f.method;
 
   // ||A_w - U S V^T|| from sqrt(||A_w||^2 - sum s^2) where that keeps its accuracy, else the residual.
+  // Both squares are taken for A_w / ||A_w|| (up to a power of two): right at any finite scale.
   bool finite = true;
-  const double total = a == problem.w ? problem.w_squared_norm : ops.squared_norm(n, m, a, n, finite);
+  const double norm = a == problem.w ? problem.w_norm : ops.frobenius_norm(n, m, a, n, finite);
+  const double scale = mlprims::detail::normalizing_power_of_two(norm);
+  const double total = (scale * norm) * (scale * norm);
   double kept = 0.0;
-  for (T value : f.s) kept += static_cast<double>(value) * static_cast<double>(value);
+  for (T value : f.s) kept += (scale * static_cast<double>(value)) * (scale * static_cast<double>(value));
   const double floor = std::is_same_v<T, float> ? 1e-2 : 1e-6;
   double error;
   if (std::isfinite(total) && total - kept >= floor * total) {
-    error = std::sqrt(total - kept);
+    error = std::sqrt(total - kept) / scale;
   } else {
     BackendArray<T> residual = ops.duplicate(a, m * n);
     const BackendArray<T> us = scaled_by(ops, f.u, n, f.s);
     ops.gemm(false, true, n, m, rank, T(-1), us.data(), n, f.v.data(), m, T(1), residual.data(), n);
-    error = std::sqrt(ops.squared_norm(n, m, residual.data(), n, finite));
+    error = ops.frobenius_norm(n, m, residual.data(), n, finite);
   }
   weighted = BackendArray<T>();
 

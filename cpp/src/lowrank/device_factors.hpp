@@ -36,7 +36,7 @@ template <class T>
 struct DeviceProblem {
   std::int64_t m = 0, n = 0;
   const T* w = nullptr;              // W, row-major m x n, back end memory
-  double w_squared_norm = 0.0;       // ||W||_F^2
+  double w_norm = 0.0;               // ||W||_F
   std::vector<double> row_weights;   // host, m values; empty: none
   std::vector<double> col_weights;   // host, n values; empty: none
   BackendArray<T> left_root;         // m x m lower Cholesky root of left_gram (upper part 0); empty: none

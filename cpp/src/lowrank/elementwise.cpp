@@ -275,7 +275,7 @@ TruncatedFactors<double> canonical_factors(const ElementwiseProblem& p, const st
   TruncatedFactors<double> f;
   f.s.resize(static_cast<std::size_t>(r));
   if (!linalg::svd_thin(r, r, core.data(), f.s.data(), u.data(), vt.data())) {
-    throw Error("weighted_svd: LAPACK's SVD did not converge");
+    throw Error("lowrank: LAPACK's SVD of the start did not converge");
   }
   f.u.resize(static_cast<std::size_t>(p.m * r));
   f.vt.resize(static_cast<std::size_t>(r * p.n));

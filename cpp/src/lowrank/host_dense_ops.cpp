@@ -1,9 +1,12 @@
 #include "lowrank/host_dense_ops.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
+#include "core/math/scaled_norm.hpp"
 #include "linalg/blas.hpp"
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
@@ -145,18 +148,27 @@ void HostDenseOps<T>::scale(std::int64_t rows, std::int64_t cols, T* a, std::int
 }
 
 template <class T>
-double HostDenseOps<T>::squared_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
-                                     bool& finite) const {
-  double sum = 0.0;
+double HostDenseOps<T>::frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
+                                       bool& finite) const {
+  double largest = 0.0;
   finite = true;
   for (std::int64_t j = 0; j < cols; ++j) {
     for (std::int64_t i = 0; i < rows; ++i) {
-      const double value = a[i + j * lda];
-      finite = finite && std::isfinite(value);
-      sum += value * value;
+      const double magnitude = std::fabs(static_cast<double>(a[i + j * lda]));
+      finite = finite && std::isfinite(magnitude);
+      largest = std::max(largest, magnitude);
     }
   }
-  return sum;
+  if (!finite) return std::numeric_limits<double>::quiet_NaN();
+  const double scale = mlprims::detail::normalizing_power_of_two(largest);
+  double sum = 0.0;
+  for (std::int64_t j = 0; j < cols; ++j) {
+    for (std::int64_t i = 0; i < rows; ++i) {
+      const double scaled = scale * static_cast<double>(a[i + j * lda]);
+      sum += scaled * scaled;
+    }
+  }
+  return std::sqrt(sum) / scale;
 }
 
 template <class T>

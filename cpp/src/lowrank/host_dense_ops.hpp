@@ -30,8 +30,8 @@ class HostDenseOps final : public DenseOps<T> {
                    std::int64_t ldx) const override;
   void scale(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
              const T* col_scale) const override;
-  double squared_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
-                      bool& finite) const override;
+  double frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
+                        bool& finite) const override;
   void narrow(std::int64_t count, const double* from, T* to) const override;
 };
 

@@ -430,7 +430,7 @@ WeightedResult weighted_on_backend(const detail::DenseOps<T>& ops, const detail:
   problem.n = W.shape(1);
   problem.w = static_cast<const T*>(W.data());
   bool finite = true;
-  problem.w_squared_norm = ops.squared_norm(problem.n, problem.m, problem.w, problem.n, finite);
+  problem.w_norm = ops.frobenius_norm(problem.n, problem.m, problem.w, problem.n, finite);
   if (!finite) throw ValueError(std::string(function) + ": 'W' must be finite, got NaN or inf");
   if (present(weights.row_weights)) {
     problem.row_weights = diagonal_weights(weights.row_weights, problem.m, W, device_memory, {function, "row_weights"});

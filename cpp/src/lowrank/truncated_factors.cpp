@@ -5,6 +5,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "core/math/scaled_norm.hpp"
 #include "linalg/blas.hpp"
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
@@ -34,7 +35,7 @@ TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std
   std::vector<T> u(static_cast<std::size_t>(rows * p)), s(static_cast<std::size_t>(p)),
       vt(static_cast<std::size_t>(p * cols));
   if (!linalg::svd_thin(rows, cols, work.data(), s.data(), u.data(), vt.data())) {
-    throw Error("truncated_svd: LAPACK's SVD did not converge");
+    throw Error("lowrank: LAPACK's SVD did not converge");
   }
   TruncatedFactors<T> f;
   f.u = leading_columns(u, rows, p, rank);
@@ -203,16 +204,11 @@ double residual_norm(std::int64_t m, std::int64_t n, const T* a, const Truncated
   return std::sqrt(sum);
 }
 
-// A power of two c with c * max|a| in [1/2, 1) (1 for a zero matrix): the squares of c * a can
-// neither overflow nor all underflow, and multiplying by c is exact.
 template <class T>
 double normalizing_scale(std::int64_t count, const T* a) {
   double largest = 0.0;
   for (std::int64_t e = 0; e < count; ++e) largest = std::max(largest, std::fabs(static_cast<double>(a[e])));
-  if (largest == 0.0) return 1.0;
-  int exponent = 0;
-  std::frexp(largest, &exponent);
-  return std::ldexp(1.0, -exponent);
+  return mlprims::detail::normalizing_power_of_two(largest);
 }
 
 }  // namespace

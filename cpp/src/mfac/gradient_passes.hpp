@@ -34,7 +34,7 @@ enum class Select { kWoodbury, kDense, kAll };
 // out when accumulating), where c_b is that block's k x m slice of `coefficients` (none: 0).
 // Afterwards, optionally, out_projection (k x m per block, all blocks) += G out over the selected
 // blocks, and norms (2k values) = the Euclidean norms over the selected columns of out's rows and
-// then of b's rows (scaled sums on the CPU: no overflow or underflow for finite values).
+// then of b's rows (scaled sums: no overflow or underflow for finite values, on either back end).
 struct Combination {
   Select select = Select::kAll;
   int k = 1;
@@ -104,9 +104,9 @@ class GradientPasses {
   virtual void copy(const double* from, double* to, std::int64_t count) const = 0;
   virtual void download(const double* from, double* host, std::int64_t count) const = 0;
   virtual void upload(const double* host, double* to, std::int64_t count) const = 0;
-  // Euclidean norms (host, k values) of the k rows of v (k x d). The CPU accumulates scaled sums
-  // of squares (core/math/scaled_norm.hpp), exact in range for all finite v; CUDA sums the
-  // squares themselves (inf beyond ~1e154, 0 below ~1e-162).
+  // Euclidean norms (host, k values) of the k rows of v (k x d), right for all finite v: the CPU
+  // accumulates scaled sums of squares (core/math/scaled_norm.hpp), CUDA sums squares per thread
+  // block for values times a power of two and merges the blocks' sums on the host.
   virtual void norms(const double* v, int k, double* out) const = 0;
   // Rows [first, first + k) of x ((d,) or (rows, d), float32/float64, any strides) as k x d
   // doubles, and back into out.

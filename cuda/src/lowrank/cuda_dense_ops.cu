@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +20,7 @@
 
 #include "core/cuda_common.cuh"
 #include "core/cuda_libraries.cuh"
+#include "core/math/scaled_norm.hpp"
 #include "lowrank/cuda_dense_ops.hpp"
 #include "mlprims/core/error.hpp"
 
@@ -92,16 +96,35 @@ __global__ void scale_kernel(std::int64_t rows, std::int64_t cols, T* a, std::in
   }
 }
 
-// sums[0] += the squares (double), flags[0] = 1 if an element is NaN or inf.
+// largest[0] = max |a_ij| as the bits of a double (non-negative doubles order like their bit
+// patterns), flags[0] = 1 if an element is NaN or inf.
 template <class T>
-__global__ void squared_norm_kernel(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, double* sums,
-                                    int* flags) {
+__global__ void largest_magnitude_kernel(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
+                                         unsigned long long* largest, int* flags) {
+  const std::int64_t total = rows * cols;
+  double local = 0.0;
+  bool finite = true;
+  for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < total;
+       t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
+    const double magnitude = fabs(static_cast<double>(a[t % rows + (t / rows) * lda]));
+    finite = finite && isfinite(magnitude);
+    if (isfinite(magnitude)) local = fmax(local, magnitude);
+  }
+  for (int offset = 16; offset > 0; offset /= 2) local = fmax(local, __shfl_down_sync(0xffffffffu, local, offset));
+  if (threadIdx.x % 32 == 0) atomicMax(largest, static_cast<unsigned long long>(__double_as_longlong(local)));
+  if (!finite) flags[0] = 1;
+}
+
+// sums[0] += the squares of scale * a_ij (double), flags[0] = 1 if an element is NaN or inf.
+template <class T>
+__global__ void scaled_squares_kernel(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, double scale,
+                                      double* sums, int* flags) {
   const std::int64_t total = rows * cols;
   double sum = 0.0;
   bool finite = true;
   for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < total;
        t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    const double value = static_cast<double>(a[t % rows + (t / rows) * lda]);
+    const double value = scale * static_cast<double>(a[t % rows + (t / rows) * lda]);
     finite = finite && isfinite(value);
     sum += value * value;
   }
@@ -356,20 +379,35 @@ class CudaDenseOps final : public DenseOps<T> {
     cuda_check(cudaGetLastError(), "lowrank: scale");
   }
 
-  double squared_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
-                      bool& finite) const override {
+  // float32 squares cannot over- or underflow in double: one pass. float64: the largest magnitude
+  // first, then the squares for a times a power of two.
+  double frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
+                        bool& finite) const override {
     const DeviceGuard guard(device_);
     BackendArray<double> sum = this->template allocate<double>(1);
     BackendArray<int> flag = this->template allocate<int>(1);
     cuda_check(cudaMemsetAsync(sum.data(), 0, sizeof(double), stream_), "lowrank: memset");
     cuda_check(cudaMemsetAsync(flag.data(), 0, sizeof(int), stream_), "lowrank: memset");
-    if (rows * cols > 0) {
-      const unsigned int blocks = std::min(blocks_for(rows * cols, kThreads), 4096u);
-      squared_norm_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, sum.data(), flag.data());
-      cuda_check(cudaGetLastError(), "lowrank: squared norm");
+    finite = true;
+    if (rows * cols == 0) return 0.0;
+    const unsigned int blocks = std::min(blocks_for(rows * cols, kThreads), 4096u);
+    double scale = 1.0;
+    if constexpr (std::is_same_v<T, double>) {
+      BackendArray<unsigned long long> largest = this->template allocate<unsigned long long>(1);
+      cuda_check(cudaMemsetAsync(largest.data(), 0, sizeof(unsigned long long), stream_), "lowrank: memset");
+      largest_magnitude_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, largest.data(), flag.data());
+      cuda_check(cudaGetLastError(), "lowrank: largest magnitude");
+      finite = this->download_vector(flag.data(), 1)[0] == 0;
+      if (!finite) return std::numeric_limits<double>::quiet_NaN();
+      const unsigned long long bits = this->download_vector(largest.data(), 1)[0];
+      double magnitude = 0.0;
+      std::memcpy(&magnitude, &bits, sizeof(double));
+      scale = mlprims::detail::normalizing_power_of_two(magnitude);
     }
+    scaled_squares_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, scale, sum.data(), flag.data());
+    cuda_check(cudaGetLastError(), "lowrank: squared norm");
     finite = this->download_vector(flag.data(), 1)[0] == 0;
-    return this->download_vector(sum.data(), 1)[0];
+    return std::sqrt(this->download_vector(sum.data(), 1)[0]) / scale;
   }
 
   void narrow(std::int64_t count, const double* from, T* to) const override { convert(count, from, to); }

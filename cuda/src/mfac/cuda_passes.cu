@@ -16,6 +16,7 @@
 
 #include "core/cuda_common.cuh"
 #include "core/cuda_libraries.cuh"
+#include "core/math/scaled_norm.hpp"
 #include "mfac/backends.hpp"
 #include "mfac/gradient_passes.hpp"
 
@@ -52,23 +53,66 @@ __device__ inline double element(const DeviceRows& g, std::int64_t i, std::int64
   return widen(reinterpret_cast<const T*>(g.data) + i * g.row_stride, j);
 }
 
-// Sums `count` per-thread values over the thread block; thread 0 gets the totals in `totals`.
-template <int kCount>
-__device__ void block_sums(double (&values)[kCount], double* totals) {
+struct Add {
+  __device__ double operator()(double a, double b) const { return a + b; }
+};
+struct Largest {  // fmax: a NaN never wins (the sums of squares carry it)
+  __device__ double operator()(double a, double b) const { return fmax(a, b); }
+};
+
+// Reduces `count` per-thread values over the thread block with `op`; totals (shared memory) hold
+// the results for every thread afterwards.
+template <int kCount, class Op = Add>
+__device__ void block_reduce(double (&values)[kCount], double* totals, Op op = Op()) {
   __shared__ double partial[kThreads / 32][kCount > 0 ? kCount : 1];
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   for (int c = 0; c < kCount; ++c) {
     double v = values[c];
-    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+    for (int offset = 16; offset > 0; offset /= 2) v = op(v, __shfl_down_sync(0xffffffffu, v, offset));
     if (lane == 0) partial[warp][c] = v;
   }
   __syncthreads();
   if (threadIdx.x < kCount) {
-    double sum = 0.0;
-    for (int w = 0; w < kThreads / 32; ++w) sum += partial[w][threadIdx.x];
-    totals[threadIdx.x] = sum;
+    double total = partial[0][threadIdx.x];
+    for (int w = 1; w < kThreads / 32; ++w) total = op(total, partial[w][threadIdx.x]);
+    totals[threadIdx.x] = total;
   }
   __syncthreads();
+}
+
+template <int kCount>
+__device__ void block_sums(double (&values)[kCount], double* totals) {
+  block_reduce<kCount, Add>(values, totals);
+}
+
+// Norms without overflow or underflow for finite values: each thread block writes, per row, the
+// pair (unit, sum of (x / unit)^2) with unit the power of two just above the block's largest |x|
+// (partials[2 (row_block) + {0, 1}]); the host merges the pairs (merge_norm_partials).
+// `largest` holds the thread's largest magnitude per row on entry; values(c, row) gives the
+// thread's values again for the second pass.
+template <int kCount, class Values>
+__device__ void write_norm_partials(double (&largest)[kCount], int per_thread, Values values, double* partials,
+                                    std::int64_t first_row_block) {
+  __shared__ double units[kCount > 0 ? kCount : 1];
+  block_reduce<kCount, Largest>(largest, units);
+  double scales[kCount];
+  double sums[kCount];
+  for (int r = 0; r < kCount; ++r) {
+    scales[r] = mlprims::detail::normalizing_power_of_two(units[r]);
+    sums[r] = 0.0;
+  }
+  for (int c = 0; c < per_thread; ++c) {
+    for (int r = 0; r < kCount; ++r) {
+      const double scaled = scales[r] * values(c, r);
+      sums[r] += scaled * scaled;
+    }
+  }
+  __shared__ double totals[kCount > 0 ? kCount : 1];
+  block_sums<kCount>(sums, totals);
+  if (threadIdx.x < kCount) {
+    partials[2 * (first_row_block + threadIdx.x)] = 1.0 / scales[threadIdx.x];
+    partials[2 * (first_row_block + threadIdx.x) + 1] = totals[threadIdx.x];
+  }
 }
 
 // q[(segment.block * K + r) * m + i] += sum over the segment's columns j of G[i, j] v[r, j], for
@@ -105,11 +149,11 @@ struct CombineArguments {
   double out_scale;
   bool accumulate;
   double* out;
-  double* norms;  // device, 2K, or nullptr
+  double* norm_partials;  // device, segments x 2K (unit, sum of squares) pairs, or nullptr
 };
 
 // out = out_scale (a + b_scale b - G_b^T c_b) (+ out) on the segment's columns, kCombineColumns
-// per thread; the squared norms of out and b are added to norms.
+// per thread; the norms of out's and b's rows over these columns go to norm_partials.
 template <class T, int K>
 __global__ void combine_kernel(DeviceRows g, const Segment* segments, CombineArguments p) {
   const Segment s = segments[blockIdx.x];
@@ -134,26 +178,34 @@ __global__ void combine_kernel(DeviceRows g, const Segment* segments, CombineArg
       }
     }
   }
-  double sums[2 * K];
-  for (int c = 0; c < 2 * K; ++c) sums[c] = 0.0;
+  double largest[2 * K];
+  for (int c = 0; c < 2 * K; ++c) largest[c] = 0.0;
   for (int c = 0; c < kCombineColumns; ++c) {
     const std::int64_t j = s.begin + threadIdx.x + static_cast<std::int64_t>(c) * blockDim.x;
-    if (j >= s.end) break;
     for (int r = 0; r < K; ++r) {
+      if (j >= s.end) {
+        acc[c * K + r] = 0.0;  // no column: contributes nothing to the norms
+        continue;
+      }
       const std::int64_t at = r * d + j;
       double value = p.a[at];
       if (p.b != nullptr) value += p.b_scale * p.b[at];
       value = (value - acc[c * K + r]) * p.out_scale;
       if (p.accumulate) value += p.out[at];
       p.out[at] = value;
-      sums[r] += value * value;
-      if (p.b != nullptr) sums[K + r] += p.b[at] * p.b[at];
+      acc[c * K + r] = value;
+      largest[r] = fmax(largest[r], fabs(value));
+      if (p.b != nullptr) largest[K + r] = fmax(largest[K + r], fabs(p.b[at]));
     }
   }
-  if (p.norms == nullptr) return;
-  __shared__ double totals[2 * K];
-  block_sums<2 * K>(sums, totals);
-  if (threadIdx.x < 2 * K) atomicAdd(&p.norms[threadIdx.x], totals[threadIdx.x]);
+  if (p.norm_partials == nullptr) return;  // the same for the whole block
+  const auto values = [&](int c, int row) {
+    if (row < K) return acc[c * K + row];
+    const std::int64_t j = s.begin + threadIdx.x + static_cast<std::int64_t>(c) * blockDim.x;
+    return p.b != nullptr && j < s.end ? p.b[(row - K) * d + j] : 0.0;
+  };
+  write_norm_partials<2 * K>(largest, kCombineColumns, values, p.norm_partials,
+                             static_cast<std::int64_t>(blockIdx.x) * 2 * K);
 }
 
 // out (row-major rows x width) = G[:, begin:end) as double; flags non-finite values.
@@ -189,16 +241,33 @@ __global__ void gather_columns_kernel(DeviceRows g, const std::int64_t* columns,
   }
 }
 
-__global__ void squared_norms_kernel(const double* v, std::int64_t d, double* out) {
+// Norm partials (write_norm_partials) of row blockIdx.y of v (k x d) over this block's columns:
+// partials[2 (blockIdx.y gridDim.x + blockIdx.x) + {0, 1}].
+__global__ void norms_kernel(const double* v, std::int64_t d, double* partials) {
   const double* row = v + blockIdx.y * d;
-  double sum[1] = {0.0};
-  for (std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; j < d;
-       j += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    sum[0] += row[j] * row[j];
+  const std::int64_t first = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
+  const std::int64_t step = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+  double largest[1] = {0.0};
+  int count = 0;
+  for (std::int64_t j = first; j < d; j += step, ++count) largest[0] = fmax(largest[0], fabs(row[j]));
+  const auto values = [&](int c, int) { return row[first + c * step]; };
+  write_norm_partials<1>(largest, count, values, partials,
+                         static_cast<std::int64_t>(blockIdx.y) * gridDim.x + blockIdx.x);
+}
+
+// norms[r] (host) = the norm from the pairs of row r, rows x blocks pairs laid out row_block-wise
+// as written by write_norm_partials: pair (row, block) at (block * rows + row) when `blocks_outer`,
+// else at (row * blocks + block).
+void merge_norm_partials(const std::vector<double>& pairs, std::int64_t rows, std::int64_t blocks, bool blocks_outer,
+                         double* norms) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    mlprims::detail::ScaledSumOfSquares total;
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const std::int64_t at = 2 * (blocks_outer ? b * rows + r : r * blocks + b);
+      total.merge(mlprims::detail::ScaledSumOfSquares::from_parts(pairs[at], pairs[at + 1]));
+    }
+    norms[r] = total.norm();
   }
-  __shared__ double total[1];
-  block_sums<1>(sum, total);
-  if (threadIdx.x == 0) atomicAdd(&out[blockIdx.y], total[0]);
 }
 
 // Rows [first, first + k) of a (d,) or (rows, d) float32/float64 view <-> k x d doubles.
@@ -323,7 +392,7 @@ class CudaPasses final : public GradientPasses {
     const std::vector<Segment>& segments = segments_for(c.select, kCombineSegment);
     if (c.norms != nullptr) std::fill(c.norms, c.norms + 2 * c.k, 0.0);
     if (segments.empty()) return;
-    VectorBuffer coefficients, norms;
+    VectorBuffer coefficients, norm_partials;
     CombineArguments p{c.a, c.b, c.b_scale, nullptr, c.out_scale, c.accumulate, c.out, nullptr};
     if (c.coefficients != nullptr && m > 0) {
       const auto size = static_cast<std::int64_t>(blocks_.size()) * c.k * m;
@@ -331,10 +400,10 @@ class CudaPasses final : public GradientPasses {
       upload(c.coefficients, coefficients.data(), size);
       p.coefficients = coefficients.data();
     }
+    const auto pair_count = static_cast<std::int64_t>(segments.size()) * 2 * c.k;
     if (c.norms != nullptr) {
-      norms = allocate(2 * c.k);
-      cuda_check(cudaMemsetAsync(norms.data(), 0, 2 * c.k * sizeof(double), stream_), "combine: cudaMemsetAsync");
-      p.norms = norms.data();
+      norm_partials = allocate(2 * pair_count);
+      p.norm_partials = norm_partials.data();
     }
     const DeviceSegments& device_segments = device_segments_for(c.select, kCombineSegment);
     with_storage_type(g_.dtype, [&](auto tag) {
@@ -348,8 +417,9 @@ class CudaPasses final : public GradientPasses {
     cuda_check(cudaGetLastError(), "combine: kernel launch");
     if (c.out_projection != nullptr) project(c.select, c.k, c.out, c.out_projection);
     if (c.norms != nullptr) {
-      download(norms.data(), c.norms, 2 * c.k);
-      for (int r = 0; r < 2 * c.k; ++r) c.norms[r] = std::sqrt(c.norms[r]);  // sums of squares -> norms
+      std::vector<double> pairs(static_cast<std::size_t>(2 * pair_count));
+      download(norm_partials.data(), pairs.data(), 2 * pair_count);
+      merge_norm_partials(pairs, 2 * c.k, static_cast<std::int64_t>(segments.size()), true, c.norms);
     }
   }
 
@@ -491,13 +561,14 @@ class CudaPasses final : public GradientPasses {
 
   void norms(const double* v, int k, double* out) const override {
     const DeviceGuard guard(device_);
-    const VectorBuffer sums = allocate(k);
-    cuda_check(cudaMemsetAsync(sums.data(), 0, k * sizeof(double), stream_), "M-FAC: cudaMemsetAsync");
     const dim3 grid(std::min<unsigned int>(blocks_for(g_.cols, kThreads), 1024), static_cast<unsigned int>(k));
-    squared_norms_kernel<<<grid, kThreads, 0, stream_>>>(v, g_.cols, sums.data());
+    const std::int64_t pair_count = static_cast<std::int64_t>(grid.x) * k;
+    const VectorBuffer partials = allocate(2 * pair_count);
+    norms_kernel<<<grid, kThreads, 0, stream_>>>(v, g_.cols, partials.data());
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
-    download(sums.data(), out, k);
-    for (int r = 0; r < k; ++r) out[r] = std::sqrt(out[r]);
+    std::vector<double> pairs(static_cast<std::size_t>(2 * pair_count));
+    download(partials.data(), pairs.data(), 2 * pair_count);
+    merge_norm_partials(pairs, k, grid.x, false, out);
   }
 
   void load(const TensorView& x, std::int64_t first, int k, double* to) const override {

@@ -8,11 +8,27 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+
+#include "core/hd.hpp"
 
 namespace mlprims::detail {
 
 class ScaledSumOfSquares {
  public:
+  // The accumulator of values x whose (x / unit)^2 sum to sum_of_squares: a partial sum formed
+  // elsewhere (a GPU block's, for x times a power of two 1 / unit). unit > 0 and finite.
+  static ScaledSumOfSquares from_parts(double unit, double sum_of_squares) {
+    ScaledSumOfSquares parts;
+    if (sum_of_squares > 0.0) {
+      parts.scale_ = unit;
+      parts.sum_of_squares_ = sum_of_squares;
+    } else if (!(sum_of_squares >= 0.0)) {
+      parts.scale_ = sum_of_squares;  // NaN
+    }
+    return parts;
+  }
+
   void add(double x) {
     const double magnitude = std::fabs(x);
     if (magnitude == 0.0 || std::isnan(scale_)) return;
@@ -59,6 +75,25 @@ class ScaledSumOfSquares {
   double scale_ = 0.0;
   double sum_of_squares_ = 0.0;
 };
+
+// A power of two c with c * largest in [1/2, 1) (1 for 0), its exponent held within +-1000 so that
+// c and 1/c stay normal numbers: the squares of c * x for finite |x| <= largest neither overflow
+// nor all underflow, and multiplying by c is exact. For norms summed in a few passes (blocked or
+// on a GPU) where a ScaledSumOfSquares per element would cost too much. Read from the bits (no
+// frexp/ldexp), so that CUDA kernels use the same function.
+MLPRIMS_HD inline double normalizing_power_of_two(double largest) {
+  if (!(largest > 0.0) || largest > 1.7976931348623157e308) return 1.0;  // 0, NaN, inf
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &largest, sizeof(bits));
+  const int biased = static_cast<int>((bits >> 52) & 0x7ff);
+  // largest = f 2^e with f in [1/2, 1); subnormals are below 2^-1022 and clamped anyway.
+  int exponent = biased == 0 ? -1022 : biased - 1022;
+  exponent = exponent > 1000 ? 1000 : exponent < -1000 ? -1000 : exponent;
+  const std::uint64_t scale_bits = static_cast<std::uint64_t>(1023 - exponent) << 52;
+  double scale = 0.0;
+  std::memcpy(&scale, &scale_bits, sizeof(scale));
+  return scale;
+}
 
 // ||x||_2 of n values spaced `stride` apart, in float64 whatever T is.
 template <class T>
