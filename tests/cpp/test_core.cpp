@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/checks.hpp"
 #include "core/math/scaled_norm.hpp"
 #include "mlprims/core/build_info.hpp"
 #include "mlprims/core/error.hpp"
@@ -123,6 +124,18 @@ TEST(ScaledNorm, ExtremeScalesAndMerging) {
   const std::vector<float> strided = {3.0f, 99.0f, 4.0f, 99.0f};
   EXPECT_DOUBLE_EQ(mlprims::detail::scaled_norm<float>(2, strided.data(), 2), 5.0);
   EXPECT_EQ(mlprims::detail::scaled_norm<double>(0, with_inf.data()), 0.0);
+}
+
+TEST(Messages, DoublesReadBackAsTheSameNumber) {
+  using mlprims::detail::format_double;
+  EXPECT_EQ(format_double(1e-9), "1e-09");  // std::to_string gave "0.000000"
+  EXPECT_EQ(format_double(0.1), "0.1");
+  EXPECT_EQ(format_double(-2.5), "-2.5");
+  EXPECT_EQ(format_double(1.0 / 3.0), "0.3333333333333333");  // as Python prints it
+  EXPECT_EQ(format_double(1e300), "1e+300");
+  EXPECT_EQ(format_double(std::numeric_limits<double>::infinity()), "inf");
+  EXPECT_EQ(format_double(std::nan("")), "nan");
+  EXPECT_EQ(format_double(12345.678, 3), "1.23e+04");
 }
 
 TEST(ScaledNorm, NormalizingPowerOfTwoAndPartialSums) {

@@ -368,6 +368,9 @@ def test_torch_in_torch_out(problem):
         ({"rank": 81}, ValueError, "'rank' must be in [1, min(m, n)] = [1, 80]"),
         ({"rank": 2.5}, TypeError, "'rank' must be an integer"),
         ({"row_weights": -np.ones(120)}, ValueError, "'row_weights' must be finite and >= 0"),
+        # the value as it reads back (it was printed "-0.000000")
+        ({"row_weights": np.r_[1.0, -1e-9, np.ones(118)]}, ValueError, "got -1e-09 at index 1"),
+        ({"right_gram": -1e-3 * np.eye(80)}, ValueError, "with a shift of 1e-09 = 1e-6 max|G|)"),
         ({"col_weights": np.full(80, np.nan)}, ValueError, "'col_weights' must be finite and >= 0"),
         ({"row_weights": np.ones(7)}, ValueError, "'row_weights' must have shape (120,), got (7,)"),
         ({"left_gram": np.ones((120, 120)) + np.triu(np.ones((120, 120)), 1)}, ValueError, "must be symmetric"),

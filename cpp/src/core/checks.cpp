@@ -1,6 +1,8 @@
 #include "core/checks.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -10,6 +12,15 @@
 namespace mlprims::detail {
 
 std::string ArgRef::prefix() const { return std::string(function) + ": '" + name + "'"; }
+
+std::string format_double(double value, int significant) {
+  char buffer[40];
+  for (int digits = 1; digits <= significant; ++digits) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+    if (std::strtod(buffer, nullptr) == value) break;  // NaN never compares equal: "nan" anyway
+  }
+  return buffer;
+}
 
 void require_floating(const TensorView& t, ArgRef arg) {
   if (t.dtype() != DType::kFloat32 && t.dtype() != DType::kFloat64) {

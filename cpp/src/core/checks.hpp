@@ -28,6 +28,10 @@ void require_shape(const TensorView& t, const Shape& shape, ArgRef arg);
 void require_no_partial_overlap(const TensorView& out, const TensorView& input, ArgRef out_arg,
                                 ArgRef input_arg);
 
+// A double for a message: the shortest form that reads back as the same number (as Python's
+// repr; std::to_string would print 1e-9 as "0.000000"), or at most `significant` digits.
+std::string format_double(double value, int significant = 17);
+
 // numpy broadcasting of two shapes; ValueError naming both arguments and shapes.
 Shape broadcast_shapes(const Shape& a, const Shape& b, ArgRef a_arg, ArgRef b_arg);
 

@@ -24,6 +24,7 @@ namespace mlprims::lowrank {
 namespace {
 
 using mlprims::detail::ArgRef;
+using mlprims::detail::format_double;
 
 bool present(const TensorView& t) { return t.data() != nullptr; }
 
@@ -121,7 +122,7 @@ void require_nonnegative(const std::vector<double>& values, std::int64_t columns
     const std::string where = columns == 0 ? "index " + std::to_string(index)
                                            : "(" + std::to_string(index / columns) + ", " +
                                                  std::to_string(index % columns) + ")";
-    throw ValueError(arg.prefix() + " must be finite and >= 0, got " + std::to_string(values[e]) + " at " + where);
+    throw ValueError(arg.prefix() + " must be finite and >= 0, got " + format_double(values[e]) + " at " + where);
   }
 }
 
@@ -160,8 +161,8 @@ std::pair<std::vector<double>, double> checked_gram(const TensorView& t, std::in
   }
   const double tolerance = (t.dtype() == DType::kFloat64 ? 1e-12 : 1e-5) * largest;
   if (asymmetry > tolerance) {
-    throw ValueError(arg.prefix() + " must be symmetric, got max |G - G^T| = " + std::to_string(asymmetry) +
-                     " against max |G| = " + std::to_string(largest));
+    throw ValueError(arg.prefix() + " must be symmetric, got max |G - G^T| = " + format_double(asymmetry) +
+                     " against max |G| = " + format_double(largest));
   }
   if (largest == 0.0) throw ValueError(arg.prefix() + " must not be zero");
   return {std::move(g), largest};
@@ -183,7 +184,7 @@ double cholesky_with_shift(const std::vector<double>& g, std::int64_t size, doub
     // Rounding needs shifts of ~eps n ||G||; a matrix that needs more than 1e-6 ||G|| is indefinite.
     if (shift >= 1e-6 * largest) {
       throw ValueError(arg.prefix() + " must be positive semi-definite (Cholesky failed even with a shift of " +
-                       std::to_string(shift) + " = 1e-6 max|G|)");
+                       format_double(shift, 3) + " = 1e-6 max|G|)");
     }
   }
 }

@@ -8,15 +8,10 @@
 namespace mlprims::mfac::detail {
 
 using mlprims::detail::ArgRef;
+using mlprims::detail::format_double;
 namespace checks = mlprims::detail;
 
 namespace {
-
-std::string format_double(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
 
 void require_gradient_dtype(const TensorView& t, ArgRef arg) {
   if (t.dtype() != DType::kFloat32 && t.dtype() != DType::kFloat64 && t.dtype() != DType::kBFloat16) {

@@ -30,7 +30,8 @@ void obs_prune(const TensorView& weights, const FisherInverse& finv, double spar
   }
   checks::require_same_device(weights, finv.device(), weights_arg);
   if (!(sparsity >= 0.0 && sparsity < 1.0)) {
-    throw ValueError(std::string(name) + ": 'sparsity' must be in [0, 1), got " + std::to_string(sparsity));
+    throw ValueError(std::string(name) + ": 'sparsity' must be in [0, 1), got " +
+                     mlprims::detail::format_double(sparsity));
   }
   checks::require_dtype(pruned, weights.dtype(), pruned_arg);
   checks::require_shape(pruned, weights.shape(), pruned_arg);

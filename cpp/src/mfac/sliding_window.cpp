@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/checks.hpp"
 #include "core/math/scaled_norm.hpp"
 #include "mfac/backends.hpp"
 #include "mfac/woodbury_solver.hpp"
@@ -20,12 +21,6 @@ namespace {
 // a fresh Cholesky factorization is within about window * eps.
 constexpr double kDriftTolerance = 1e-12;
 constexpr int kPowerIterations = 3;  // per update, warm-started: the bound on ||F|| tracks the window
-
-std::string format_double(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3g", value);
-  return buffer;
-}
 
 class SlidingWindow final : public SlidingEngine {
  public:
@@ -108,7 +103,8 @@ class SlidingWindow final : public SlidingEngine {
                          dtype_name(passes_->rows().dtype) + " (an entry beyond its range)" + unchanged);
       }
       throw ValueError(std::string(function) + ": 'g' is too large for the Gram matrix G G^T in float64: ||g|| = " +
-                       format_double(stored_norm) + " must be <= " + format_double(largest_norm_) +
+                       mlprims::detail::format_double(stored_norm, 3) + " must be <= " +
+                       mlprims::detail::format_double(largest_norm_, 3) +
                        " (scale the gradients: dividing them by s and damp by s^2 scales F^{-1} by s^2)" + unchanged);
     };
     if (stored_exactly) {

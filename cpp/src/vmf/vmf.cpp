@@ -14,6 +14,7 @@ namespace mlprims::vmf {
 namespace {
 
 using mlprims::detail::ArgRef;
+using mlprims::detail::format_double;
 namespace checks = mlprims::detail;
 
 double checked_dim(std::int64_t dim, const char* function) {
@@ -23,12 +24,6 @@ double checked_dim(std::int64_t dim, const char* function) {
                      std::to_string(dim));
   }
   return static_cast<double>(dim);
-}
-
-std::string format_double(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
 }
 
 void require_floating_storage(DType stored, ArgRef arg) {
