@@ -90,6 +90,22 @@ class MFAC(torch.optim.Optimizer):
 
     The gradient window is not part of ``state_dict()`` (it holds ngrads x d values); after
     ``load_state_dict`` it starts empty again.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from mlprims.mfac import MFAC
+    >>> generator = torch.Generator().manual_seed(0)
+    >>> X, y = torch.randn(64, 8, generator=generator), torch.randn(64, 1, generator=generator)
+    >>> model = torch.nn.Linear(8, 1)
+    >>> optimizer = MFAC(model.parameters(), ngrads=4)
+    >>> start = torch.nn.functional.mse_loss(model(X), y).item()
+    >>> for _ in range(30):
+    ...     optimizer.zero_grad()
+    ...     torch.nn.functional.mse_loss(model(X), y).backward()
+    ...     optimizer.step()
+    >>> torch.nn.functional.mse_loss(model(X), y).item() < start
+    True
     """
 
     def __init__(

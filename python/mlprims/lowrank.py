@@ -59,6 +59,13 @@ class LowRankResult:
     iterations, converged : sweeps of the element-wise solver and whether its tolerance was met
         (0 and True for the closed forms).
     left_shift, right_shift : the shifts added to the Gram matrices' diagonals (0.0 if none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import lowrank
+    >>> lowrank.truncated_svd(np.eye(300, 200), 5)
+    LowRankResult(rank=5, left=(300, 5) float64, right=(5, 200) float64, weighted_error=13.96424004, method='exact', iterations=0, converged=True)
     """
 
     left: Any
@@ -70,6 +77,22 @@ class LowRankResult:
     converged: bool = True
     left_shift: float = 0.0
     right_shift: float = 0.0
+
+    def __repr__(self) -> str:
+        def describe_array(array) -> str:
+            dtype = str(array.dtype).replace("torch.", "")
+            device = getattr(array, "device", None)
+            where = f" on {device}" if device is not None and str(device) != "cpu" else ""
+            return f"{tuple(array.shape)} {dtype}{where}"
+
+        shifts = ""
+        if self.left_shift or self.right_shift:
+            shifts = f", left_shift={self.left_shift:.3g}, right_shift={self.right_shift:.3g}"
+        return (
+            f"LowRankResult(rank={len(self.singular_values)}, left={describe_array(self.left)}, "
+            f"right={describe_array(self.right)}, weighted_error={self.weighted_error:.10g}, "
+            f"method={self.method!r}, iterations={self.iterations}, converged={self.converged}{shifts})"
+        )
 
 
 def _native_array(function: str, name: str, value, device=None):
@@ -316,6 +339,18 @@ def fwsvd(W, fisher, rank: int, *, axis: int = 1, method: str = "auto", oversamp
 
     A feature whose Fisher sum is 0 gets weight 0: see :func:`weighted_svd` for how its factors are
     set (finite, never inf/NaN).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import lowrank
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.standard_normal((64, 128))          # nn.Linear(128, 64).weight: (out, in)
+    >>> fisher = rng.exponential(size=W.shape)      # mean squared per-sample gradients
+    >>> r = lowrank.fwsvd(W, fisher, 8)
+    >>> d = np.sqrt(fisher.sum(axis=0))             # one weight per input feature
+    >>> bool(np.isclose(r.weighted_error, np.linalg.norm((W - r.left @ r.right) * d)))
+    True
     """
     if isinstance(axis, bool) or axis not in (0, 1):
         raise ValueError(f"fwsvd: 'axis' must be 0 or 1, got {axis!r}")

@@ -73,6 +73,15 @@ class SolveInfo:
     are scaled sums, right at any finite magnitude. The residual is evaluated in float64: a
     relative residual below ~eps ||F|| ||y|| / ||x|| (= eps cond(F) for x outside the gradients'
     span) is rounding noise; read the backward error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import mfac
+    >>> G = np.random.default_rng(0).standard_normal((16, 200))
+    >>> y, info = mfac.FisherInverse(G, 1e-3).ihvp(G[0], refine=True, return_info=True)
+    >>> bool(info.backward_error <= 1e-15), info.refinement_steps >= 0
+    (True, True)
     """
 
     refinement_steps: int
@@ -473,6 +482,16 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     Returns
     -------
     (pruned, mask) : pruned weights (weights' shape and dtype) and a bool mask, True where kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import mfac
+    >>> rng = np.random.default_rng(0)
+    >>> finv = mfac.FisherInverse(rng.standard_normal((16, 50)), 1e-2)
+    >>> pruned, mask = mfac.obs_prune(rng.standard_normal(50), finv, 0.5)
+    >>> int(mask.sum()), bool(np.all(pruned[~mask] == 0))
+    (25, True)
     """
     function = "obs_prune"
     if not isinstance(finv, FisherInverse):

@@ -176,7 +176,15 @@ def log_prob(X, mu, kappa: float):
 
 @dataclass(frozen=True)
 class KappaEstimate:
-    """The root kappa of A_p(kappa) = rbar and how it was reached."""
+    """The root kappa of A_p(kappa) = rbar and how it was reached (:func:`kappa_mle`).
+
+    Examples
+    --------
+    >>> from mlprims import vmf
+    >>> estimate = vmf.kappa_mle(0.9, 768)
+    >>> estimate.converged, estimate.kappa > 0
+    (True, True)
+    """
 
     kappa: float
     iterations: int
@@ -212,7 +220,15 @@ def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
 
 @dataclass(frozen=True)
 class VonMisesFisherFit:
-    """Result of :func:`fit`."""
+    """Result of :func:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import vmf
+    >>> vmf.fit(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    VonMisesFisherFit(p=2, kappa=..., mean_resultant_length=0.7071067812, iterations=..., converged=True)
+    """
 
     mu: Any  #: mean direction, shape (p,), the caller's array type
     kappa: float  #: concentration (inf when all points coincide)
