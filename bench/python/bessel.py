@@ -32,9 +32,8 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 import mlprims
+import numpy as np
 from mlprims import special
 from mlprims._timing import interleaved_medians, interleaved_times, median_time
 
@@ -61,7 +60,7 @@ REGION_NAMES = {
 def region_points(rng: np.random.Generator, n: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """n log-uniform points per region (first matching region wins)."""
     pools: dict[int, list] = {r: [] for r in REGIONS}
-    counts = {r: 0 for r in REGIONS}
+    counts = dict.fromkeys(REGIONS, 0)
     while min(counts.values()) < n:
         v = 10 ** rng.uniform(-2, 5, 4_000_000)
         x = 10 ** rng.uniform(-3, 6, 4_000_000)
@@ -97,7 +96,7 @@ def tfp_log_bessel(kind: str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from tensorflow_probability.substrates import numpy as tfp
-    except Exception as error:  # noqa: BLE001 - any import failure means "not available"
+    except Exception as error:
         return None, f"{type(error).__name__}: {error}"
     if kind == "i":
         return (lambda v, x: tfp.math.log_bessel_ive(v, x) + x), None
@@ -133,7 +132,7 @@ def run(points: int, repeats: int, tfp_points: int, arb_points: int) -> dict:
     ours = {"i": special.log_iv, "k": special.log_kv}
     threads_before = mlprims.get_num_threads()
     for r, (v_all, x_all) in data.items():
-        entry = {"name": REGION_NAMES[r], "points": int(len(v_all))}
+        entry = {"name": REGION_NAMES[r], "points": len(v_all)}
         for kind in ("i", "k"):
             peer = scipy_log_bessel(kind)
             with np.errstate(all="ignore"):

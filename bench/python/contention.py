@@ -26,9 +26,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 import mlprims
+import numpy as np
 from mlprims import lowrank, mfac, special, vmf
 
 GOAL = 1.5

@@ -20,9 +20,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 import mlprims
+import numpy as np
 from mlprims import lowrank
 from mlprims._timing import interleaved_medians
 

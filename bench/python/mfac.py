@@ -28,9 +28,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 import mlprims
+import numpy as np
 from mlprims._timing import interleaved_medians, median_time
 from mlprims.mfac import FisherInverse, SlidingFisherInverse
 
@@ -87,7 +86,6 @@ def recursion_affordable(m: int, d: int) -> bool:
 
 def run_static(m: int, d: int, repeats: int) -> dict:
     import torch
-
     from mfac_peers import PaperStaticRecursion, TorchWoodbury
 
     G = make_gradients(m, d, seed=m + d)
@@ -143,7 +141,6 @@ def run_static(m: int, d: int, repeats: int) -> dict:
 
 def run_sliding(m: int, d: int, repeats: int) -> dict:
     import torch
-
     from mfac_peers import ReferenceSlidingWindow
 
     G = make_gradients(m, d, seed=2 * m + d)

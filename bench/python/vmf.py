@@ -18,9 +18,8 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-
 import mlprims
+import numpy as np
 from mlprims import vmf
 from mlprims._timing import median_time
 

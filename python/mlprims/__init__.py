@@ -12,12 +12,12 @@ caller's device, without copies.
 
 from __future__ import annotations
 
-from ._native import _core
 from . import lowrank, mfac, special, vmf
+from ._native import _core
 
 __version__ = _core.version()
 
-__all__ = ["lowrank", "mfac", "special", "vmf", "set_num_threads", "get_num_threads", "build_info", "cmake_dir", "__version__"]
+__all__ = ["__version__", "build_info", "cmake_dir", "get_num_threads", "lowrank", "mfac", "set_num_threads", "special", "vmf"]
 
 
 def set_num_threads(n: int) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Prepared", "prepare", "check_out", "broadcast_shape", "torch_module", "is_tensor"]
+__all__ = ["Prepared", "broadcast_shape", "check_out", "is_tensor", "prepare", "torch_module"]
 
 _CPU = ("cpu", 0)
 
@@ -120,7 +120,7 @@ def _from_foreign(value: Any, function: str, name: str):
     torch = torch_module()
     if torch is None:
         try:
-            import torch  # noqa: F811  (only reached for CUDA data from another library)
+            import torch
         except ImportError as error:
             raise TypeError(
                 f"{function}: '{name}' lives on an accelerator (DLPack device {device_type}); "

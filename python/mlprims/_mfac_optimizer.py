@@ -126,7 +126,7 @@ class MFAC(torch.optim.Optimizer):
         if isinstance(ngrads, bool) or not isinstance(ngrads, numbers.Integral) or not 1 <= ngrads <= 2**62:
             raise ValueError(f"MFAC: 'ngrads' must be an integer >= 1 and <= 2**62, got {ngrads!r}")
         self._window = None
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
         parameters = [p for group in self.param_groups for p in group["params"]]
         devices = {p.device for p in parameters}
         dtypes = {p.dtype for p in parameters}

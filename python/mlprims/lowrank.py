@@ -38,7 +38,7 @@ from ._arrays import as_array, as_floating, describe
 from ._interop import is_tensor, stream_of, torch_module
 from ._native import _core
 
-__all__ = ["LowRankResult", "truncated_svd", "weighted_svd", "fwsvd"]
+__all__ = ["LowRankResult", "fwsvd", "truncated_svd", "weighted_svd"]
 
 # Element-wise weights: sweeps and tolerance on the estimated remaining decrease (relative).
 _DEFAULT_MAX_ITER = 200

@@ -55,7 +55,7 @@ from ._arrays import describe as _describe
 from ._arrays import dtype_name as _dtype_name
 from ._interop import is_tensor, stream_of, torch_module
 
-__all__ = ["FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune", "MFAC"]
+__all__ = ["MFAC", "FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune"]
 
 
 @dataclass(frozen=True)

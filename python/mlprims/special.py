@@ -23,7 +23,7 @@ from __future__ import annotations
 from . import _core
 from ._interop import broadcast_shape, check_out, prepare
 
-__all__ = ["log_iv", "log_kv", "iv_ratio"]
+__all__ = ["iv_ratio", "log_iv", "log_kv"]
 
 
 def log_iv(v, x, *, out=None):
@@ -135,7 +135,7 @@ def iv_ratio(v, x, *, out=None):
 def _binary(name: str, v, x, out=None):
     prepared = prepare(name, v=v, x=x)
     if prepared.framework == "torch":
-        from ._autograd import needs_grad, bessel_with_grad
+        from ._autograd import bessel_with_grad, needs_grad
 
         if needs_grad(name, prepared):
             if out is not None:

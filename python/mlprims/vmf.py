@@ -20,14 +20,14 @@ from . import _core
 from ._interop import prepare
 
 __all__ = [
-    "sample",
-    "log_normalizer",
-    "mean_resultant_length",
-    "log_prob",
-    "kappa_mle",
-    "fit",
-    "VonMisesFisherFit",
     "KappaEstimate",
+    "VonMisesFisherFit",
+    "fit",
+    "kappa_mle",
+    "log_normalizer",
+    "log_prob",
+    "mean_resultant_length",
+    "sample",
 ]
 
 
@@ -237,7 +237,7 @@ class VonMisesFisherFit:
     converged: bool
 
     def __repr__(self) -> str:
-        p = tuple(self.mu.shape)[0]
+        p = int(self.mu.shape[0])
         return (
             f"VonMisesFisherFit(p={p}, kappa={self.kappa:.10g}, mean_resultant_length="
             f"{self.mean_resultant_length:.10g}, iterations={self.iterations}, converged={self.converged})"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlprims
 import numpy as np
 import pytest
-
-import mlprims
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

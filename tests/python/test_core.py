@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 
+import mlprims
 import numpy as np
 import pytest
-
-import mlprims
 from mlprims import special
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import guarded_relative_error
-
 from mlprims import special, vmf
 
 torch = pytest.importorskip("torch")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import doctest
 
-import pytest
-
 import mlprims
+import pytest
 from mlprims import lowrank, mfac, special, vmf
 
 

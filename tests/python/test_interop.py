@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from mlprims import _core, special
 
 torch = pytest.importorskip("torch")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from mlprims import lowrank
-
 from test_lowrank import decaying_matrix, gapped_matrix, optimal_error
 
 BACKENDS = ["host", pytest.param("cuda", marks=pytest.mark.cuda)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from mlprims import lowrank
 
 SEED = 20261122

@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 import pytest
-
 from _mfac_reference import (
     FLOAT32_UNIT_ROUNDOFF,
     UNIT_ROUNDOFF,
@@ -361,7 +360,7 @@ def test_sliding_window_low_precision_storage(dtype):
 def dense_obs(w, inverse, sparsity):
     diag = np.diag(inverse)
     scores = w**2 / (2 * diag)
-    count = int(math.floor(sparsity * w.size))
+    count = math.floor(sparsity * w.size)
     dropped = np.lexsort((np.arange(w.size), scores))[:count]
     v = np.zeros_like(w)
     v[dropped] = -w[dropped] / diag[dropped]
@@ -617,7 +616,7 @@ def test_tiny_damp_reports_finite_figures():
     """The case of the report: damp = 1e-200 gave relative_residual=inf, backward_error=0.0."""
     G = np.random.default_rng(42).standard_normal((4, 20))
     x = np.random.default_rng(43).standard_normal(20)
-    y, info = FisherInverse(G, 1e-200).ihvp(x, refine=True, return_info=True)
+    _, info = FisherInverse(G, 1e-200).ihvp(x, refine=True, return_info=True)
     assert np.isfinite(info.relative_residual) and info.backward_error > 0
     assert info.backward_error <= refined_bound(4, 20)
 

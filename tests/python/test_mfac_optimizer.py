@@ -39,7 +39,7 @@ class DenseReference:
 
     def step(self, params_with_grads):
         pieces = []
-        for (lr, momentum, decay), params in zip(self.groups, params_with_grads):
+        for (_lr, _momentum, decay), params in zip(self.groups, params_with_grads):
             for p, grad in params:
                 pieces.append(grad + decay * p)
         g = np.concatenate(pieces)
@@ -50,7 +50,7 @@ class DenseReference:
         updates, offset = [], 0
         if self.momentum is None:
             self.momentum = np.zeros_like(u)
-        for (lr, momentum, decay), params in zip(self.groups, params_with_grads):
+        for (lr, momentum, _decay), params in zip(self.groups, params_with_grads):
             for p, _ in params:
                 piece = u[offset : offset + p.size]
                 if momentum > 0:
@@ -166,7 +166,7 @@ def test_bfloat16_gradient_beyond_the_storage_range_is_refused():
     optimizer.step()
     before = weight.detach().clone()
     weight.grad = torch.tensor([3.2965e38, 0.0, 0.0]).to(torch.bfloat16)
-    assert torch.isfinite((weight.grad.float() + weight.detach().float())).all()
+    assert torch.isfinite(weight.grad.float() + weight.detach().float()).all()
     with pytest.raises(ValueError, match="no parameter changed.*not finite once rounded to the window's dtype bfloat16"):
         optimizer.step()
     assert torch.equal(weight.detach(), before) and len(optimizer.window) == 1

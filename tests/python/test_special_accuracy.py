@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import guarded_relative_error, relative_error, worst
-
 from mlprims import _core, special
 
 FUNCTIONS = {"log_iv": special.log_iv, "log_kv": special.log_kv}

@@ -7,10 +7,9 @@ import os
 import subprocess
 import sys
 
+import mlprims
 import numpy as np
 import pytest
-
-import mlprims
 from mlprims import lowrank
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import relative_error, worst
-
 from mlprims import vmf
 
 UNIT_ROUNDOFF = np.finfo(np.float64).eps / 2
@@ -49,7 +48,7 @@ def test_kappa_mle_from_exact_rbar(reference):
     root by up to 5e-10 relative at p = 3, kappa = 1e7 (1 - rbar = 1e-7 keeps only 9 digits), so
     the error is measured against the exact root for the double rbar actually given."""
     dims, rbar, root = reference["solve_dim"], reference["solve_rbar"], reference["solve_kappa_root"]
-    assert set(int(d) for d in dims) >= {3, 64, 2048, 8192, 32768}
+    assert {int(d) for d in dims} >= {3, 64, 2048, 8192, 32768}
     got = np.array([vmf.kappa_mle(float(r), int(d)).kappa for r, d in zip(rbar, dims)])
     err = relative_error(got, root)
     assert err.max() <= 1e-10, worst(err, dims, reference["solve_kappa_true"], root, got)
@@ -372,4 +371,4 @@ def test_numpy_float16_unit_vectors():
     total = X.astype(np.float64).sum(axis=0)
     assert result.mean_resultant_length == pytest.approx(np.linalg.norm(total) / 200, rel=1e-12)
     with pytest.raises(ValueError, match=r"fit: 'X' must have unit norm \(1 within 0.001953125 for float16\)"):
-        vmf.fit((X * np.float16(1.01)))
+        vmf.fit(X * np.float16(1.01))

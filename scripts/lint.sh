@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Lints the Python code with ruff (its rules are in pyproject.toml, [tool.ruff]); CI runs this.
+# Usage: scripts/lint.sh [ruff check arguments, e.g. --fix]
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+cd "$ROOT"
+make_venv
+"$VENV/bin/pip" install --quiet "ruff==0.17.6"
+"$VENV/bin/ruff" check python tests bench scripts "$@"
