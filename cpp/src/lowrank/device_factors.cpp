@@ -413,14 +413,8 @@ double device_weighted_factors(const DenseOps<T>& ops, const DeviceProblem<T>& p
   bool finite = true;
   const double norm = a == problem.w ? problem.w_norm : ops.frobenius_norm(n, m, a, n, finite);
   const double scale = mlprims::detail::normalizing_power_of_two(norm);
-  const double total = (scale * norm) * (scale * norm);
-  double kept = 0.0;
-  for (T value : f.s) kept += (scale * static_cast<double>(value)) * (scale * static_cast<double>(value));
-  const double floor = std::is_same_v<T, float> ? 1e-2 : 1e-6;
-  double error;
-  if (std::isfinite(total) && total - kept >= floor * total) {
-    error = std::sqrt(total - kept) / scale;
-  } else {
+  double error = error_from_kept_energy((scale * norm) * (scale * norm), f.s, scale);
+  if (error < 0.0) {
     BackendArray<T> residual = ops.duplicate(a, m * n);
     const BackendArray<T> us = scaled_by(ops, f.u, n, f.s);
     ops.gemm(false, true, n, m, rank, T(-1), us.data(), n, f.v.data(), m, T(1), residual.data(), n);

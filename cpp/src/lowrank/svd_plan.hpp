@@ -3,6 +3,7 @@
 // basis could not resolve. Shared by the CPU and CUDA back ends, so both make the same choices.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -76,6 +77,23 @@ bool shows_unresolved_cluster(const std::vector<T>& s, std::int64_t block) {
     if (s[i + block - 1] >= (1 - 1e-4) * s[i] && s[i] > 0) return true;
   }
   return false;
+}
+
+// ||A - U S V^T||_F for the kept singular values s, from ||A||^2 - sum s^2 with both sides taken for
+// A times `scale` (a power of two that keeps the squares inside double's range; scaled_total is
+// ||scale A||^2). Where the cancellation would lose the answer's accuracy (the error below 10%
+// (float32) or 0.1% (float64) of ||A||), or scaled_total is not finite, it returns -1: the caller
+// computes the residual instead. Shared by the CPU path and the device algorithm.
+template <class T>
+double error_from_kept_energy(double scaled_total, const std::vector<T>& s, double scale) {
+  double kept = 0.0;
+  for (T value : s) {
+    const double scaled = scale * static_cast<double>(value);
+    kept += scaled * scaled;
+  }
+  const double floor = sizeof(T) == sizeof(float) ? 1e-2 : 1e-6;
+  if (!(scaled_total < 1.7976931348623157e308) || scaled_total - kept < floor * scaled_total) return -1.0;
+  return std::sqrt(scaled_total - kept) / scale;
 }
 
 }  // namespace mlprims::lowrank::detail

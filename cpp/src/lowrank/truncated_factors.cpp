@@ -233,14 +233,8 @@ double truncation_error(std::int64_t m, std::int64_t n, const T* a, const Trunca
       total += scaled * scaled;
     }
   }
-  double kept = 0.0;
-  for (T value : f.s) {
-    const double scaled = scale * static_cast<double>(value);
-    kept += scaled * scaled;
-  }
-  const double floor = std::is_same_v<T, float> ? 1e-2 : 1e-6;
-  if (std::isfinite(total) && total - kept >= floor * total) return std::sqrt(total - kept) / scale;
-  return residual_norm(m, n, a, f, scale) / scale;
+  const double error = error_from_kept_energy(total, f.s, scale);
+  return error >= 0.0 ? error : residual_norm(m, n, a, f, scale) / scale;
 }
 
 #define MLPRIMS_INSTANTIATE(T)                                                                                       \
