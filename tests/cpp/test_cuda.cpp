@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/cuda_context.hpp"
 #include "dense_ops_contract.hpp"
 #include "lowrank/cuda_dense_ops.hpp"
 #include "mlprims/core/build_info.hpp"
@@ -26,28 +27,25 @@ namespace {
 #define REQUIRE_GPU()                                                              \
   if (mlprims::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device visible"
 
-// A device copy of host data, freed on scope exit.
+// A device copy of host data on device 0, freed on scope exit.
 template <class T>
-class DeviceArray {
+class DeviceArray : public mlprims::detail::DeviceBuffer<T> {
  public:
-  explicit DeviceArray(const std::vector<T>& host) : size_(host.size()) {
-    EXPECT_EQ(cudaMalloc(&data_, size_ * sizeof(T)), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(data_, host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  explicit DeviceArray(const std::vector<T>& host)
+      : mlprims::detail::DeviceBuffer<T>(static_cast<std::int64_t>(host.size()), 0, nullptr) {
+    this->upload(host.data(), this->count());
   }
-  ~DeviceArray() { cudaFree(data_); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* data() const { return data_; }
-  std::vector<T> to_host() const {
-    std::vector<T> host(size_);
-    EXPECT_EQ(cudaMemcpy(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
-    return host;
-  }
-
- private:
-  T* data_ = nullptr;
-  std::size_t size_;
 };
+
+// Bytes in use from device 0's stream-ordered pool (after the queued frees have run).
+std::size_t pool_bytes_in_use() {
+  cudaMemPool_t pool = nullptr;
+  EXPECT_EQ(cudaDeviceGetDefaultMemPool(&pool, 0), cudaSuccess);
+  EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::uint64_t used = 0;
+  EXPECT_EQ(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used), cudaSuccess);
+  return static_cast<std::size_t>(used);
+}
 
 std::vector<double> log_uniform(std::size_t n, double low, double high, unsigned seed) {
   std::mt19937_64 generator(seed);
@@ -63,6 +61,82 @@ double guarded_error(double a, double b) {
 }
 
 }  // namespace
+
+// ---- the contract of the shared CUDA core: buffers and contexts ----
+
+TEST(CudaCore, BuffersAreFreedOnEveryPathIncludingExceptions) {
+  REQUIRE_GPU();
+  using mlprims::detail::DeviceBuffer;
+  const std::size_t baseline = pool_bytes_in_use();
+  try {
+    DeviceBuffer<double> buffer(1 << 20, 0, nullptr);
+    DeviceBuffer<double> moved(std::move(buffer));  // the moved-from buffer owns nothing
+    EXPECT_TRUE(buffer.empty());
+    DeviceBuffer<double> assigned(16, 0, nullptr);
+    assigned = std::move(moved);  // frees the 16 doubles, takes the 1 MiWord
+    EXPECT_EQ(assigned.count(), 1 << 20);
+    EXPECT_GE(pool_bytes_in_use(), baseline + (std::size_t{1} << 23));
+    throw std::runtime_error("unwinding");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(pool_bytes_in_use(), baseline);
+}
+
+TEST(CudaCore, BufferWorkIsOrderedOnItsStream) {
+  REQUIRE_GPU();
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  {
+    const mlprims::detail::CudaContext context(0, stream);
+    const std::int64_t n = 1 << 22;
+    const std::vector<float> ones(static_cast<std::size_t>(n), 1.0f);
+    const auto buffer = context.upload(ones);
+    EXPECT_EQ(buffer.stream(), stream);
+    // Queued without waiting: the zeroing must land before the download on the same stream.
+    buffer.zero();
+    const std::vector<float> back = buffer.to_host();
+    EXPECT_EQ(std::count(back.begin(), back.end(), 0.0f), n);
+  }
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+}
+
+TEST(CudaCore, ContextsLeaseDistinctHandlesAndReuseReleasedOnes) {
+  REQUIRE_GPU();
+  cublasHandle_t first_handle = nullptr;
+  {
+    const mlprims::detail::CudaContext first(0, nullptr), second(0, nullptr);
+    first_handle = first.blas();
+    EXPECT_NE(first_handle, nullptr);
+    EXPECT_NE(first_handle, second.blas());  // one handle serves one context at a time
+    EXPECT_NE(first.solver(), second.solver());
+  }
+  const mlprims::detail::CudaContext later(0, nullptr);
+  const cublasHandle_t reused = later.blas();
+  // Both went back to the pool (`second` first, `first` last); the pool hands out the last one
+  // released instead of creating a new handle.
+  EXPECT_EQ(reused, first_handle);
+}
+
+TEST(CudaCore, FollowMovesTheWorkToTheNewStreamAfterTheOld) {
+  REQUIRE_GPU();
+  cudaStream_t a = nullptr, b = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking), cudaSuccess);
+  {
+    mlprims::detail::CudaContext context(0, a);
+    const std::int64_t n = 1 << 24;
+    auto buffer = context.allocate<std::uint8_t>(n);
+    ASSERT_EQ(cudaMemsetAsync(buffer.data(), 7, static_cast<std::size_t>(n), a), cudaSuccess);
+    context.follow(b);
+    buffer.set_stream(b);
+    EXPECT_EQ(context.stream(), b);
+    // Read on b: it sees the memset queued on a.
+    const std::vector<std::uint8_t> back = buffer.to_host();
+    EXPECT_EQ(std::count(back.begin(), back.end(), std::uint8_t{7}), n);
+  }
+  EXPECT_EQ(cudaStreamDestroy(a), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(b), cudaSuccess);
+}
 
 TEST(Cuda, BesselFunctionsMatchTheCpu) {
   REQUIRE_GPU();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -55,7 +56,7 @@ class GradientPasses;
 // to their passes' cache when released (`home`); the memory itself is freed by `release`.
 class VectorBuffer {
  public:
-  using Release = void (*)(double*);
+  using Release = std::function<void(double*)>;
   VectorBuffer() = default;
   VectorBuffer(double* data, Release release, std::int64_t count = 0)
       : data_(data, release), count_(count) {}
@@ -99,7 +100,7 @@ class GradientPasses {
 
   // Vectors of doubles in the backend's memory. Released buffers are kept (up to 4 d doubles in
   // all) and handed out again: fresh memory costs page faults on the CPU (25% of a two-pass
-  // product at d = 1e7, measured) and a synchronizing cudaMalloc on CUDA. Thread-safe.
+  // product at d = 1e7, measured) and a trip through the stream-ordered pool on CUDA. Thread-safe.
   VectorBuffer allocate(std::int64_t count) const;
   virtual void copy(const double* from, double* to, std::int64_t count) const = 0;
   virtual void download(const double* from, double* host, std::int64_t count) const = 0;

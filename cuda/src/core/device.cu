@@ -33,38 +33,26 @@ __global__ void scatter_from_double(const double* values, std::int64_t n, char* 
 }  // namespace
 
 std::vector<double> read_vector_cuda(const TensorView& t) {
-  DeviceGuard guard(t);
   const std::int64_t n = t.shape(0);
-  std::vector<double> values(static_cast<std::size_t>(n));
-  if (n == 0) return values;
-  cudaStream_t stream = stream_of(t);
-  double* buffer = nullptr;
-  cuda_check(cudaMallocAsync(&buffer, n * sizeof(double), stream), "read_vector: cudaMallocAsync");
-  gather_to_double<<<blocks_for(n, 256), 256, 0, stream>>>(static_cast<const char*>(t.data()), t.dtype(),
-                                                           t.stride(0), n, buffer);
+  if (n == 0) return {};
+  const DeviceGuard guard(t);
+  const DeviceBuffer<double> buffer(n, t.device().index, stream_of(t));
+  gather_to_double<<<blocks_for(n, 256), 256, 0, buffer.stream()>>>(static_cast<const char*>(t.data()), t.dtype(),
+                                                                    t.stride(0), n, buffer.data());
   cuda_check(cudaGetLastError(), "read_vector: kernel launch");
-  cuda_check(cudaMemcpyAsync(values.data(), buffer, n * sizeof(double), cudaMemcpyDeviceToHost, stream),
-             "read_vector: cudaMemcpyAsync");
-  cuda_check(cudaFreeAsync(buffer, stream), "read_vector: cudaFreeAsync");
-  cuda_check(cudaStreamSynchronize(stream), "read_vector: cudaStreamSynchronize");
-  return values;
+  return buffer.to_host();
 }
 
 void write_vector_cuda(const std::vector<double>& values, const TensorView& out) {
-  DeviceGuard guard(out);
   const auto n = static_cast<std::int64_t>(values.size());
   if (n == 0) return;
-  cudaStream_t stream = stream_of(out);
-  double* buffer = nullptr;
-  cuda_check(cudaMallocAsync(&buffer, n * sizeof(double), stream), "write_vector: cudaMallocAsync");
-  cuda_check(cudaMemcpyAsync(buffer, values.data(), n * sizeof(double), cudaMemcpyHostToDevice, stream),
-             "write_vector: cudaMemcpyAsync");
-  scatter_from_double<<<blocks_for(n, 256), 256, 0, stream>>>(buffer, n, static_cast<char*>(out.data()),
-                                                              out.dtype(), out.stride(0));
+  const DeviceGuard guard(out);
+  const DeviceBuffer<double> buffer(n, out.device().index, stream_of(out));
+  buffer.upload(values.data(), n);
+  scatter_from_double<<<blocks_for(n, 256), 256, 0, buffer.stream()>>>(buffer.data(), n,
+                                                                       static_cast<char*>(out.data()), out.dtype(),
+                                                                       out.stride(0));
   cuda_check(cudaGetLastError(), "write_vector: kernel launch");
-  cuda_check(cudaFreeAsync(buffer, stream), "write_vector: cudaFreeAsync");
-  // `values` is pageable host memory: wait before it can go away.
-  cuda_check(cudaStreamSynchronize(stream), "write_vector: cudaStreamSynchronize");
 }
 
 // The two below copy strided 1-D arrays with a pitched copy (one element per "row"), no kernel.

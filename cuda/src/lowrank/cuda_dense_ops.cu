@@ -12,15 +12,14 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <type_traits>
 
 #include "core/cuda_common.cuh"
-#include "core/cuda_libraries.cuh"
+#include "core/cuda_context.hpp"
 #include "core/math/scaled_norm.hpp"
+#include "linalg/cublas_calls.hpp"
 #include "lowrank/cuda_dense_ops.hpp"
 #include "mlprims/core/error.hpp"
 
@@ -29,7 +28,9 @@ namespace {
 
 using mlprims::detail::blocks_for;
 using mlprims::detail::cuda_check;
+using mlprims::detail::CudaContext;
 using mlprims::detail::DeviceGuard;
+using namespace mlprims::linalg;  // the typed cuBLAS/cuSOLVER calls
 
 constexpr int kThreads = 256;
 
@@ -41,33 +42,7 @@ void cusolver_check(cusolverStatus_t status, const char* what) {
   mlprims::detail::cusolver_check(status, std::string("lowrank: ") + what);
 }
 
-// cuBLAS/cuSOLVER take 32-bit sizes.
-int as_int(std::int64_t value, const char* what) {
-  if (value < 0 || value > INT_MAX) {
-    throw ValueError(std::string("lowrank: ") + what + " = " + std::to_string(value) +
-                     " exceeds the 32-bit sizes of cuBLAS/cuSOLVER");
-  }
-  return static_cast<int>(value);
-}
-
-// One cuBLAS and one cuSOLVER handle per device and thread, created on first use. They are never
-// destroyed: destroying them at exit can run after the CUDA context is gone.
-struct Handles {
-  cublasHandle_t blas = nullptr;
-  cusolverDnHandle_t solver = nullptr;
-};
-
-Handles& handles_for(int device) {
-  thread_local std::map<int, Handles> per_device;
-  Handles& h = per_device[device];
-  if (h.blas == nullptr) {
-    cublas_check(cublasCreate(&h.blas), "cublasCreate");
-    // True float32/float64 arithmetic (no TF32 or other reduced-precision emulation).
-    cublas_check(cublasSetMathMode(h.blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
-  }
-  if (h.solver == nullptr) cusolver_check(cusolverDnCreate(&h.solver), "cusolverDnCreate");
-  return h;
-}
+int as_int(std::int64_t value, const char* what) { return linalg::blas_int(value, std::string("lowrank: ") + what); }
 
 // ---- element-wise kernels (column-major, grid-stride) ----
 
@@ -150,96 +125,18 @@ __global__ void diagonal_signs_kernel(std::int64_t n, const T* a, std::int64_t l
   }
 }
 
-// ---- typed cuBLAS/cuSOLVER entry points ----
-
-cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                         const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
-                         float* c, int ldc) {
-  return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                         const double* alpha, const double* a, int lda, const double* b, int ldb, const double* beta,
-                         double* c, int ldc) {
-  return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-cublasStatus_t trsm_call(cublasHandle_t h, cublasOperation_t trans, int m, int n, const float* alpha, const float* a,
-                         int lda, float* b, int ldb) {
-  return cublasStrsm(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, trans, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b,
-                     ldb);
-}
-cublasStatus_t trsm_call(cublasHandle_t h, cublasOperation_t trans, int m, int n, const double* alpha,
-                         const double* a, int lda, double* b, int ldb) {
-  return cublasDtrsm(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, trans, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b,
-                     ldb);
-}
-cusolverStatus_t geqrf_size(cusolverDnHandle_t h, int m, int n, float* a, int lda, int* size) {
-  return cusolverDnSgeqrf_bufferSize(h, m, n, a, lda, size);
-}
-cusolverStatus_t geqrf_size(cusolverDnHandle_t h, int m, int n, double* a, int lda, int* size) {
-  return cusolverDnDgeqrf_bufferSize(h, m, n, a, lda, size);
-}
-cusolverStatus_t geqrf_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, float* tau, float* work, int lwork,
-                            int* info) {
-  return cusolverDnSgeqrf(h, m, n, a, lda, tau, work, lwork, info);
-}
-cusolverStatus_t geqrf_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, double* tau, double* work,
-                            int lwork, int* info) {
-  return cusolverDnDgeqrf(h, m, n, a, lda, tau, work, lwork, info);
-}
-cusolverStatus_t orgqr_size(cusolverDnHandle_t h, int m, int n, const float* a, int lda, const float* tau, int* size) {
-  return cusolverDnSorgqr_bufferSize(h, m, n, n, a, lda, tau, size);
-}
-cusolverStatus_t orgqr_size(cusolverDnHandle_t h, int m, int n, const double* a, int lda, const double* tau,
-                            int* size) {
-  return cusolverDnDorgqr_bufferSize(h, m, n, n, a, lda, tau, size);
-}
-cusolverStatus_t orgqr_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, const float* tau, float* work,
-                            int lwork, int* info) {
-  return cusolverDnSorgqr(h, m, n, n, a, lda, tau, work, lwork, info);
-}
-cusolverStatus_t orgqr_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, const double* tau, double* work,
-                            int lwork, int* info) {
-  return cusolverDnDorgqr(h, m, n, n, a, lda, tau, work, lwork, info);
-}
-cusolverStatus_t gesvd_size(cusolverDnHandle_t h, int m, int n, float*, int* size) {
-  return cusolverDnSgesvd_bufferSize(h, m, n, size);
-}
-cusolverStatus_t gesvd_size(cusolverDnHandle_t h, int m, int n, double*, int* size) {
-  return cusolverDnDgesvd_bufferSize(h, m, n, size);
-}
-cusolverStatus_t gesvd_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, float* s, float* u, int ldu,
-                            float* vt, int ldvt, float* work, int lwork, int* info) {
-  return cusolverDnSgesvd(h, 'S', 'S', m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, nullptr, info);
-}
-cusolverStatus_t gesvd_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, double* s, double* u, int ldu,
-                            double* vt, int ldvt, double* work, int lwork, int* info) {
-  return cusolverDnDgesvd(h, 'S', 'S', m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, nullptr, info);
-}
-
 template <class T>
 class CudaDenseOps final : public DenseOps<T> {
  public:
-  CudaDenseOps(int device, cudaStream_t stream) : device_(device), stream_(stream) {
-    const DeviceGuard guard(device_);
-    Handles& h = handles_for(device_);
-    blas_ = h.blas;
-    solver_ = h.solver;
+  CudaDenseOps(int device, cudaStream_t stream)
+      : context_(device, stream), device_(device), stream_(stream) {
     info_ = this->template allocate<int>(1);
   }
 
   void* allocate_bytes(std::size_t bytes) const override {
-    const DeviceGuard guard(device_);
-    void* data = nullptr;
-    cuda_check(cudaMallocAsync(&data, bytes, stream_), "lowrank: cudaMallocAsync");
-    return data;
+    return mlprims::detail::device_allocate(bytes, device_, stream_);
   }
-  // Never throws: it runs in destructors, also while an earlier CUDA error unwinds the stack.
-  void free_bytes(void* data) const override {
-    int previous = 0;
-    if (cudaGetDevice(&previous) != cudaSuccess) return;
-    if (cudaSetDevice(device_) == cudaSuccess) cudaFreeAsync(data, stream_);
-    cudaSetDevice(previous);
-  }
+  void free_bytes(void* data) const override { mlprims::detail::device_free(data, device_, stream_); }
   void upload(const void* host, void* to, std::size_t bytes) const override {
     const DeviceGuard guard(device_);
     cuda_check(cudaMemcpyAsync(to, host, bytes, cudaMemcpyHostToDevice, stream_), "lowrank: upload");
@@ -260,8 +157,7 @@ class CudaDenseOps final : public DenseOps<T> {
             std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) const override {
     if (m == 0 || n == 0) return;
     const DeviceGuard guard(device_);
-    bind();
-    cublas_check(gemm_call(blas_, transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+    cublas_check(gemm_call(context_.blas(), transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                            as_int(m, "m"), as_int(n, "n"), as_int(k, "k"), &alpha, a, as_int(lda, "lda"), b,
                            as_int(ldb, "ldb"), &beta, c, as_int(ldc, "ldc")),
                  "gemm");
@@ -278,25 +174,23 @@ class CudaDenseOps final : public DenseOps<T> {
   void orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const override {
     require_tall(m, n, "orthonormalize");
     const DeviceGuard guard(device_);
-    bind();
     const int mi = as_int(m, "m"), ni = as_int(n, "n"), ldi = as_int(lda, "lda");
     BackendArray<T> tau = this->template allocate<T>(n), signs = this->template allocate<T>(n);
     int qr_size = 0, q_size = 0;
-    cusolver_check(geqrf_size(solver_, mi, ni, a, ldi, &qr_size), "geqrf_bufferSize");
-    cusolver_check(orgqr_size(solver_, mi, ni, a, ldi, tau.data(), &q_size), "orgqr_bufferSize");
+    cusolver_check(geqrf_size(context_.solver(), mi, ni, a, ldi, &qr_size), "geqrf_bufferSize");
+    cusolver_check(orgqr_size(context_.solver(), mi, ni, a, ldi, tau.data(), &q_size), "orgqr_bufferSize");
     BackendArray<T> work = this->template allocate<T>(std::max(qr_size, q_size));
     const int lwork = static_cast<int>(work.count());
-    cusolver_check(geqrf_call(solver_, mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "geqrf");
+    cusolver_check(geqrf_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "geqrf");
     diagonal_signs_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream_>>>(n, a, lda, signs.data());
     cuda_check(cudaGetLastError(), "lowrank: diagonal signs");
-    cusolver_check(orgqr_call(solver_, mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "orgqr");
+    cusolver_check(orgqr_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "orgqr");
     // Column j of Q times sign(R_jj): then q_j^T a_j = |R_jj| >= 0.
     scale(m, n, a, lda, nullptr, signs.data());
   }
 
   void gram(std::int64_t rows, std::int64_t n, const T* a, std::int64_t lda, double* out) const override {
     const DeviceGuard guard(device_);
-    bind();
     const double one = 1.0, zero = 0.0;
     const double* wide = nullptr;
     std::int64_t ld = lda;
@@ -309,7 +203,7 @@ class CudaDenseOps final : public DenseOps<T> {
       wide = widened.data();
       ld = rows;
     }
-    cublas_check(cublasDsyrk(blas_, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, as_int(n, "n"), as_int(rows, "rows"), &one,
+    cublas_check(cublasDsyrk(context_.blas(), CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, as_int(n, "n"), as_int(rows, "rows"), &one,
                              wide, as_int(ld, "lda"), &zero, out, as_int(n, "n")),
                  "syrk");
   }
@@ -318,12 +212,11 @@ class CudaDenseOps final : public DenseOps<T> {
            T* vt) const override {
     require_tall(m, n, "svd");
     const DeviceGuard guard(device_);
-    bind();
     const int mi = as_int(m, "m"), ni = as_int(n, "n");
     int size = 0;
-    cusolver_check(gesvd_size(solver_, mi, ni, a, &size), "gesvd_bufferSize");
+    cusolver_check(gesvd_size(context_.solver(), mi, ni, a, &size), "gesvd_bufferSize");
     BackendArray<T> work = this->template allocate<T>(size), s = this->template allocate<T>(n);
-    cusolver_check(gesvd_call(solver_, mi, ni, a, as_int(lda, "lda"), s.data(), u, mi, vt, ni, work.data(), size,
+    cusolver_check(gesvd_call(context_.solver(), mi, ni, a, as_int(lda, "lda"), s.data(), u, mi, vt, ni, work.data(), size,
                               info_.data()),
                    "gesvd");
     host_s = this->download_vector(s.data(), n);
@@ -332,15 +225,14 @@ class CudaDenseOps final : public DenseOps<T> {
 
   bool symmetric_eigen(std::int64_t n, double* a, std::vector<double>& host_eigenvalues) const override {
     const DeviceGuard guard(device_);
-    bind();
     const int ni = as_int(n, "n");
     BackendArray<double> w = this->template allocate<double>(n);
     int size = 0;
-    cusolver_check(cusolverDnDsyevd_bufferSize(solver_, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni,
+    cusolver_check(cusolverDnDsyevd_bufferSize(context_.solver(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni,
                                                w.data(), &size),
                    "syevd_bufferSize");
     BackendArray<double> work = this->template allocate<double>(size);
-    cusolver_check(cusolverDnDsyevd(solver_, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni, w.data(),
+    cusolver_check(cusolverDnDsyevd(context_.solver(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni, w.data(),
                                     work.data(), size, info_.data()),
                    "syevd");
     host_eigenvalues = this->download_vector(w.data(), n);
@@ -349,12 +241,11 @@ class CudaDenseOps final : public DenseOps<T> {
 
   bool cholesky(std::int64_t n, double* a) const override {
     const DeviceGuard guard(device_);
-    bind();
     const int ni = as_int(n, "n");
     int size = 0;
-    cusolver_check(cusolverDnDpotrf_bufferSize(solver_, CUBLAS_FILL_MODE_LOWER, ni, a, ni, &size), "potrf_bufferSize");
+    cusolver_check(cusolverDnDpotrf_bufferSize(context_.solver(), CUBLAS_FILL_MODE_LOWER, ni, a, ni, &size), "potrf_bufferSize");
     BackendArray<double> work = this->template allocate<double>(size);
-    cusolver_check(cusolverDnDpotrf(solver_, CUBLAS_FILL_MODE_LOWER, ni, a, ni, work.data(), size, info_.data()),
+    cusolver_check(cusolverDnDpotrf(context_.solver(), CUBLAS_FILL_MODE_LOWER, ni, a, ni, work.data(), size, info_.data()),
                    "potrf");
     return converged("potrf");
   }
@@ -363,9 +254,8 @@ class CudaDenseOps final : public DenseOps<T> {
                    std::int64_t ldx) const override {
     if (n == 0 || k == 0) return;
     const DeviceGuard guard(device_);
-    bind();
     const T one = 1;
-    cublas_check(trsm_call(blas_, transposed ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(n, "n"), as_int(k, "k"), &one,
+    cublas_check(trsm_call(context_.blas(), transposed ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(n, "n"), as_int(k, "k"), &one,
                            factor, as_int(ldf, "ldf"), x, as_int(ldx, "ldx")),
                  "trsm");
   }
@@ -413,11 +303,6 @@ class CudaDenseOps final : public DenseOps<T> {
   void narrow(std::int64_t count, const double* from, T* to) const override { convert(count, from, to); }
 
  private:
-  void bind() const {
-    cublas_check(cublasSetStream(blas_, stream_), "cublasSetStream");
-    cusolver_check(cusolverDnSetStream(solver_, stream_), "cusolverDnSetStream");
-  }
-
   // cuSOLVER's info: 0 success, > 0 a numerical failure (false), < 0 a bad argument (a bug: throws).
   bool converged(const char* what) const {
     const int info = this->download_vector(info_.data(), 1)[0];
@@ -448,10 +333,11 @@ class CudaDenseOps final : public DenseOps<T> {
     for (std::int64_t j = 0; j < n; ++j) convert(rows, a + j * lda, out + j * rows);
   }
 
+  // Leases the cuBLAS/cuSOLVER handles on first use (a pure download needs none), for this
+  // object's lifetime, bound to its stream.
+  CudaContext context_;
   int device_;
   cudaStream_t stream_;
-  cublasHandle_t blas_ = nullptr;
-  cusolverDnHandle_t solver_ = nullptr;
   BackendArray<int> info_;  // cuSOLVER's status output
 };
 

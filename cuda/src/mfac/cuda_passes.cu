@@ -9,15 +9,17 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/cuda_common.cuh"
-#include "core/cuda_libraries.cuh"
+#include "core/cuda_context.hpp"
 #include "core/math/scaled_norm.hpp"
 #include "mfac/backends.hpp"
+#include "linalg/cublas_calls.hpp"
 #include "mfac/gradient_passes.hpp"
 
 namespace mlprims::mfac::detail {
@@ -26,7 +28,10 @@ namespace {
 using mlprims::detail::blocks_for;
 using mlprims::detail::cublas_check;
 using mlprims::detail::cuda_check;
+using mlprims::detail::CudaContext;
+using mlprims::detail::DeviceBuffer;
 using mlprims::detail::DeviceGuard;
+using mlprims::linalg::blas_int;
 
 constexpr int kThreads = 256;
 constexpr std::int64_t kProjectSegment = 4096;   // columns per thread block of the projection
@@ -316,16 +321,6 @@ __global__ void widen_row_kernel(const char* row, std::int64_t d, double* to) {
   }
 }
 
-void free_device_vector(double* p) {
-  if (p == nullptr) return;
-  cudaPointerAttributes attributes{};
-  int previous = 0;
-  cudaGetDevice(&previous);
-  if (cudaPointerGetAttributes(&attributes, p) == cudaSuccess) cudaSetDevice(attributes.device);
-  cudaFree(p);
-  cudaSetDevice(previous);
-}
-
 // Calls f(std::integral_constant<int, K>{}) for K = k, 1..8 (WoodburySolver passes at most 8).
 template <class F>
 void with_rhs_count(int k, F&& f) {
@@ -346,30 +341,18 @@ class CudaPasses final : public GradientPasses {
  public:
   // Over gradients in the caller's GPU memory (stream: the caller's, for all work).
   CudaPasses(const GradientRows& g, const Device& device, cudaStream_t stream)
-      : GradientPasses(g), device_(device.index), stream_(stream) {
-    create_handle();
-  }
+      : GradientPasses(g), context_(device.index, stream), device_(device.index), stream_(stream) {}
 
-  // Over an owned, zeroed window buffer.
+  // Over an owned, zeroed window buffer. The window follows its callers' streams (load()).
   CudaPasses(std::int64_t window, std::int64_t dim, DType dtype, const Device& device)
-      : GradientPasses(GradientRows{}), device_(device.index), stream_(nullptr) {
-    const DeviceGuard guard(device_);
-    const std::size_t bytes = static_cast<std::size_t>(window * dim) * dtype_size(dtype);
-    cuda_check(cudaMalloc(&storage_, std::max<std::size_t>(bytes, 1)), "SlidingFisherInverse: cudaMalloc");
-    cuda_check(cudaMemset(storage_, 0, bytes), "SlidingFisherInverse: cudaMemset");
-    g_.data = static_cast<const char*>(storage_);
+      : GradientPasses(GradientRows{}), context_(device.index, nullptr), device_(device.index), stream_(nullptr),
+        follows_callers_(true) {
+    storage_ = context_.zeros<char>(window * dim * static_cast<std::int64_t>(dtype_size(dtype)));
+    g_.data = storage_.data();
     g_.dtype = dtype;
     g_.rows = 0;
     g_.cols = dim;
     g_.row_stride = dim;
-    create_handle();
-  }
-
-  ~CudaPasses() override {
-    const DeviceGuard guard(device_);
-    if (handle_ != nullptr) cublasDestroy(handle_);
-    if (storage_ != nullptr) cudaFree(storage_);
-    for (auto& [key, segments] : device_segments_) cudaFree(segments.data);
   }
 
   void project(Select select, int k, const double* v, double* q) const override {
@@ -411,7 +394,7 @@ class CudaPasses final : public GradientPasses {
       with_rhs_count(c.k, [&](auto count) {
         constexpr int K = decltype(count)::value;
         combine_kernel<T, K><<<static_cast<unsigned int>(segments.size()), kThreads, 0, stream_>>>(
-            rows_view(), device_segments.data, p);
+            rows_view(), device_segments.data(), p);
       });
     });
     cuda_check(cudaGetLastError(), "combine: kernel launch");
@@ -429,34 +412,31 @@ class CudaPasses final : public GradientPasses {
     const std::int64_t n = block.dense ? block.width() : m;
     const VectorBuffer result = allocate(n * n);
     cuda_check(cudaMemsetAsync(result.data(), 0, n * n * sizeof(double), stream_), "gram: cudaMemsetAsync");
-    int* flag = nullptr;
-    cuda_check(cudaMallocAsync(&flag, sizeof(int), stream_), "gram: cudaMallocAsync");
-    cuda_check(cudaMemsetAsync(flag, 0, sizeof(int), stream_), "gram: cudaMemsetAsync");
+    const DeviceBuffer<int> nonfinite = context_.zeros<int>(1);
     // Chunks of at most 2^25 widened values (256 MB).
     const std::int64_t chunk = block.dense ? block.width() : std::max<std::int64_t>(1024, (std::int64_t{1} << 25) / std::max<std::int64_t>(m, 1));
     const VectorBuffer columns = allocate(m * std::min(chunk, block.width()));
     const double one = 1.0;
     for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
       const std::int64_t width = std::min(chunk, block.end - begin);
-      widen(begin, width, columns.data(), flag);
+      widen(begin, width, columns.data(), nonfinite.data());
       // The widened chunk is row-major m x width, i.e. column-major A = (width x m) with ld width.
       if (block.dense) {
         // G_b^T G_b = A A^T (width x width).
-        cublas_check(cublasDsyrk(handle_, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, static_cast<int>(n), static_cast<int>(m),
-                                 &one, columns.data(), static_cast<int>(width), &one, result.data(), static_cast<int>(n)),
+        cublas_check(cublasDsyrk(context_.blas(), CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, blas_int(n, "gram: n"),
+                                 blas_int(m, "gram: m"), &one, columns.data(), blas_int(width, "gram: width"), &one,
+                                 result.data(), blas_int(n, "gram: n")),
                      "gram: cublasDsyrk");
       } else {
         // G_b G_b^T = A^T A (m x m).
-        cublas_check(cublasDsyrk(handle_, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, static_cast<int>(m), static_cast<int>(width),
-                                 &one, columns.data(), static_cast<int>(width), &one, result.data(), static_cast<int>(n)),
+        cublas_check(cublasDsyrk(context_.blas(), CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, blas_int(m, "gram: m"),
+                                 blas_int(width, "gram: width"), &one, columns.data(), blas_int(width, "gram: width"),
+                                 &one, result.data(), blas_int(n, "gram: n")),
                      "gram: cublasDsyrk");
       }
     }
-    int nonfinite = 0;
-    cuda_check(cudaMemcpyAsync(&nonfinite, flag, sizeof(int), cudaMemcpyDeviceToHost, stream_), "gram: cudaMemcpyAsync");
-    cuda_check(cudaFreeAsync(flag, stream_), "gram: cudaFreeAsync");
     download(result.data(), out, n * n);
-    return nonfinite == 0;
+    return nonfinite.to_host()[0] == 0;
   }
 
   void woodbury_quadratic(const BlockRange& block, const SymmetricFactor& factor, double* out) const override {
@@ -479,25 +459,26 @@ class CudaPasses final : public GradientPasses {
     const std::int64_t most = std::min(chunk, block.width());
     const VectorBuffer columns = allocate(m * most), solved = allocate(factor.cholesky ? 1 : m * most);
     const VectorBuffer results = allocate(most);
-    int* flag = nullptr;  // widen_kernel's non-finite flag, not needed here
-    cuda_check(cudaMallocAsync(&flag, sizeof(int), stream_), "diagonal: cudaMallocAsync");
-    cuda_check(cudaMemsetAsync(flag, 0, sizeof(int), stream_), "diagonal: cudaMemsetAsync");
+    const DeviceBuffer<int> unused_flag = context_.zeros<int>(1);  // widen_kernel's, not needed here
     const double one = 1.0, zero = 0.0;
     for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
       const std::int64_t width = std::min(chunk, block.end - begin);
-      widen(begin, width, columns.data(), flag);  // column-major W = (width x m), ld width
+      widen(begin, width, columns.data(), unused_flag.data());  // column-major W = (width x m), ld width
       const double* right = columns.data();
       if (factor.cholesky) {
         // W <- W L^{-T}: row c becomes (L^{-1} g_c)^T.
-        cublas_check(cublasDtrsm(handle_, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT,
-                                 static_cast<int>(width), static_cast<int>(m), &one, device_matrix.data(),
-                                 static_cast<int>(m), columns.data(), static_cast<int>(width)),
+        cublas_check(cublasDtrsm(context_.blas(), CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
+                                 CUBLAS_DIAG_NON_UNIT, blas_int(width, "diagonal: width"), blas_int(m, "diagonal: m"),
+                                 &one, device_matrix.data(), blas_int(m, "diagonal: m"), columns.data(),
+                                 blas_int(width, "diagonal: width")),
                      "diagonal: cublasDtrsm");
       } else {
         // Y = W K^{-1}: row c becomes (K^{-1} g_c)^T.
-        cublas_check(cublasDsymm(handle_, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, static_cast<int>(width),
-                                 static_cast<int>(m), &one, device_matrix.data(), static_cast<int>(m), columns.data(),
-                                 static_cast<int>(width), &zero, solved.data(), static_cast<int>(width)),
+        cublas_check(cublasDsymm(context_.blas(), CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER,
+                                 blas_int(width, "diagonal: width"), blas_int(m, "diagonal: m"), &one,
+                                 device_matrix.data(), blas_int(m, "diagonal: m"), columns.data(),
+                                 blas_int(width, "diagonal: width"), &zero, solved.data(),
+                                 blas_int(width, "diagonal: width")),
                      "diagonal: cublasDsymm");
         right = solved.data();
       }
@@ -506,7 +487,6 @@ class CudaPasses final : public GradientPasses {
       cuda_check(cudaGetLastError(), "diagonal: kernel launch");
       download(results.data(), out + (begin - block.begin), width);
     }
-    cuda_check(cudaFreeAsync(flag, stream_), "diagonal: cudaFreeAsync");
   }
 
   std::vector<double> gather_columns(const std::vector<std::int64_t>& columns) const override {
@@ -515,27 +495,27 @@ class CudaPasses final : public GradientPasses {
     const auto count = static_cast<std::int64_t>(columns.size());
     std::vector<double> values(static_cast<std::size_t>(count * m));
     if (count == 0 || m == 0) return values;
-    std::int64_t* indices = nullptr;
-    cuda_check(cudaMallocAsync(&indices, count * sizeof(std::int64_t), stream_), "entries: cudaMallocAsync");
-    cuda_check(cudaMemcpyAsync(indices, columns.data(), count * sizeof(std::int64_t), cudaMemcpyHostToDevice, stream_),
-               "entries: cudaMemcpyAsync");
+    const DeviceBuffer<std::int64_t> indices = context_.upload(columns);
     const VectorBuffer gathered = allocate(count * m);
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      gather_columns_kernel<T><<<blocks_for(count * m, kThreads), kThreads, 0, stream_>>>(rows_view(), indices, count,
-                                                                                          gathered.data());
+      gather_columns_kernel<T><<<blocks_for(count * m, kThreads), kThreads, 0, stream_>>>(
+          rows_view(), indices.data(), count, gathered.data());
     });
     cuda_check(cudaGetLastError(), "entries: kernel launch");
     download(gathered.data(), values.data(), count * m);
-    cuda_check(cudaFreeAsync(indices, stream_), "entries: cudaFreeAsync");
     return values;
   }
 
+  // Stream-ordered, freed on the stream current at release: the buffers may outlive this object's
+  // derived part (the base class's cache goes last), so the free reads a shared copy of the stream.
   VectorBuffer allocate_memory(std::int64_t count) const override {
-    const DeviceGuard guard(device_);
-    double* p = nullptr;
-    cuda_check(cudaMalloc(&p, static_cast<std::size_t>(count) * sizeof(double)), "M-FAC: cudaMalloc");
-    return VectorBuffer(p, free_device_vector, count);
+    auto* p = static_cast<double*>(
+        mlprims::detail::device_allocate(static_cast<std::size_t>(count) * sizeof(double), device_, stream_));
+    const int device = device_;
+    return VectorBuffer(
+        p, [device, stream = current_stream_](double* data) { mlprims::detail::device_free(data, device, *stream); },
+        count);
   }
 
   void copy(const double* from, double* to, std::int64_t count) const override {
@@ -573,7 +553,11 @@ class CudaPasses final : public GradientPasses {
 
   void load(const TensorView& x, std::int64_t first, int k, double* to) const override {
     const DeviceGuard guard(device_);
-    wait_for(x);
+    if (follows_callers_) {
+      follow(static_cast<cudaStream_t>(x.stream()));
+    } else {
+      context_.wait_for(static_cast<cudaStream_t>(x.stream()));
+    }
     const std::int64_t d = g_.cols;
     load_kernel<<<blocks_for(k * d, kThreads), kThreads, 0, stream_>>>(view_of(x), first, k, d, to);
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
@@ -590,14 +574,14 @@ class CudaPasses final : public GradientPasses {
 
   void store_row(std::int64_t slot, const double* from) override {
     const DeviceGuard guard(device_);
-    char* row = static_cast<char*>(storage_) + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
+    char* row = storage_.data() + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
     store_row_kernel<<<blocks_for(g_.cols, kThreads), kThreads, 0, stream_>>>(from, g_.cols, g_.dtype, row);
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
   }
 
   void widen_row(std::int64_t slot, double* to) const override {
     const DeviceGuard guard(device_);
-    const char* row = static_cast<const char*>(storage_) + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
+    const char* row = storage_.data() + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
       widen_row_kernel<T><<<blocks_for(g_.cols, kThreads), kThreads, 0, stream_>>>(row, g_.cols, to);
@@ -606,17 +590,18 @@ class CudaPasses final : public GradientPasses {
   }
 
  private:
-  struct DeviceSegments {
-    Segment* data = nullptr;
-    std::size_t count = 0;
-  };
+  using DeviceSegments = DeviceBuffer<Segment>;
 
-  void create_handle() {
-    const DeviceGuard guard(device_);
-    cublas_check(cublasCreate(&handle_), "M-FAC: cublasCreate");
-    cublas_check(cublasSetStream(handle_, stream_), "M-FAC: cublasSetStream");
-    // Gram matrices in true float64 (no reduced-precision emulation).
-    cublas_check(cublasSetMathMode(handle_, CUBLAS_DEFAULT_MATH), "M-FAC: cublasSetMathMode");
+  // The window's work moves to the caller's stream, after what it queued on the previous one;
+  // its own buffers are then freed in order there. Gradient views (FisherInverse) keep the stream
+  // they were built on and only wait for their inputs' streams: they may serve several threads.
+  void follow(cudaStream_t stream) const {
+    if (stream == stream_) return;
+    context_.follow(stream);
+    stream_ = stream;
+    *current_stream_ = stream;
+    storage_.set_stream(stream);
+    for (auto& [key, segments] : device_segments_) segments.set_stream(stream);
   }
 
   DeviceRows rows_view() const { return DeviceRows{g_.data, g_.row_stride, g_.rows, g_.cols}; }
@@ -624,17 +609,6 @@ class CudaPasses final : public GradientPasses {
   static StridedView view_of(const TensorView& t) {
     return StridedView{static_cast<char*>(t.data()), t.dtype(), t.ndim() == 1 ? 0 : t.stride(0),
                        t.stride(t.ndim() - 1)};
-  }
-
-  // Makes this object's stream wait for the work queued so far on the stream of `t`.
-  void wait_for(const TensorView& t) const {
-    const auto other = static_cast<cudaStream_t>(t.stream());
-    if (other == stream_) return;
-    cudaEvent_t event = nullptr;
-    cuda_check(cudaEventCreateWithFlags(&event, cudaEventDisableTiming), "M-FAC: cudaEventCreate");
-    cuda_check(cudaEventRecord(event, other), "M-FAC: cudaEventRecord");
-    cuda_check(cudaStreamWaitEvent(stream_, event, 0), "M-FAC: cudaStreamWaitEvent");
-    cudaEventDestroy(event);
   }
 
   void widen(std::int64_t begin, std::int64_t width, double* out, int* flag) const {
@@ -653,9 +627,9 @@ class CudaPasses final : public GradientPasses {
       with_rhs_count(k, [&](auto count) {
         constexpr int K = decltype(count)::value;
         constexpr int kRows = K == 1 ? 8 : (K == 2 ? 4 : (K <= 4 ? 2 : 1));
-        const dim3 grid(static_cast<unsigned int>(segments.count),
+        const dim3 grid(static_cast<unsigned int>(segments.count()),
                         static_cast<unsigned int>((g_.rows + kRows - 1) / kRows));
-        project_kernel<T, K, kRows><<<grid, kThreads, 0, stream_>>>(rows_view(), segments.data, v, q_device);
+        project_kernel<T, K, kRows><<<grid, kThreads, 0, stream_>>>(rows_view(), segments.data(), v, q_device);
       });
     });
     cuda_check(cudaGetLastError(), "project: kernel launch");
@@ -681,21 +655,15 @@ class CudaPasses final : public GradientPasses {
     const auto key = std::make_pair(static_cast<int>(select), width);
     auto found = device_segments_.find(key);
     if (found != device_segments_.end()) return found->second;
-    const std::vector<Segment>& segments = segments_for(select, width);
-    DeviceSegments device;
-    device.count = segments.size();
-    const DeviceGuard guard(device_);
-    cuda_check(cudaMalloc(&device.data, std::max<std::size_t>(segments.size(), 1) * sizeof(Segment)),
-               "M-FAC: cudaMalloc");
-    cuda_check(cudaMemcpy(device.data, segments.data(), segments.size() * sizeof(Segment), cudaMemcpyHostToDevice),
-               "M-FAC: cudaMemcpy");
-    return device_segments_.emplace(key, device).first->second;
+    return device_segments_.emplace(key, context_.upload(segments_for(select, width))).first->second;
   }
 
+  mutable CudaContext context_;  // declared first: the buffers below are freed before it
   int device_;
-  cudaStream_t stream_;
-  void* storage_ = nullptr;  // the sliding window's rows (nullptr for a view)
-  cublasHandle_t handle_ = nullptr;
+  mutable cudaStream_t stream_;  // context_.stream(), kept for the kernel launches
+  std::shared_ptr<cudaStream_t> current_stream_ = std::make_shared<cudaStream_t>(stream_);
+  bool follows_callers_ = false;
+  mutable DeviceBuffer<char> storage_;  // the sliding window's rows (empty for a view)
   mutable std::map<std::pair<int, std::int64_t>, std::vector<Segment>> host_segments_;
   mutable std::map<std::pair<int, std::int64_t>, DeviceSegments> device_segments_;
 };

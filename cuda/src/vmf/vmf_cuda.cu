@@ -14,6 +14,7 @@
 namespace mlprims::vmf::detail {
 namespace {
 
+using mlprims::detail::DeviceBuffer;
 using mlprims::detail::cuda_check;
 using mlprims::detail::load_as_double_device;
 using mlprims::detail::stream_of;
@@ -114,26 +115,6 @@ __global__ void column_sum_kernel(MatrixView x, std::int64_t n, std::int64_t p, 
   atomicAdd(&sum[j], partial);
 }
 
-// Device scratch freed on scope exit (stream-ordered).
-class DeviceScratch {
- public:
-  DeviceScratch(std::size_t bytes, cudaStream_t stream) : stream_(stream) {
-    cuda_check(cudaMallocAsync(&data_, bytes, stream), "cudaMallocAsync");
-    cuda_check(cudaMemsetAsync(data_, 0, bytes, stream), "cudaMemsetAsync");
-  }
-  ~DeviceScratch() { cudaFreeAsync(data_, stream_); }
-  DeviceScratch(const DeviceScratch&) = delete;
-  DeviceScratch& operator=(const DeviceScratch&) = delete;
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(data_);
-  }
-
- private:
-  void* data_ = nullptr;
-  cudaStream_t stream_;
-};
-
 // The worst row's index from its key, and its squared norm read back from X.
 WorstRow decode_worst(unsigned long long key, const TensorView& X) {
   WorstRow worst;
@@ -161,33 +142,32 @@ WorstRow log_prob_cuda(const TensorView& X, const std::vector<double>& direction
   mlprims::detail::DeviceGuard guard(X);
   cudaStream_t stream = stream_of(out);
   const std::int64_t n = X.shape(0), p = X.shape(1);
-  DeviceScratch scratch(p * sizeof(double) + sizeof(unsigned long long), stream);
-  double* device_direction = scratch.as<double>();
-  auto* worst = reinterpret_cast<unsigned long long*>(device_direction + p);
-  cuda_check(cudaMemcpyAsync(device_direction, direction.data(), p * sizeof(double), cudaMemcpyHostToDevice, stream),
-             "log_prob: cudaMemcpyAsync");
-  log_prob_kernel<<<warp_blocks(n), kThreads, 0, stream>>>(matrix_view(X), n, p, device_direction, kappa, log_c,
-                                                           static_cast<char*>(out.data()), out.dtype(),
-                                                           out.stride(0), worst);
+  const DeviceBuffer<double> device_direction(p, X.device().index, stream);
+  const DeviceBuffer<unsigned long long> worst(1, X.device().index, stream);
+  worst.zero();
+  device_direction.upload(direction.data(), p);
+  log_prob_kernel<<<warp_blocks(n), kThreads, 0, stream>>>(matrix_view(X), n, p, device_direction.data(), kappa,
+                                                           log_c, static_cast<char*>(out.data()), out.dtype(),
+                                                           out.stride(0), worst.data());
   cuda_check(cudaGetLastError(), "log_prob: kernel launch");
-  unsigned long long key = 0;
-  cuda_check(cudaMemcpyAsync(&key, worst, sizeof key, cudaMemcpyDeviceToHost, stream), "log_prob: cudaMemcpyAsync");
-  cuda_check(cudaStreamSynchronize(stream), "log_prob: cudaStreamSynchronize");
-  return decode_worst(key, X);
+  return decode_worst(worst.to_host()[0], X);
 }
 
 WeightedSum weighted_sum_cuda(const TensorView& X, const TensorView* weights) {
   mlprims::detail::DeviceGuard guard(X);
   cudaStream_t stream = stream_of(X);
   const std::int64_t n = X.shape(0), p = X.shape(1);
-  // Layout: sum[p], total, worst-row key, bad-weight index.
-  DeviceScratch scratch((p + 1) * sizeof(double) + 2 * sizeof(unsigned long long), stream);
-  double* sum = scratch.as<double>();
-  double* total = sum + p;
-  auto* worst = reinterpret_cast<unsigned long long*>(total + 1);
-  auto* bad_weight = worst + 1;
+  // sums: the p column sums, then the total weight; keys: the worst row's, then the bad weight's index.
+  const DeviceBuffer<double> sums(p + 1, X.device().index, stream);
+  sums.zero();
   const unsigned long long none = std::numeric_limits<unsigned long long>::max();
-  cuda_check(cudaMemcpyAsync(bad_weight, &none, sizeof none, cudaMemcpyHostToDevice, stream), "fit: cudaMemcpyAsync");
+  const std::vector<unsigned long long> initial_keys{0, none};
+  const DeviceBuffer<unsigned long long> keys_device(2, X.device().index, stream);
+  keys_device.upload(initial_keys.data(), 2);
+  double* sum = sums.data();
+  double* total = sum + p;
+  unsigned long long* worst = keys_device.data();
+  unsigned long long* bad_weight = worst + 1;
   const MatrixView weights_view = weights ? matrix_view(*weights) : MatrixView{};
   const bool weighted = weights != nullptr;
   row_check_kernel<<<warp_blocks(n), kThreads, 0, stream>>>(matrix_view(X), n, p, weights_view, weighted, worst,
@@ -202,15 +182,10 @@ WeightedSum weighted_sum_cuda(const TensorView& X, const TensorView* weights) {
   cuda_check(cudaGetLastError(), "fit: kernel launch");
 
   WeightedSum result;
-  result.sum.resize(static_cast<std::size_t>(p));
-  unsigned long long keys[2];
-  cuda_check(cudaMemcpyAsync(result.sum.data(), sum, p * sizeof(double), cudaMemcpyDeviceToHost, stream),
-             "fit: cudaMemcpyAsync");
-  cuda_check(cudaMemcpyAsync(&result.total_weight, total, sizeof(double), cudaMemcpyDeviceToHost, stream),
-             "fit: cudaMemcpyAsync");
-  cuda_check(cudaMemcpyAsync(keys, worst, 2 * sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream),
-             "fit: cudaMemcpyAsync");
-  cuda_check(cudaStreamSynchronize(stream), "fit: cudaStreamSynchronize");
+  result.sum = sums.to_host();
+  result.total_weight = result.sum.back();
+  result.sum.pop_back();
+  const std::vector<unsigned long long> keys = keys_device.to_host();
   result.bad_weight_index = keys[1] == none ? -1 : static_cast<std::int64_t>(keys[1]);
   result.worst_row = decode_worst(keys[0], X);
   return result;

@@ -1,7 +1,9 @@
-// cuBLAS and cuSOLVER status codes as mlprims::Error.
+// CUDA runtime, cuBLAS and cuSOLVER status codes as mlprims::Error. Plain C++ (no device code), so
+// host-compiled tests can include it.
 #pragma once
 
 #include <cublas_v2.h>
+#include <cuda_runtime.h>
 #include <cusolverDn.h>
 
 #include <string>
@@ -9,6 +11,10 @@
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::detail {
+
+inline void cuda_check(cudaError_t status, const std::string& what) {
+  if (status != cudaSuccess) throw Error(what + ": CUDA error: " + cudaGetErrorString(status));
+}
 
 inline void cublas_check(cublasStatus_t status, const std::string& what) {
   if (status != CUBLAS_STATUS_SUCCESS) {
