@@ -64,17 +64,6 @@ bool svd_thin(std::int64_t m, std::int64_t n, T* a, T* s, T* u, T* vt) {
 
 namespace {
 
-// trsm with the lower-triangular column-major factor (order n) on the column-major rows x cols B.
-template <class T>
-void lower_trsm(char side, char trans, std::int64_t n, std::int64_t rows, std::int64_t cols, const T* factor, T* b) {
-  const char uplo = 'L', diag = 'N';
-  const int M = blas_int(rows, "rows"), N = blas_int(cols, "cols"), LDA = blas_int(n, "n");
-  const T one = 1;
-  if (M == 0 || N == 0) return;
-  apply_blas_threads();
-  Lapack<T>::trsm(&side, &uplo, &trans, &diag, &M, &N, &one, factor, &LDA, b, &M);
-}
-
 // Q of a Householder QR: orthonormal columns even for a rank-deficient y (completed).
 template <class T>
 void householder_orthonormalize(std::int64_t m, std::int64_t l, T* y) {
@@ -150,7 +139,7 @@ bool cholesky_qr2(std::int64_t m, std::int64_t l, T* y) {
     // eps cond(y)^2 of the Cholesky QR itself.
     std::vector<double> inverse(static_cast<std::size_t>(l * l), 0.0);  // column-major L^{-1} = row-major L^{-T}
     for (std::int64_t j = 0; j < l; ++j) inverse[j * l + j] = 1.0;
-    lower_trsm<double>('L', 'N', l, l, l, gram.data(), inverse.data());
+    solve_lower<double>(false, l, l, gram.data(), l, inverse.data(), l);
     gemm<double>(false, false, m, l, l, 1.0, x.data(), l, inverse.data(), l, 0.0, solved.data(), l);
     x.swap(solved);
     if (pass == 0 && distance.frobenius <= 0.5) break;
@@ -208,15 +197,14 @@ void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y) {
 }
 
 template <class T>
-void solve_lower_transposed_left(std::int64_t n, std::int64_t k, const T* factor, T* x) {
-  // Column-major the array is x^T (k x n): L^T z = x  <=>  z^T L = x^T.
-  lower_trsm('R', 'N', n, k, n, factor, x);
-}
-
-template <class T>
-void solve_lower_right(std::int64_t n, std::int64_t k, const T* factor, T* x) {
-  // Column-major the array is x^T (n x k): z L = x  <=>  L^T z^T = x^T.
-  lower_trsm('L', 'T', n, n, k, factor, x);
+void solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf, T* x,
+                 std::int64_t ldx) {
+  const char side = 'L', uplo = 'L', trans = transposed ? 'T' : 'N', diag = 'N';
+  const int N = blas_int(n, "n"), K = blas_int(k, "k"), LDF = blas_int(ldf, "ldf"), LDX = blas_int(ldx, "ldx");
+  const T one = 1;
+  if (N == 0 || K == 0) return;
+  apply_blas_threads();
+  Lapack<T>::trsm(&side, &uplo, &trans, &diag, &N, &K, &one, factor, &LDF, x, &LDX);
 }
 
 #define MLPRIMS_INSTANTIATE(T)                                                                  \
@@ -224,8 +212,7 @@ void solve_lower_right(std::int64_t n, std::int64_t k, const T* factor, T* x) {
   template void orthonormalize_columns<T>(std::int64_t, std::int64_t, T*);                      \
   template void orthonormalize_columns_keeping_signs<T>(std::int64_t, std::int64_t, T*);         \
   template void well_conditioned_basis<T>(std::int64_t, std::int64_t, T*);                      \
-  template void solve_lower_transposed_left<T>(std::int64_t, std::int64_t, const T*, T*);       \
-  template void solve_lower_right<T>(std::int64_t, std::int64_t, const T*, T*);
+  template void solve_lower<T>(bool, std::int64_t, std::int64_t, const T*, std::int64_t, T*, std::int64_t);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)
 #undef MLPRIMS_INSTANTIATE

@@ -37,13 +37,10 @@ void orthonormalize_columns_keeping_signs(std::int64_t m, std::int64_t l, T* y);
 template <class T>
 void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y);
 
-// Triangular solves with a lower-triangular n x n factor L stored column-major (as potrf 'L'
-// leaves it; the upper triangle is not read):
-//   solve_lower_transposed_left: x (row-major n x k) <- L^{-T} x, i.e. solves L^T z = x;
-//   solve_lower_right:           x (row-major k x n) <- x L^{-1}, i.e. solves z L = x.
+// x (column-major n x k, ld ldx) <- L^{-1} x, or L^{-T} x when `transposed`, for the
+// lower-triangular column-major n x n factor L (ld ldf; the upper triangle is not read).
 template <class T>
-void solve_lower_transposed_left(std::int64_t n, std::int64_t k, const T* factor, T* x);
-template <class T>
-void solve_lower_right(std::int64_t n, std::int64_t k, const T* factor, T* x);
+void solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf, T* x,
+                 std::int64_t ldx);
 
 }  // namespace mlprims::linalg

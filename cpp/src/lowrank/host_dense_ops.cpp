@@ -115,23 +115,7 @@ bool HostDenseOps<T>::cholesky(std::int64_t n, double* a) const {
 template <class T>
 void HostDenseOps<T>::solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf,
                                   T* x, std::int64_t ldx) const {
-  const auto l = [&](std::int64_t i, std::int64_t j) { return static_cast<double>(factor[i + j * ldf]); };
-  for (std::int64_t c = 0; c < k; ++c) {
-    T* column = x + c * ldx;
-    if (!transposed) {  // L z = x, forward
-      for (std::int64_t i = 0; i < n; ++i) {
-        double sum = column[i];
-        for (std::int64_t j = 0; j < i; ++j) sum -= l(i, j) * column[j];
-        column[i] = static_cast<T>(sum / l(i, i));
-      }
-    } else {  // L^T z = x, backward
-      for (std::int64_t i = n - 1; i >= 0; --i) {
-        double sum = column[i];
-        for (std::int64_t j = i + 1; j < n; ++j) sum -= l(j, i) * column[j];
-        column[i] = static_cast<T>(sum / l(i, i));
-      }
-    }
-  }
+  linalg::solve_lower(transposed, n, k, factor, ldf, x, ldx);
 }
 
 template <class T>
@@ -147,21 +131,33 @@ void HostDenseOps<T>::scale(std::int64_t rows, std::int64_t cols, T* a, std::int
   }
 }
 
+// One vectorized read in the common case: the squares in double, and a probe (x * 0 is 0 for finite
+// x, NaN otherwise) that finds NaN and inf without a branch. Only when the sum leaves
+// [2^-900, 2^900] (entries beyond ~1e154 or below ~1e-162 in float64) are the squares summed again
+// for a times a power of two.
 template <class T>
 double HostDenseOps<T>::frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
                                        bool& finite) const {
-  double largest = 0.0;
-  finite = true;
+  T probe = 0;
+  double sum = 0.0;
   for (std::int64_t j = 0; j < cols; ++j) {
+    const T* column = a + j * lda;
+#pragma omp simd reduction(+ : probe, sum)
     for (std::int64_t i = 0; i < rows; ++i) {
-      const double magnitude = std::fabs(static_cast<double>(a[i + j * lda]));
-      finite = finite && std::isfinite(magnitude);
-      largest = std::max(largest, magnitude);
+      probe += column[i] * T(0);
+      sum += static_cast<double>(column[i]) * static_cast<double>(column[i]);
     }
   }
+  finite = probe == T(0);
   if (!finite) return std::numeric_limits<double>::quiet_NaN();
+  if (sum >= 0x1p-900 && sum <= 0x1p900) return std::sqrt(sum);
+  double largest = 0.0;
+  for (std::int64_t j = 0; j < cols; ++j) {
+    for (std::int64_t i = 0; i < rows; ++i) largest = std::max(largest, std::fabs(static_cast<double>(a[i + j * lda])));
+  }
+  if (largest == 0.0) return 0.0;
   const double scale = mlprims::detail::normalizing_power_of_two(largest);
-  double sum = 0.0;
+  sum = 0.0;
   for (std::int64_t j = 0; j < cols; ++j) {
     for (std::int64_t i = 0; i < rows; ++i) {
       const double scaled = scale * static_cast<double>(a[i + j * lda]);

@@ -174,73 +174,26 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
   return exact_factors(m, n, a, rank);
 }
 
-namespace {
-
-// ||a - U S V^T||_F * scale: the residual's squares are summed as those of scale * r, so that a
-// power-of-two scale keeps them inside double's range.
 template <class T>
-double residual_norm(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f, double scale) {
-  // Row blocks of ~1 MiB: no m x n temporary (its page faults cost as much as the product).
-  const auto rank = static_cast<std::int64_t>(f.s.size());
-  std::vector<T> us(f.u);
-  for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < rank; ++j) us[i * rank + j] *= f.s[j];
-  }
-  const std::int64_t block = std::max<std::int64_t>(1, (std::int64_t{1} << 20) / (n * std::int64_t(sizeof(T))));
-  std::vector<T> residual(static_cast<std::size_t>(std::min(block, m) * n));
-  double sum = 0.0;
-  for (std::int64_t i0 = 0; i0 < m; i0 += block) {
-    const std::int64_t rows = std::min(block, m - i0);
-    std::copy(a + i0 * n, a + (i0 + rows) * n, residual.begin());
-    linalg::gemm<T>(false, false, rows, n, rank, T(-1), us.data() + i0 * rank, rank, f.vt.data(), n, T(1),
-                    residual.data(), n);
-    const T* r = residual.data();
-#pragma omp simd reduction(+ : sum)
-    for (std::int64_t e = 0; e < rows * n; ++e) {
-      const double scaled = scale * static_cast<double>(r[e]);
-      sum += scaled * scaled;
-    }
-  }
-  return std::sqrt(sum);
-}
-
-template <class T>
-double normalizing_scale(std::int64_t count, const T* a) {
-  double largest = 0.0;
-  for (std::int64_t e = 0; e < count; ++e) largest = std::max(largest, std::fabs(static_cast<double>(a[e])));
-  return mlprims::detail::normalizing_power_of_two(largest);
-}
-
-}  // namespace
-
-template <class T>
-double truncation_error(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f,
-                        double squared_norm) {
-  double total = squared_norm;
-  if (total < 0.0) {
-    total = 0.0;
-#pragma omp simd reduction(+ : total)
-    for (std::int64_t e = 0; e < m * n; ++e) total += static_cast<double>(a[e]) * static_cast<double>(a[e]);
-  }
-  // Squares of entries beyond ~1e154 overflow and those below ~1e-162 underflow although the error
-  // itself is representable: there, everything is summed for a * c with a power of two c.
-  const bool in_range = total >= 0x1p-900 && total <= 0x1p900;
-  const double scale = in_range ? 1.0 : normalizing_scale(m * n, a);
-  if (scale != 1.0) {
-    total = 0.0;
-    for (std::int64_t e = 0; e < m * n; ++e) {
-      const double scaled = scale * static_cast<double>(a[e]);
-      total += scaled * scaled;
-    }
-  }
-  const double error = error_from_kept_energy(total, f.s, scale);
-  return error >= 0.0 ? error : residual_norm(m, n, a, f, scale) / scale;
+BackendFactors<T> cpu_truncated_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
+                                        std::int64_t rank, const SvdOptions& options) {
+  // Column-major A (rows x cols) is row-major W = A^T (cols x rows) = U S V^T, so A = V S U^T.
+  const std::int64_t m = cols, n = rows;
+  TruncatedFactors<T> f = truncated_factors(m, n, a, rank, options);
+  BackendFactors<T> out;
+  out.u = ops.upload_vector(f.vt);  // row-major rank x n V^T is column-major n x rank V
+  out.v = ops.template allocate<T>(m * rank);
+  linalg::transpose(m, rank, f.u.data(), out.v.data());  // row-major U to column-major
+  out.s = std::move(f.s);
+  out.method = f.method;
+  return out;
 }
 
 #define MLPRIMS_INSTANTIATE(T)                                                                                       \
   template TruncatedFactors<T> truncated_factors<T>(std::int64_t, std::int64_t, const T*, std::int64_t, \
                                                     const SvdOptions&);                                  \
-  template double truncation_error<T>(std::int64_t, std::int64_t, const T*, const TruncatedFactors<T>&, double);
+  template BackendFactors<T> cpu_truncated_factors<T>(const DenseOps<T>&, std::int64_t, std::int64_t, const T*, \
+                                                      std::int64_t, const SvdOptions&);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)
 #undef MLPRIMS_INSTANTIATE

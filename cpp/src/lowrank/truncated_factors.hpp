@@ -1,10 +1,11 @@
-// The rank-r truncated SVD of a row-major matrix held in a work buffer, exact or randomized; the
-// common core of truncated_svd and the closed-form weighted problems.
+// The tuned CPU truncated SVD of a row-major matrix, exact or randomized (the fused one-read Gram
+// pass, the float32 Gram route): the strategy the closed form (weighted_closed_form.hpp) uses on the host.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "lowrank/dense_ops_svd.hpp"
 #include "mlprims/lowrank.hpp"
 
 namespace mlprims::lowrank::detail {
@@ -22,12 +23,10 @@ template <class T>
 TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a, std::int64_t rank,
                                       const SvdOptions& options);
 
-// ||a - u diag(s) vt||_F for factors from truncated_factors (u diag(s) vt is an orthogonal
-// projection of a): sqrt(||a||^2 - sum s_i^2), one read of a, when that difference keeps its
-// accuracy (it is at least 1e-2 (float) or 1e-6 (double) of ||a||^2); else from the residual,
-// formed a block of rows at a time. Accumulated in double. squared_norm: ||a||^2 if known, else < 0.
+// truncated_factors behind the TruncatedSvd signature (weighted_closed_form.hpp), for ops in host
+// memory: `a` is column-major rows x cols, i.e. the row-major cols x rows matrix W.
 template <class T>
-double truncation_error(std::int64_t m, std::int64_t n, const T* a, const TruncatedFactors<T>& f,
-                        double squared_norm = -1.0);
+BackendFactors<T> cpu_truncated_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
+                                        std::int64_t rank, const SvdOptions& options);
 
 }  // namespace mlprims::lowrank::detail

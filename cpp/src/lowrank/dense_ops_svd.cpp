@@ -1,4 +1,4 @@
-#include "lowrank/device_factors.hpp"
+#include "lowrank/dense_ops_svd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,6 @@
 #include "core/math/scaled_norm.hpp"
 #include "linalg/lapack.hpp"
 #include "lowrank/svd_plan.hpp"
-#include "lowrank/zero_weight_fit.hpp"
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::lowrank::detail {
@@ -236,14 +235,14 @@ SideFactors<T> factors_from_svd(const ShortSide<T>& x, const T* q, T* bt, std::i
 
 // Rayleigh-Ritz: the rank-r SVD of Q Q^T X, as factors of A.
 template <class T>
-DeviceFactors<T> factors_from_basis(const ShortSide<T>& x, const T* q, std::int64_t size, std::int64_t rank) {
+BackendFactors<T> factors_from_basis(const ShortSide<T>& x, const T* q, std::int64_t size, std::int64_t rank) {
   const DenseOps<T>& ops = x.ops;
   BackendArray<T> bt = ops.template allocate<T>(x.long_length() * size);
   x.apply_transposed(size, q, bt.data());
   std::optional<SideFactors<T>> side;
   if constexpr (std::is_same_v<T, float>) side = factors_from_gram(x, q, bt.data(), size, rank);
   if (!side) side = factors_from_svd(x, q, bt.data(), size, rank);
-  DeviceFactors<T> f;
+  BackendFactors<T> f;
   f.u = std::move(x.transposed() ? side->vx : side->ux);
   f.v = std::move(x.transposed() ? side->ux : side->vx);
   f.s = std::move(side->s);
@@ -252,7 +251,7 @@ DeviceFactors<T> factors_from_basis(const ShortSide<T>& x, const T* q, std::int6
 
 // The full SVD of A, truncated.
 template <class T>
-DeviceFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
+BackendFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
                                std::int64_t rank) {
   // The SVD wants a tall matrix: A itself or A^T.
   const bool transposed = rows < cols;
@@ -272,7 +271,7 @@ DeviceFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::i
   BackendArray<T> leading_u = ops.duplicate(u.data(), tall * rank);
   BackendArray<T> leading_v = ops.template allocate<T>(p * rank);
   ops.transpose(rank, p, vt.data(), p, leading_v.data(), p);
-  DeviceFactors<T> f;
+  BackendFactors<T> f;
   f.u = std::move(transposed ? leading_v : leading_u);
   f.v = std::move(transposed ? leading_u : leading_v);
   f.s.assign(values.begin(), values.begin() + rank);
@@ -281,10 +280,10 @@ DeviceFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::i
 }
 
 template <class T>
-DeviceFactors<T> krylov_factors(const ShortSide<T>& x, std::int64_t rank, const KrylovShape& shape,
+BackendFactors<T> krylov_factors(const ShortSide<T>& x, std::int64_t rank, const KrylovShape& shape,
                                 std::uint64_t seed) {
   BackendArray<T> q = krylov_basis(x, shape.block, shape.iterations, seed);
-  DeviceFactors<T> f = factors_from_basis(x, q.data(), shape.size(), rank);
+  BackendFactors<T> f = factors_from_basis(x, q.data(), shape.size(), rank);
   f.method = SvdMethod::kKrylov;
   return f;
 }
@@ -292,7 +291,7 @@ DeviceFactors<T> krylov_factors(const ShortSide<T>& x, std::int64_t rank, const 
 }  // namespace
 
 template <class T>
-DeviceFactors<T> device_truncated_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
+BackendFactors<T> dense_ops_truncated_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
                                           std::int64_t rank, const SvdOptions& options) {
   // The plan is made in W's terms: W = A^T is cols x rows.
   const std::int64_t m = cols, n = rows, p = std::min(m, n);
@@ -300,7 +299,7 @@ DeviceFactors<T> device_truncated_factors(const DenseOps<T>& ops, std::int64_t r
   const ShortSide<T> x{ops, a, rows, cols};
   if (method == SvdMethod::kKrylov) {
     const KrylovShape shape = krylov_shape(rank, p, m < n, options, true);
-    DeviceFactors<T> f = krylov_factors(x, rank, shape, options.seed);
+    BackendFactors<T> f = krylov_factors(x, rank, shape, options.seed);
     if (shape.block < rank && shows_unresolved_cluster(f.s, shape.block)) {
       const KrylovShape full = krylov_shape(rank, p, m < n, options, false);
       return full.size() <= p ? krylov_factors(x, rank, full, options.seed) : exact_factors(ops, rows, cols, a, rank);
@@ -310,167 +309,17 @@ DeviceFactors<T> device_truncated_factors(const DenseOps<T>& ops, std::int64_t r
   if (method == SvdMethod::kRandomized) {
     const std::int64_t block = std::min(p, rank + std::min(oversample_for(method, rank, options), p));
     BackendArray<T> q = subspace_basis(x, block, subspace_iterations_for(options), options.seed);
-    DeviceFactors<T> f = factors_from_basis(x, q.data(), block, rank);
+    BackendFactors<T> f = factors_from_basis(x, q.data(), block, rank);
     f.method = method;
     return f;
   }
   return exact_factors(ops, rows, cols, a, rank);
 }
 
-namespace {
-
-// The reciprocals of weights as T, 0 for a zero weight.
-template <class T>
-std::vector<T> reciprocals(const std::vector<double>& weights) {
-  std::vector<T> out(weights.size());
-  for (std::size_t i = 0; i < weights.size(); ++i) out[i] = weights[i] > 0 ? static_cast<T>(1.0 / weights[i]) : T(0);
-  return out;
-}
-
-template <class T>
-std::vector<T> as_type(const std::vector<double>& values) {
-  return std::vector<T>(values.begin(), values.end());
-}
-
-std::vector<std::int64_t> zero_indices(const std::vector<double>& weights) {
-  std::vector<std::int64_t> out;
-  for (std::size_t i = 0; i < weights.size(); ++i) {
-    if (weights[i] == 0.0) out.push_back(static_cast<std::int64_t>(i));
-  }
-  return out;
-}
-
-// factor (rows x rank) rows `indices` <- the rows of Z (F^T F)^{-1}, the least-squares
-// coefficients on the columns of `fit` (fit_rows x rank) whose right-hand sides Z = target F were
-// formed by the caller, with the CPU path's ridge. Small (rank x rank and rows x rank): solved on
-// the host.
-template <class T>
-void fit_rows(const DenseOps<T>& ops, std::int64_t rows, std::int64_t rank, T* factor,
-              const std::vector<std::int64_t>& indices, std::int64_t fit_rows_count, const T* fit, const T* z) {
-  BackendArray<double> gram_device = ops.template allocate<double>(rank * rank);
-  ops.gram(fit_rows_count, rank, fit, fit_rows_count, gram_device.data());
-  std::vector<double> gram = ops.download_vector(gram_device.data(), rank * rank);
-  factor_fit_gram(rank, gram);
-  const std::vector<T> rhs_all = ops.download_vector(z, rows * rank);
-  const auto count = static_cast<std::int64_t>(indices.size());
-  std::vector<double> rhs(static_cast<std::size_t>(rank * count));
-  for (std::int64_t k = 0; k < count; ++k) {
-    for (std::int64_t a = 0; a < rank; ++a) rhs[k * rank + a] = rhs_all[indices[k] + a * rows];
-  }
-  linalg::cholesky_solve(rank, count, gram.data(), rank, rhs.data(), rank);
-  std::vector<T> host = ops.download_vector(factor, rows * rank);
-  for (std::int64_t k = 0; k < count; ++k) {
-    for (std::int64_t a = 0; a < rank; ++a) host[indices[k] + a * rows] = static_cast<T>(rhs[k * rank + a]);
-  }
-  ops.upload(host.data(), factor, host.size() * sizeof(T));
-}
-
-// `factor` (rows x rank) times diag(s).
-template <class T>
-BackendArray<T> scaled_by(const DenseOps<T>& ops, const BackendArray<T>& factor, std::int64_t rows,
-                          const std::vector<T>& s) {
-  BackendArray<T> out = ops.duplicate(factor.data(), factor.count());
-  const BackendArray<T> s_device = ops.upload_vector(s);
-  ops.scale(rows, static_cast<std::int64_t>(s.size()), out.data(), rows, nullptr, s_device.data());
-  return out;
-}
-
-}  // namespace
-
-template <class T>
-double device_weighted_factors(const DenseOps<T>& ops, const DeviceProblem<T>& problem, std::int64_t rank,
-                               const SvdOptions& options, T* left, T* right, T* singular_values, SvdMethod& method) {
-  const std::int64_t m = problem.m, n = problem.n;
-  // A_w = (L^T W R)^T = R^T A L, A = W^T (n x m).
-  const T* a = problem.w;
-  BackendArray<T> weighted;
-  if (!problem.row_weights.empty() || !problem.col_weights.empty()) {
-    weighted = ops.duplicate(problem.w, m * n);
-    const BackendArray<T> row_scale = ops.upload_vector(as_type<T>(problem.col_weights));
-    const BackendArray<T> col_scale = ops.upload_vector(as_type<T>(problem.row_weights));
-    ops.scale(n, m, weighted.data(), n, row_scale.count() > 0 ? row_scale.data() : nullptr,
-              col_scale.count() > 0 ? col_scale.data() : nullptr);
-    a = weighted.data();
-  }
-  if (!problem.right_root.empty()) {
-    BackendArray<T> product = ops.template allocate<T>(m * n);
-    ops.gemm(true, false, n, m, n, T(1), problem.right_root.data(), n, a, n, T(0), product.data(), n);
-    weighted = std::move(product);
-    a = weighted.data();
-  }
-  if (!problem.left_root.empty()) {
-    BackendArray<T> product = ops.template allocate<T>(m * n);
-    ops.gemm(false, false, n, m, m, T(1), a, n, problem.left_root.data(), m, T(0), product.data(), n);
-    weighted = std::move(product);
-    a = weighted.data();
-  }
-
-  DeviceFactors<T> f = device_truncated_factors(ops, n, m, a, rank, options);
-  method = f.method;
-
-  // ||A_w - U S V^T|| from sqrt(||A_w||^2 - sum s^2) where that keeps its accuracy, else the residual.
-  // Both squares are taken for A_w / ||A_w|| (up to a power of two): right at any finite scale.
-  bool finite = true;
-  const double norm = a == problem.w ? problem.w_norm : ops.frobenius_norm(n, m, a, n, finite);
-  const double scale = mlprims::detail::normalizing_power_of_two(norm);
-  double error = error_from_kept_energy((scale * norm) * (scale * norm), f.s, scale);
-  if (error < 0.0) {
-    BackendArray<T> residual = ops.duplicate(a, m * n);
-    const BackendArray<T> us = scaled_by(ops, f.u, n, f.s);
-    ops.gemm(false, true, n, m, rank, T(-1), us.data(), n, f.v.data(), m, T(1), residual.data(), n);
-    error = ops.frobenius_norm(n, m, residual.data(), n, finite);
-  }
-  weighted = BackendArray<T>();
-
-  // W's left factor is v (m x rank), the transpose of its right factor is u (n x rank):
-  // left = L^{-T} U, right^T = R^{-T} V.
-  if (!problem.row_weights.empty()) {
-    const BackendArray<T> inverse = ops.upload_vector(reciprocals<T>(problem.row_weights));
-    ops.scale(m, rank, f.v.data(), m, inverse.data(), nullptr);
-  }
-  if (!problem.col_weights.empty()) {
-    const BackendArray<T> inverse = ops.upload_vector(reciprocals<T>(problem.col_weights));
-    ops.scale(n, rank, f.u.data(), n, inverse.data(), nullptr);
-  }
-  if (!problem.left_root.empty()) ops.solve_lower(true, m, rank, problem.left_root.data(), m, f.v.data(), m);
-  if (!problem.right_root.empty()) ops.solve_lower(true, n, rank, problem.right_root.data(), n, f.u.data(), n);
-  // Zero-weight columns of W, then rows: fitted to W by the other factor (S folded in), as on the CPU.
-  const std::vector<std::int64_t> zero_cols = zero_indices(problem.col_weights);
-  if (!zero_cols.empty()) {
-    const BackendArray<T> fit = scaled_by(ops, f.v, m, f.s);  // W's columns ~ (U S) x
-    BackendArray<T> z = ops.template allocate<T>(n * rank);
-    ops.gemm(false, false, n, rank, m, T(1), problem.w, n, fit.data(), m, T(0), z.data(), n);
-    fit_rows(ops, n, rank, f.u.data(), zero_cols, m, fit.data(), z.data());
-  }
-  const std::vector<std::int64_t> zero_rows = zero_indices(problem.row_weights);
-  if (!zero_rows.empty()) {
-    const BackendArray<T> fit = scaled_by(ops, f.u, n, f.s);  // W's rows ~ y^T (S V^T)
-    BackendArray<T> z = ops.template allocate<T>(m * rank);
-    ops.gemm(true, false, m, rank, n, T(1), problem.w, n, fit.data(), n, T(0), z.data(), m);
-    fit_rows(ops, m, rank, f.v.data(), zero_rows, n, fit.data(), z.data());
-  }
-
-  // left (row-major m x rank = column-major rank x m) = (v S^a)^T, right (column-major n x rank) = u S^b.
-  std::vector<T> on_left(f.s.size()), on_right(f.s.size());
-  for (std::size_t i = 0; i < f.s.size(); ++i) {
-    const T s = f.s[i];
-    on_left[i] = options.placement == Placement::kLeft ? s : options.placement == Placement::kBalanced ? std::sqrt(s) : T(1);
-    on_right[i] = options.placement == Placement::kRight ? s : options.placement == Placement::kBalanced ? std::sqrt(s) : T(1);
-  }
-  ops.transpose(m, rank, f.v.data(), m, left, rank);
-  const BackendArray<T> left_scale = ops.upload_vector(on_left), right_scale = ops.upload_vector(on_right);
-  ops.scale(rank, m, left, rank, left_scale.data(), nullptr);
-  ops.copy(f.u.data(), right, static_cast<std::size_t>(n * rank) * sizeof(T));
-  ops.scale(n, rank, right, n, nullptr, right_scale.data());
-  ops.upload(f.s.data(), singular_values, f.s.size() * sizeof(T));
-  return error;
-}
-
 #define MLPRIMS_INSTANTIATE(T)                                                                                   \
-  template DeviceFactors<T> device_truncated_factors<T>(const DenseOps<T>&, std::int64_t, std::int64_t, const T*, \
+  template BackendFactors<T> dense_ops_truncated_factors<T>(const DenseOps<T>&, std::int64_t, std::int64_t, const T*, \
                                                         std::int64_t, const SvdOptions&);                        \
-  template double device_weighted_factors<T>(const DenseOps<T>&, const DeviceProblem<T>&, std::int64_t,          \
-                                             const SvdOptions&, T*, T*, T*, SvdMethod&);
+
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)
 #undef MLPRIMS_INSTANTIATE
