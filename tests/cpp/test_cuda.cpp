@@ -11,7 +11,7 @@
 
 #include "core/cuda_context.hpp"
 #include "dense_ops_contract.hpp"
-#include "lowrank/cuda_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "mlprims/core/build_info.hpp"
 #include "mlprims/core/tensor.hpp"
 #include "mlprims/lowrank.hpp"

@@ -4,12 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "dense_ops_contract.hpp"
-#include "lowrank/host_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 
-TEST(HostDenseOps, Float64MeetsTheContract) {
-  dense_ops_contract::check_all(mlprims::lowrank::detail::HostDenseOps<double>());
+TEST(CpuDenseOps, Float64MeetsTheContract) {
+  dense_ops_contract::check_all(mlprims::lowrank::detail::CpuDenseOps<double>());
 }
 
-TEST(HostDenseOps, Float32MeetsTheContract) {
-  dense_ops_contract::check_all(mlprims::lowrank::detail::HostDenseOps<float>());
+TEST(CpuDenseOps, Float32MeetsTheContract) {
+  dense_ops_contract::check_all(mlprims::lowrank::detail::CpuDenseOps<float>());
 }

@@ -1,8 +1,7 @@
 // Dense linear algebra in one back end's memory (host, or one CUDA device), column-major like
 // BLAS/LAPACK/cuBLAS/cuSOLVER. The device truncated SVD and the weighted closed form
-// (device_factors.hpp) are written once against this interface; the CUDA back end implements it
-// with cuBLAS/cuSOLVER (cuda/src/lowrank/cuda_dense_ops.cu), and a host implementation
-// (host_dense_ops.hpp) lets the CPU tests run the very algorithm the GPU runs.
+// (dense_ops_svd.hpp, weighted_closed_form.hpp) are written once against this interface; its
+// implementations are the back ends (backend.hpp): CPU and CUDA.
 //
 // Pointers passed to the operations are in the back end's memory unless a name says `host`.
 // Matrices are column-major with a leading dimension (ld >= rows). Operations run in order on the

@@ -7,9 +7,9 @@
 
 #include "linalg/dense.hpp"
 #include "lowrank/argument_checks.hpp"
-#include "lowrank/cuda_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "lowrank/elementwise.hpp"
-#include "lowrank/host_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "lowrank/truncated_factors.hpp"
 #include "lowrank/weighted_closed_form.hpp"
 #include "mlprims/core/error.hpp"
@@ -36,7 +36,7 @@ WeightedResult solve_on_host(const char* function, const TensorView& W, std::int
     throw ValueError(arg.prefix() + " must have W's shape " + shape_str(W.shape()) + ", got " +
                      shape_str(weights.shape()));
   }
-  const HostDenseOps<double> host;
+  const CpuDenseOps<double> host;
   std::vector<unsigned char> unused;
   host_view(weights, W, host, unused, arg);  // in CPU memory, contiguous
   if (options.max_iter < 0) throw ValueError(std::string(function) + ": 'max_iter' must be >= 0");

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "lowrank/argument_checks.hpp"
-#include "lowrank/cuda_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "lowrank/dense_ops_svd.hpp"
 #include "lowrank/elementwise_solve.hpp"
-#include "lowrank/host_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "lowrank/truncated_factors.hpp"
 #include "lowrank/weighted_closed_form.hpp"
 #include "mlprims/core/error.hpp"
@@ -43,7 +43,7 @@ WeightedResult closed_form(const char* function, const TensorView& W, std::int64
 #endif
   const detail::TruncatedSvd<T> svd =
       host_backend ? detail::dense_ops_truncated_factors<T> : detail::cpu_truncated_factors<T>;
-  return detail::solve_weighted<T>(detail::HostDenseOps<T>(), svd, function, W, rank, weights, options, left, right,
+  return detail::solve_weighted<T>(detail::CpuDenseOps<T>(), svd, function, W, rank, weights, options, left, right,
                                    singular_values);
 }
 
@@ -102,7 +102,7 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
                      shape_str(fisher.shape()));
   }
   const std::int64_t m = W.shape(0), n = W.shape(1), features = input_axis == 0 ? m : n;
-  std::unique_ptr<detail::BackendMemory> memory = std::make_unique<detail::HostDenseOps<float>>();
+  std::unique_ptr<detail::BackendMemory> memory = std::make_unique<detail::CpuDenseOps<float>>();
 #if defined(MLPRIMS_WITH_CUDA)
   if (W.device().is_cuda()) memory = detail::make_cuda_dense_ops<float>(W.device().index, W.stream());
 #endif

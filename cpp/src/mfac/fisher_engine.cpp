@@ -1,7 +1,7 @@
 // The engine of FisherInverse: a WoodburySolver over CPU or CUDA passes.
 #include <string>
 
-#include "mfac/backends.hpp"
+#include "mfac/engines.hpp"
 #include "mfac/woodbury_solver.hpp"
 #include "mlprims/core/error.hpp"
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "mfac/backends.hpp"
+#include "mfac/engines.hpp"
 #include "mlprims/mfac.hpp"
 
 namespace mlprims::mfac {

@@ -7,7 +7,7 @@
 
 #include "core/checks.hpp"
 #include "core/vector_io.hpp"
-#include "mfac/backends.hpp"
+#include "mfac/engines.hpp"
 #include "mfac/fisher_impl.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/mfac.hpp"

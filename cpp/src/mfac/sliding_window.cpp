@@ -10,7 +10,7 @@
 
 #include "core/checks.hpp"
 #include "core/math/scaled_norm.hpp"
-#include "mfac/backends.hpp"
+#include "mfac/engines.hpp"
 #include "mfac/woodbury_solver.hpp"
 #include "mlprims/core/error.hpp"
 

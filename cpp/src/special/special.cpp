@@ -1,7 +1,7 @@
 #include "mlprims/special.hpp"
 
 #include "core/checks.hpp"
-#include "special/backends.hpp"
+#include "special/backend.hpp"
 #include "special/math/log_bessel.hpp"
 
 namespace mlprims::special {

@@ -6,7 +6,7 @@
 
 #include "core/elementwise_cpu.hpp"
 #include "core/instruction_set.hpp"
-#include "special/backends.hpp"
+#include "special/backend.hpp"
 #include "special/bessel_chunks.hpp"
 #include "special/math/log_bessel.hpp"
 

@@ -6,7 +6,7 @@
 
 #include "core/checks.hpp"
 #include "core/vector_io.hpp"
-#include "vmf/backends.hpp"
+#include "vmf/backend.hpp"
 #include "vmf/kappa_solver.hpp"
 #include "vmf/math/vmf_math.hpp"
 

@@ -6,7 +6,7 @@
 
 #include "core/elementwise_cpu.hpp"
 #include "core/parallel.hpp"
-#include "vmf/backends.hpp"
+#include "vmf/backend.hpp"
 #include "vmf/math/vmf_math.hpp"
 
 namespace mlprims::vmf::detail {

@@ -1,7 +1,7 @@
 // CUDA kernels for mlprims/special.hpp: the same math as the CPU (special/math/*.hpp), one
 // thread per element.
 #include "core/elementwise_cuda.cuh"
-#include "special/backends.hpp"
+#include "special/backend.hpp"
 #include "special/math/log_bessel.hpp"
 
 namespace mlprims::special::detail {

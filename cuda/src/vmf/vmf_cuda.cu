@@ -8,7 +8,7 @@
 #include "core/cuda_common.cuh"
 #include "core/elementwise_cuda.cuh"
 #include "core/vector_io.hpp"
-#include "vmf/backends.hpp"
+#include "vmf/backend.hpp"
 #include "vmf/math/vmf_math.hpp"
 
 namespace mlprims::vmf::detail {

@@ -1,4 +1,4 @@
-// The CUDA implementation of GradientPasses (mfac/gradient_passes.hpp): G stays on the GPU,
+// The CUDA implementation of GradientPasses (mfac/gradient_passes.hpp, mfac/backend.hpp): G stays on the GPU,
 // Gram matrices come from cuBLAS syrk on gradients widened to double, and two custom kernels do
 // the passes (projection G v, combination a + beta b - G^T c), accumulating in double. The small
 // m x m systems are solved on the host by the shared solver; only m-sized data crosses PCIe in a
@@ -18,8 +18,8 @@
 #include "core/cuda_common.cuh"
 #include "core/cuda_context.hpp"
 #include "core/math/scaled_norm.hpp"
-#include "mfac/backends.hpp"
 #include "linalg/cublas_calls.hpp"
+#include "mfac/backend.hpp"
 #include "mfac/gradient_passes.hpp"
 
 namespace mlprims::mfac::detail {

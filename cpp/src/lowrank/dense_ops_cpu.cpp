@@ -1,4 +1,4 @@
-#include "lowrank/host_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -30,28 +30,28 @@ void unpack(std::int64_t rows, std::int64_t cols, const std::vector<T>& from, T*
 }  // namespace
 
 template <class T>
-void* HostDenseOps<T>::allocate_bytes(std::size_t bytes) const {
+void* CpuDenseOps<T>::allocate_bytes(std::size_t bytes) const {
   return std::malloc(bytes);
 }
 template <class T>
-void HostDenseOps<T>::free_bytes(void* data) const {
+void CpuDenseOps<T>::free_bytes(void* data) const {
   std::free(data);
 }
 template <class T>
-void HostDenseOps<T>::upload(const void* host, void* to, std::size_t bytes) const {
+void CpuDenseOps<T>::upload(const void* host, void* to, std::size_t bytes) const {
   std::memcpy(to, host, bytes);
 }
 template <class T>
-void HostDenseOps<T>::download(const void* from, void* host, std::size_t bytes) const {
+void CpuDenseOps<T>::download(const void* from, void* host, std::size_t bytes) const {
   std::memcpy(host, from, bytes);
 }
 template <class T>
-void HostDenseOps<T>::copy(const void* from, void* to, std::size_t bytes) const {
+void CpuDenseOps<T>::copy(const void* from, void* to, std::size_t bytes) const {
   std::memmove(to, from, bytes);
 }
 
 template <class T>
-void HostDenseOps<T>::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+void CpuDenseOps<T>::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
                            T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                            std::int64_t ldc) const {
   // Column-major C = op(A) op(B) is row-major C^T = op(B)^T op(A)^T.
@@ -59,7 +59,7 @@ void HostDenseOps<T>::gemm(bool transpose_a, bool transpose_b, std::int64_t m, s
 }
 
 template <class T>
-void HostDenseOps<T>::transpose(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, T* out,
+void CpuDenseOps<T>::transpose(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, T* out,
                                 std::int64_t ldo) const {
   for (std::int64_t j = 0; j < cols; ++j) {
     for (std::int64_t i = 0; i < rows; ++i) out[j + i * ldo] = a[i + j * lda];
@@ -67,7 +67,7 @@ void HostDenseOps<T>::transpose(std::int64_t rows, std::int64_t cols, const T* a
 }
 
 template <class T>
-void HostDenseOps<T>::orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const {
+void CpuDenseOps<T>::orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const {
   // The row-major m x n matrix that linalg wants is the transpose of the packed column-major one.
   const std::vector<T> columns = packed(m, n, a, lda);
   std::vector<T> rows(columns.size());
@@ -79,7 +79,7 @@ void HostDenseOps<T>::orthonormalize(std::int64_t m, std::int64_t n, T* a, std::
 }
 
 template <class T>
-void HostDenseOps<T>::gram(std::int64_t rows, std::int64_t n, const T* a, std::int64_t lda, double* out) const {
+void CpuDenseOps<T>::gram(std::int64_t rows, std::int64_t n, const T* a, std::int64_t lda, double* out) const {
   std::vector<double> wide(static_cast<std::size_t>(rows * n));
   for (std::int64_t j = 0; j < n; ++j) {
     for (std::int64_t i = 0; i < rows; ++i) wide[j * rows + i] = a[i + j * lda];
@@ -88,7 +88,7 @@ void HostDenseOps<T>::gram(std::int64_t rows, std::int64_t n, const T* a, std::i
 }
 
 template <class T>
-bool HostDenseOps<T>::svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u,
+bool CpuDenseOps<T>::svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u,
                           T* vt) const {
   // The packed column-major A is the row-major A^T (n x m) = U' S V'^T; then A = V' S U'^T, and
   // LAPACK's row-major V'^T (n x m) and U' (n x n) are the column-major U and V^T of A.
@@ -102,24 +102,24 @@ bool HostDenseOps<T>::svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda
 }
 
 template <class T>
-bool HostDenseOps<T>::symmetric_eigen(std::int64_t n, double* a, std::vector<double>& host_eigenvalues) const {
+bool CpuDenseOps<T>::symmetric_eigen(std::int64_t n, double* a, std::vector<double>& host_eigenvalues) const {
   host_eigenvalues.assign(static_cast<std::size_t>(n), 0.0);
   return linalg::symmetric_eigen(n, a, n, host_eigenvalues.data());
 }
 
 template <class T>
-bool HostDenseOps<T>::cholesky(std::int64_t n, double* a) const {
+bool CpuDenseOps<T>::cholesky(std::int64_t n, double* a) const {
   return linalg::cholesky(n, a, n);
 }
 
 template <class T>
-void HostDenseOps<T>::solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf,
+void CpuDenseOps<T>::solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf,
                                   T* x, std::int64_t ldx) const {
   linalg::solve_lower(transposed, n, k, factor, ldf, x, ldx);
 }
 
 template <class T>
-void HostDenseOps<T>::scale(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
+void CpuDenseOps<T>::scale(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
                             const T* col_scale) const {
   for (std::int64_t j = 0; j < cols; ++j) {
     for (std::int64_t i = 0; i < rows; ++i) {
@@ -136,7 +136,7 @@ void HostDenseOps<T>::scale(std::int64_t rows, std::int64_t cols, T* a, std::int
 // [2^-900, 2^900] (entries beyond ~1e154 or below ~1e-162 in float64) are the squares summed again
 // for a times a power of two.
 template <class T>
-double HostDenseOps<T>::frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
+double CpuDenseOps<T>::frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
                                        bool& finite) const {
   T probe = 0;
   double sum = 0.0;
@@ -168,11 +168,11 @@ double HostDenseOps<T>::frobenius_norm(std::int64_t rows, std::int64_t cols, con
 }
 
 template <class T>
-void HostDenseOps<T>::narrow(std::int64_t count, const double* from, T* to) const {
+void CpuDenseOps<T>::narrow(std::int64_t count, const double* from, T* to) const {
   for (std::int64_t i = 0; i < count; ++i) to[i] = static_cast<T>(from[i]);
 }
 
-template class HostDenseOps<float>;
-template class HostDenseOps<double>;
+template class CpuDenseOps<float>;
+template class CpuDenseOps<double>;
 
 }  // namespace mlprims::lowrank::detail

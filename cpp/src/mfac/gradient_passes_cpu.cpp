@@ -1,4 +1,4 @@
-#include "mfac/cpu_passes.hpp"
+#include "mfac/backend.hpp"
 
 #include <algorithm>
 #include <cmath>

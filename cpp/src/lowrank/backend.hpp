@@ -1,14 +1,18 @@
-// DenseOps in host memory, on the library's BLAS/LAPACK: runs the device algorithm
-// (device_factors.hpp) on the CPU, so that the tests check the code the CUDA back end runs.
-// Not tuned (the CPU entry points use truncated_factors.hpp).
+// The low-rank back ends: the implementations of DenseOps (dense_ops.hpp).
+//   CPU (dense_ops_cpu.cpp): host memory, the library's BLAS/LAPACK. The closed form
+//   (weighted_closed_form.hpp) runs on it with the tuned CPU SVD; it also runs the device algorithm
+//   (dense_ops_svd.hpp) in the CPU tests, so that they check the code the CUDA back end runs.
+//   CUDA (cuda/src/lowrank/dense_ops_cuda.cu, when the CUDA back end is built): cuBLAS/cuSOLVER.
 #pragma once
+
+#include <memory>
 
 #include "lowrank/dense_ops.hpp"
 
 namespace mlprims::lowrank::detail {
 
 template <class T>
-class HostDenseOps final : public DenseOps<T> {
+class CpuDenseOps final : public DenseOps<T> {
  public:
   void* allocate_bytes(std::size_t bytes) const override;
   void free_bytes(void* data) const override;
@@ -34,5 +38,12 @@ class HostDenseOps final : public DenseOps<T> {
                         bool& finite) const override;
   void narrow(std::int64_t count, const double* from, T* to) const override;
 };
+
+#if defined(MLPRIMS_WITH_CUDA)
+// Operations on CUDA device `device`, in order on `stream` (a cudaStream_t; nullptr: the legacy
+// default stream).
+template <class T>
+std::unique_ptr<DenseOps<T>> make_cuda_dense_ops(int device, void* stream);
+#endif
 
 }  // namespace mlprims::lowrank::detail

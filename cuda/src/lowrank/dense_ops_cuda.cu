@@ -20,7 +20,7 @@
 #include "core/cuda_context.hpp"
 #include "core/math/scaled_norm.hpp"
 #include "linalg/cublas_calls.hpp"
-#include "lowrank/cuda_dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::lowrank::detail {

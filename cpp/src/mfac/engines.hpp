@@ -38,13 +38,9 @@ class SlidingEngine {
 // overflows.
 std::unique_ptr<FisherEngine> make_fisher_engine(std::unique_ptr<GradientPasses> passes, double damp,
                                                  std::int64_t block_size);
-// `window_passes` owns a zeroed buffer of `window` rows (make_cpu_window, make_cuda_window).
+// `window_passes` owns a zeroed buffer of `window` rows (make_cpu_window, make_cuda_window in
+// backend.hpp).
 std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes,
                                                    std::int64_t window, double damp, std::int64_t refactor_interval);
-
-// The CUDA passes, defined in cuda/src/mfac when the CUDA back end is built.
-std::unique_ptr<GradientPasses> make_cuda_passes(const GradientRows& g, const Device& device, void* stream);
-std::unique_ptr<GradientPasses> make_cuda_window(std::int64_t window, std::int64_t dim, DType dtype,
-                                                 const Device& device);
 
 }  // namespace mlprims::mfac::detail
