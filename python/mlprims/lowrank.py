@@ -34,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_array, as_floating, describe
-from ._interop import is_tensor, stream_of, torch_module
+from ._arrays import as_array, as_floating, describe, is_tensor, stream_of, torch_module
 from ._native import _core
 
 __all__ = ["LowRankResult", "fwsvd", "truncated_svd", "weighted_svd"]

@@ -53,7 +53,7 @@ from ._arrays import as_array as _as_array
 from ._arrays import as_floating as _as_floating
 from ._arrays import describe as _describe
 from ._arrays import dtype_name as _dtype_name
-from ._interop import is_tensor, stream_of, torch_module
+from ._arrays import is_tensor, stream_of, torch_module
 
 __all__ = ["MFAC", "FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune"]
 
@@ -191,7 +191,7 @@ class FisherInverse:
     def __init__(self, grads, damp: float, *, block_size: int | None = None, check_finite: bool = True):
         function = "FisherInverse"
         grads = _as_array(function, "grads", grads)
-        grads = _as_floating(function, "grads", grads, allowed=("float32", "float64", "bfloat16"))
+        grads = _as_floating(function, "grads", grads, stored=("float32", "float64", "bfloat16"))
         if grads.ndim != 2:
             raise ValueError(f"{function}: 'grads' must have shape (m, d), got shape {tuple(grads.shape)}")
         grads = _with_contiguous_rows(grads)

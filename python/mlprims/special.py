@@ -21,7 +21,7 @@ float64. With torch, the results are differentiable with respect to ``x`` (first
 from __future__ import annotations
 
 from . import _core
-from ._interop import broadcast_shape, check_out, prepare
+from ._arrays import broadcast_shape, check_out, prepare
 
 __all__ = ["iv_ratio", "log_iv", "log_kv"]
 

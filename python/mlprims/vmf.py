@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._interop import prepare
+from ._arrays import prepare
 
 __all__ = [
     "KappaEstimate",
