@@ -53,7 +53,9 @@ from ._arrays import as_array as _as_array
 from ._arrays import as_floating as _as_floating
 from ._arrays import describe as _describe
 from ._arrays import dtype_name as _dtype_name
+from ._arrays import empty_like as _empty_like
 from ._arrays import is_tensor, stream_of, torch_module
+from ._validation import check_integer, check_real
 
 __all__ = ["MFAC", "FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune"]
 
@@ -103,39 +105,12 @@ def _device_of(array) -> str:
     return str(array.device) if is_tensor(array) else "cpu"
 
 
-def _empty_like(array, shape, dtype_name: str):
-    if is_tensor(array):
-        torch = torch_module()
-        return torch.empty(tuple(shape), dtype=getattr(torch, dtype_name), device=array.device)
-    return np.empty(tuple(shape), dtype=dtype_name)
-
-
-# Counts and indices cross into C++ as int64.
-_INT64_MAX = 2**63 - 1
+# Sizes that cross into C++: d * window must fit int64 with room to spare.
+_MAX_SIZE = 2**62
 
 
 def _check_damp(function: str, damp) -> float:
-    if isinstance(damp, (bool, np.bool_)) or not isinstance(damp, numbers.Real):
-        raise TypeError(f"{function}: 'damp' must be a real number, got {_describe(damp)}")
-    try:
-        value = float(damp)
-    except OverflowError:  # an int beyond the float range
-        value = math.inf
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{function}: 'damp' must be finite and > 0, got {damp!r}")
-    return value
-
-
-def _check_count(function: str, name: str, value, minimum: int = 1, maximum: int = _INT64_MAX) -> int:
-    """`value` as a Python int in [minimum, maximum] (bool and non-integers are a TypeError)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{function}: '{name}' must be an integer, got {_describe(value)}")
-    value = int(value)  # numpy unsigned and signed integers alike, without wrapping
-    if value < minimum:
-        raise ValueError(f"{function}: '{name}' must be >= {minimum}, got {value}")
-    if value > maximum:
-        raise ValueError(f"{function}: '{name}' must be <= {maximum}, got {value}")
-    return value
+    return check_real(function, "damp", damp, minimum=0, include_minimum=False)
 
 
 def _solve(function: str, native_solve, x, refine: bool, return_info: bool):
@@ -190,13 +165,12 @@ class FisherInverse:
 
     def __init__(self, grads, damp: float, *, block_size: int | None = None, check_finite: bool = True):
         function = "FisherInverse"
-        grads = _as_array(function, "grads", grads)
         grads = _as_floating(function, "grads", grads, stored=("float32", "float64", "bfloat16"))
         if grads.ndim != 2:
             raise ValueError(f"{function}: 'grads' must have shape (m, d), got shape {tuple(grads.shape)}")
         grads = _with_contiguous_rows(grads)
         damp = _check_damp(function, damp)
-        size = 0 if block_size is None else _check_count(function, "block_size", block_size, maximum=math.inf)
+        size = 0 if block_size is None else check_integer(function, "block_size", block_size, minimum=1)
         size = min(size, grads.shape[1])  # block_size >= d is the full F
         self._grads = grads  # the native object reads it in place
         self._native = _core.FisherInverse(grads, damp, size, bool(check_finite), stream_of(grads))
@@ -395,8 +369,8 @@ class SlidingFisherInverse:
         refactor_interval: int | None = None,
     ):
         function = "SlidingFisherInverse"
-        dim = _check_count(function, "dim", dim, maximum=2**62)
-        window = _check_count(function, "window", window, maximum=2**62)
+        dim = check_integer(function, "dim", dim, minimum=1, maximum=_MAX_SIZE)
+        window = check_integer(function, "window", window, minimum=1, maximum=_MAX_SIZE)
         if dim * window > 2**62:
             raise ValueError(
                 f"{function}: 'window' * 'dim' gradient values must be <= 2**62, got {window} * {dim} = {window * dim}"
@@ -404,7 +378,7 @@ class SlidingFisherInverse:
         damp = _check_damp(function, damp)
         interval = 0
         if refactor_interval is not None:
-            interval = min(_check_count(function, "refactor_interval", refactor_interval, maximum=math.inf), 2**62)
+            interval = min(check_integer(function, "refactor_interval", refactor_interval, minimum=1), _MAX_SIZE)
         self._dtype = _storage_dtype_name(function, dtype)
         self._cuda_index = _cuda_index(function, device)
         self._native = _core.SlidingFisherInverse(dim, window, damp, self._dtype, self._cuda_index, interval)
@@ -435,7 +409,7 @@ class SlidingFisherInverse:
         return len(self._native)
 
     def _gradient(self, function: str, g):
-        g = _as_floating(function, "g", _as_array(function, "g", g))
+        g = _as_floating(function, "g", g)
         return g
 
     def update(self, g) -> None:
@@ -496,11 +470,8 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     function = "obs_prune"
     if not isinstance(finv, FisherInverse):
         raise TypeError(f"{function}: 'finv' must be a mlprims.mfac.FisherInverse, got {_describe(finv)}")
-    if isinstance(sparsity, (bool, np.bool_)) or not isinstance(sparsity, numbers.Real):
-        raise TypeError(f"{function}: 'sparsity' must be a real number, got {_describe(sparsity)}")
-    if not 0 <= sparsity < 1:  # before float(), which overflows for huge ints
-        raise ValueError(f"{function}: 'sparsity' must be in [0, 1), got {sparsity!r}")
-    weights = _as_floating(function, "weights", _as_array(function, "weights", weights))
+    sparsity = check_real(function, "sparsity", sparsity, minimum=0, maximum=1, include_maximum=False)
+    weights = _as_floating(function, "weights", weights)
     shape = tuple(weights.shape)
     if int(np.prod(shape, dtype=np.int64)) != finv.dim:
         raise ValueError(
@@ -509,7 +480,7 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     flat = weights.reshape(-1)
     pruned = _empty_like(flat, flat.shape, _dtype_name(flat))
     mask = _empty_like(flat, flat.shape, "bool")
-    _core.mfac_obs_prune(flat, finv._native, float(sparsity), pruned, mask, stream_of(flat))
+    _core.mfac_obs_prune(flat, finv._native, sparsity, pruned, mask, stream_of(flat))
     return pruned.reshape(shape), mask.reshape(shape)
 
 

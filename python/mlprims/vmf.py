@@ -10,7 +10,6 @@ I_v itself overflow (SciPy 1.17's ``vonmises_fisher.fit`` returns kappa = 1e-8 a
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from . import _core
 from ._arrays import prepare
+from ._validation import check_integer, check_real, resolve_seed
 
 __all__ = [
     "KappaEstimate",
@@ -33,30 +33,7 @@ __all__ = [
 
 def _check_dim(function: str, dim) -> int:
     """The dimension p as an int in [2, 2**53] (p and p/2 - 1 exact in float64)."""
-    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
-        raise TypeError(f"{function}: 'dim' must be an integer, got {type(dim).__name__} {dim!r}")
-    dim = int(dim)
-    if not 2 <= dim <= _core.vmf_max_dim:
-        raise ValueError(f"{function}: 'dim' must be >= 2 and <= 2**53, got {dim}")
-    return dim
-
-
-def _real_scalar(function: str, name: str, value) -> float:
-    """A scalar argument as a float: Python and numpy numbers, 0-d arrays and 0-d tensors.
-
-    bool, complex and non-numbers are a TypeError; arrays with more than one element and
-    integers beyond the float64 range are a ValueError (float() would raise OverflowError)."""
-    if hasattr(value, "ndim") and not isinstance(value, np.generic):
-        if value.ndim != 0:
-            raise ValueError(f"{function}: '{name}' must be a scalar, got an array of shape {tuple(value.shape)}")
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{function}: '{name}' must be a real number, got {type(value).__name__} {value!r}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(f"{function}: '{name}' must be finite in float64 (|value| <= 1.8e308), got an integer "
-                         f"of {len(str(abs(value)))} digits") from None
+    return check_integer(function, "dim", dim, minimum=2, maximum=_core.vmf_max_dim)
 
 
 def _stored_dtype(value):
@@ -69,7 +46,7 @@ def _stored_dtype(value):
 def _normalizer(function: str, kappa, dim):
     dim = _check_dim(function, dim)
     if isinstance(kappa, (bool, int)):
-        kappa = _real_scalar(function, "kappa", kappa)  # bool is a TypeError, 10**400 a ValueError
+        kappa = check_real(function, "kappa", kappa, finite=False)  # bool is a TypeError, 10**400 a ValueError
     prepared = prepare(function, kappa=kappa)
     k = prepared.native("kappa")
     out = prepared.empty(k.shape)
@@ -164,7 +141,7 @@ def log_prob(X, mu, kappa: float):
     >>> vmf.log_prob(x, np.array([0.0, 0.0, 1.0]), 2.0).round(6)
     array([-1.126244, -3.126244])
     """
-    kappa = _real_scalar("log_prob", "kappa", kappa)
+    kappa = check_real("log_prob", "kappa", kappa, minimum=0)
     prepared, points = _as_points("log_prob", X, mu=mu)
     leading = tuple(points.shape[:-1])
     flat = points.reshape(-1, points.shape[-1])
@@ -214,7 +191,7 @@ def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
     1.0
     """
     dim = _check_dim("kappa_mle", dim)
-    kappa, iterations, converged = _core.vmf_kappa_mle(_real_scalar("kappa_mle", "rbar", rbar), dim)
+    kappa, iterations, converged = _core.vmf_kappa_mle(check_real("kappa_mle", "rbar", rbar, minimum=0, maximum=1), dim)
     return KappaEstimate(kappa, iterations, converged)
 
 
@@ -317,11 +294,7 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
     >>> X.shape, round(float(X[:, 2].mean()), 2)   # E[mu.x] = A_3(50) = coth(50) - 1/50
     ((10000, 3), 0.98)
     """
-    if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
-        raise TypeError(f"sample: 'size' must be a non-negative integer, got {type(size).__name__} {size!r}")
-    size = int(size)
-    if size < 0:
-        raise ValueError(f"sample: 'size' must be a non-negative integer, got {size}")
+    size = check_integer("sample", "size", size, minimum=0)
     if np.iscomplexobj(mu):
         raise TypeError("sample: 'mu' must be real, got a complex array")
     try:
@@ -339,10 +312,8 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
         raise ValueError(f"sample: 'mu' must be a finite nonzero vector, got largest |entry| {scale}")
     mu = mu / scale
     mu /= np.linalg.norm(mu)
-    kappa = _real_scalar("sample", "kappa", kappa)
-    if not (np.isfinite(kappa) and kappa >= 0):
-        raise ValueError(f"sample: 'kappa' must be finite and >= 0, got {kappa!r}")
-    rng = np.random.default_rng(seed)
+    kappa = check_real("sample", "kappa", kappa, minimum=0)
+    rng = resolve_seed("sample", seed, sampler=True)
     w, tangent_scale = _wood_marginal(rng, kappa, p, size)
     tangent = rng.standard_normal((size, p))
     tangent -= np.outer(tangent @ mu, mu)
