@@ -70,8 +70,8 @@ class SolveInfo:
     reaches 4 eps (about 9e-16) or stops halving. Without refinement both figures are nan.
 
     The figures describe the array returned: for a float32 result they are measured again on y
-    rounded to float32 (two more passes over the gradients). For float16/bfloat16 x (computed in
-    float32 and rounded back) they describe the float32 result before that last rounding. Norms
+    rounded to float32 (two more passes over the gradients); float16/bfloat16 x computes and returns
+    float32 (the package's half-precision policy), so the same holds for it. Norms
     are scaled sums, right at any finite magnitude. The residual is evaluated in float64: a
     relative residual below ~eps ||F|| ||y|| / ||x|| (= eps cond(F) for x outside the gradients'
     span) is rounding noise; read the backward error.
@@ -114,14 +114,10 @@ def _check_damp(function: str, damp) -> float:
 
 
 def _solve(function: str, native_solve, x, refine: bool, return_info: bool):
-    """y = F^{-1} x through `native_solve(x, out, refine, stream)`, in x's dtype and library."""
-    x = _as_array(function, "x", x)
-    original_dtype = _dtype_name(x)
+    """y = F^{-1} x through `native_solve(x, out, refine, stream)`, in x's compute dtype and library."""
     work = _as_floating(function, "x", x)
     out = _empty_like(work, work.shape, _dtype_name(work))
     info = _info(native_solve(work, out, bool(refine), stream_of(work)))
-    if original_dtype in ("float16", "bfloat16"):  # results come back in x's storage dtype
-        out = out.to(x.dtype) if is_tensor(out) else out.astype(x.dtype)
     return (out, info) if return_info else out
 
 
@@ -201,8 +197,9 @@ class FisherInverse:
     def ihvp(self, x, refine: bool = False, *, return_info: bool = False):
         """F^{-1} x for x of shape (d,) or (k, d).
 
-        The result has x's shape, library, device and floating dtype (float16/bfloat16 inputs
-        compute in float32 and are rounded back). ``refine=False``: two passes over G, backward
+        The result has x's shape, library and device; float64 for float64 and integer x, float32
+        for float32, float16 and bfloat16 x (they compute in float32 and the float32 result is
+        returned, not rounded back). ``refine=False``: two passes over G, backward
         error <= c u cond(F) (module docstring). ``refine=True`` runs iterative refinement until
         the residual stops shrinking (use it when x lies in the span of the gradients and damp is
         small): backward error ~1e-16, three passes plus three per correction (at most two were
