@@ -35,6 +35,7 @@ import numpy as np
 
 from ._arrays import as_floating, is_tensor, stream_of, torch_module
 from ._native import _core
+from ._result import Result
 from ._validation import check_callable, check_integer, check_real, check_string, resolve_seed
 
 __all__ = ["LowRankResult", "fwsvd", "truncated_svd", "weighted_svd"]
@@ -45,7 +46,7 @@ _DEFAULT_TOL = 1e-8
 
 
 @dataclass(frozen=True)
-class LowRankResult:
+class LowRankResult(Result):
     """W ~ left @ right.
 
     left : (m, rank), right : (rank, n), singular_values : (rank,), descending; in W's dtype and
@@ -64,7 +65,7 @@ class LowRankResult:
     >>> import numpy as np
     >>> from mlprims import lowrank
     >>> lowrank.truncated_svd(np.eye(300, 200), 5)
-    LowRankResult(rank=5, left=(300, 5) float64, right=(5, 200) float64, weighted_error=13.96424004, method='exact', iterations=0, converged=True)
+    LowRankResult(left=(300, 5) float64, right=(5, 200) float64, singular_values=(5,) float64, weighted_error=13.96424004, method='exact', iterations=0, converged=True, left_shift=0, right_shift=0)
     """
 
     left: Any
@@ -76,22 +77,6 @@ class LowRankResult:
     converged: bool = True
     left_shift: float = 0.0
     right_shift: float = 0.0
-
-    def __repr__(self) -> str:
-        def describe_array(array) -> str:
-            dtype = str(array.dtype).replace("torch.", "")
-            device = getattr(array, "device", None)
-            where = f" on {device}" if device is not None and str(device) != "cpu" else ""
-            return f"{tuple(array.shape)} {dtype}{where}"
-
-        shifts = ""
-        if self.left_shift or self.right_shift:
-            shifts = f", left_shift={self.left_shift:.3g}, right_shift={self.right_shift:.3g}"
-        return (
-            f"LowRankResult(rank={len(self.singular_values)}, left={describe_array(self.left)}, "
-            f"right={describe_array(self.right)}, weighted_error={self.weighted_error:.10g}, "
-            f"method={self.method!r}, iterations={self.iterations}, converged={self.converged}{shifts})"
-        )
 
 
 def _native_array(function: str, name: str, value, device=None):

@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,13 +56,14 @@ from ._arrays import describe as _describe
 from ._arrays import dtype_name as _dtype_name
 from ._arrays import empty_like as _empty_like
 from ._arrays import is_tensor, stream_of, torch_module
+from ._result import Result
 from ._validation import check_integer, check_real
 
-__all__ = ["MFAC", "FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune"]
+__all__ = ["MFAC", "FisherInverse", "PruneResult", "SlidingFisherInverse", "SolveInfo", "obs_prune"]
 
 
 @dataclass(frozen=True)
-class SolveInfo:
+class SolveInfo(Result):
     """How a product F^{-1} x was obtained (``return_info=True``).
 
     With ``refine=True`` the residual r = x - F y is computed and with it the backward error
@@ -434,7 +436,28 @@ class SlidingFisherInverse:
         )
 
 
-def obs_prune(weights, finv: FisherInverse, sparsity: float):
+@dataclass(frozen=True)
+class PruneResult(Result):
+    """The result of :func:`obs_prune`; unpacks as ``weights, mask = obs_prune(...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import mfac
+    >>> rng = np.random.default_rng(0)
+    >>> mfac.obs_prune(rng.standard_normal(50), mfac.FisherInverse(rng.standard_normal((16, 50)), 1e-2), 0.5)
+    PruneResult(weights=(50,) float64, mask=(50,) bool)
+    """
+
+    _unpacks_as = ("weights", "mask")
+
+    weights: Any
+    """The pruned weights: the input's shape, array type and compute dtype, exactly 0 where dropped."""
+    mask: Any
+    """bool, the input's shape: True where a weight is kept."""
+
+
+def obs_prune(weights, finv: FisherInverse, sparsity: float) -> PruneResult:
     """One Optimal Brain Surgeon pruning step with the M-FAC inverse.
 
     Scores ``w_j^2 / (2 [F^{-1}]_jj)``; the ``floor(sparsity * d)`` lowest are dropped (ties
@@ -452,7 +475,8 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
 
     Returns
     -------
-    (pruned, mask) : pruned weights (weights' shape and dtype) and a bool mask, True where kept.
+    PruneResult with the pruned ``weights`` (weights' shape and compute dtype) and a bool ``mask``,
+    True where kept; it unpacks as ``pruned, mask = obs_prune(...)``.
 
     Examples
     --------
@@ -478,7 +502,7 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     pruned = _empty_like(flat, flat.shape, _dtype_name(flat))
     mask = _empty_like(flat, flat.shape, "bool")
     _core.mfac_obs_prune(flat, finv._native, sparsity, pruned, mask, stream_of(flat))
-    return pruned.reshape(shape), mask.reshape(shape)
+    return PruneResult(pruned.reshape(shape), mask.reshape(shape))
 
 
 def __getattr__(name: str):

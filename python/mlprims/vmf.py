@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _core
 from ._arrays import prepare
+from ._result import Result
 from ._validation import check_integer, check_real, resolve_seed
 
 __all__ = [
@@ -152,7 +153,7 @@ def log_prob(X, mu, kappa: float):
 
 
 @dataclass(frozen=True)
-class KappaEstimate:
+class KappaEstimate(Result):
     """The root kappa of A_p(kappa) = rbar and how it was reached (:func:`kappa_mle`).
 
     Examples
@@ -196,7 +197,7 @@ def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
 
 
 @dataclass(frozen=True)
-class VonMisesFisherFit:
+class VonMisesFisherFit(Result):
     """Result of :func:`fit`.
 
     Examples
@@ -204,7 +205,7 @@ class VonMisesFisherFit:
     >>> import numpy as np
     >>> from mlprims import vmf
     >>> vmf.fit(np.array([[1.0, 0.0], [0.0, 1.0]]))
-    VonMisesFisherFit(p=2, kappa=..., mean_resultant_length=0.7071067812, iterations=..., converged=True)
+    VonMisesFisherFit(mu=(2,) float64, kappa=..., mean_resultant_length=0.7071067812, iterations=..., converged=True)
     """
 
     mu: Any  #: mean direction, shape (p,), the caller's array type
@@ -212,13 +213,6 @@ class VonMisesFisherFit:
     mean_resultant_length: float  #: rbar = |sum w_i x_i| / sum w_i
     iterations: int  #: Newton/bisection steps of the kappa solve
     converged: bool
-
-    def __repr__(self) -> str:
-        p = int(self.mu.shape[0])
-        return (
-            f"VonMisesFisherFit(p={p}, kappa={self.kappa:.10g}, mean_resultant_length="
-            f"{self.mean_resultant_length:.10g}, iterations={self.iterations}, converged={self.converged})"
-        )
 
 
 def fit(X, weights=None) -> VonMisesFisherFit:
