@@ -3,6 +3,8 @@ Fisher matrix over the last `ngrads` gradients. Importing this module imports to
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from ._validation import check_integer, check_real
@@ -80,7 +82,9 @@ class MFAC(torch.optim.Optimizer):
 
     Examples
     --------
-    >>> import torch
+    >>> from typing import Any
+
+import torch
     >>> from mlprims.mfac import MFAC
     >>> generator = torch.Generator().manual_seed(0)
     >>> X, y = torch.randn(64, 8, generator=generator), torch.randn(64, 1, generator=generator)
@@ -98,14 +102,14 @@ class MFAC(torch.optim.Optimizer):
     def __init__(
         self,
         params,
+        *,
         lr: float = 0.1,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
         ngrads: int = 1024,
         damp: float = 1.0,
-        *,
         refine: bool = False,
-    ):
+    ) -> None:
         for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
             _check_hyperparameter(name, value)
         damp = check_real("MFAC", "damp", damp, minimum=0, include_minimum=False)
@@ -145,7 +149,8 @@ class MFAC(torch.optim.Optimizer):
         return self._window
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure=None) -> Any:
+        """One M-FAC step (class docstring); returns what `closure` returns, if given."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

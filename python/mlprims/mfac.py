@@ -50,12 +50,12 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._arrays import Array, is_tensor, stream_of, torch_module
 from ._arrays import as_array as _as_array
 from ._arrays import as_floating as _as_floating
 from ._arrays import describe as _describe
 from ._arrays import dtype_name as _dtype_name
 from ._arrays import empty_like as _empty_like
-from ._arrays import is_tensor, stream_of, torch_module
 from ._result import Result
 from ._validation import check_integer, check_real
 
@@ -115,7 +115,7 @@ def _check_damp(function: str, damp) -> float:
     return check_real(function, "damp", damp, minimum=0, include_minimum=False)
 
 
-def _solve(function: str, native_solve, x, refine: bool, return_info: bool):
+def _solve(function: str, native_solve, x, refine: bool, return_info: bool) -> Array | tuple[Array, SolveInfo]:
     """y = F^{-1} x through `native_solve(x, out, refine, stream)`, in x's compute dtype and library."""
     work = _as_floating(function, "x", x)
     out = _empty_like(work, work.shape, _dtype_name(work))
@@ -161,7 +161,7 @@ class FisherInverse:
     True
     """
 
-    def __init__(self, grads, damp: float, *, block_size: int | None = None, check_finite: bool = True):
+    def __init__(self, grads, damp: float, *, block_size: int | None = None, check_finite: bool = True) -> None:
         function = "FisherInverse"
         grads = _as_floating(function, "grads", grads, stored=("float32", "float64", "bfloat16"))
         if grads.ndim != 2:
@@ -196,7 +196,7 @@ class FisherInverse:
     def device(self) -> str:
         return _device_of(self._grads)
 
-    def ihvp(self, x, refine: bool = False, *, return_info: bool = False):
+    def ihvp(self, x, *, refine: bool = False, return_info: bool = False) -> Array | tuple[Array, SolveInfo]:
         """F^{-1} x for x of shape (d,) or (k, d).
 
         The result has x's shape, library and device; float64 for float64 and integer x, float32
@@ -206,17 +206,18 @@ class FisherInverse:
         the residual stops shrinking (use it when x lies in the span of the gradients and damp is
         small): backward error ~1e-16, three passes plus three per correction (at most two were
         needed in the tests), two more for float32 results to measure what is returned.
-        ``return_info=True`` also returns a :class:`SolveInfo`.
+        ``return_info=True`` returns the pair ``(y, info)`` with a :class:`SolveInfo` (a tuple, as
+        SciPy's iterative solvers return ``(x, info)``: the answer stays the array itself).
         """
         return _solve("FisherInverse.ihvp", self._native.ihvp, x, refine, return_info)
 
-    def diagonal(self):
+    def diagonal(self) -> Array:
         """diag(F^{-1}) as d float64 values (numpy, or torch on the gradients' device)."""
         out = _empty_like(self._grads, (self.dim,), "float64")
         self._native.diagonal(out, stream_of(out))
         return out
 
-    def entries(self, rows, cols):
+    def entries(self, rows, cols) -> Array:
         """F^{-1}[rows, cols] elementwise, float64, for integer index arrays of one shape
         (entries across different blocks of a block-diagonal F are 0)."""
         function = "FisherInverse.entries"
@@ -366,7 +367,7 @@ class SlidingFisherInverse:
         dtype="float32",
         device="cpu",
         refactor_interval: int | None = None,
-    ):
+    ) -> None:
         function = "SlidingFisherInverse"
         dim = check_integer(function, "dim", dim, minimum=1, maximum=_MAX_SIZE)
         window = check_integer(function, "window", window, minimum=1, maximum=_MAX_SIZE)
@@ -417,11 +418,11 @@ class SlidingFisherInverse:
         g = self._gradient("SlidingFisherInverse.update", g)
         self._native.update(g, stream_of(g))
 
-    def ihvp(self, x, refine: bool = False, *, return_info: bool = False):
+    def ihvp(self, x, *, refine: bool = False, return_info: bool = False) -> Array | tuple[Array, SolveInfo]:
         """F^{-1} x over the current window, as :meth:`FisherInverse.ihvp`."""
         return _solve("SlidingFisherInverse.ihvp", self._native.ihvp, x, refine, return_info)
 
-    def update_ihvp(self, g, refine: bool = False, *, return_info: bool = False):
+    def update_ihvp(self, g, *, refine: bool = False, return_info: bool = False) -> Array | tuple[Array, SolveInfo]:
         """``update(g)`` then F^{-1} g, in fewer passes over the window than the two calls."""
         return _solve("SlidingFisherInverse.update_ihvp", self._native.update_ihvp, g, refine, return_info)
 

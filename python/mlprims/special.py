@@ -21,12 +21,12 @@ float64. With torch, the results are differentiable with respect to ``x`` (first
 from __future__ import annotations
 
 from . import _core
-from ._arrays import broadcast_shape, check_out, prepare
+from ._arrays import Array, broadcast_shape, check_out, prepare
 
 __all__ = ["iv_ratio", "log_iv", "log_kv"]
 
 
-def log_iv(v, x, *, out=None):
+def log_iv(v, x, *, out=None) -> Array:
     """log I_v(x), the logarithm of the modified Bessel function of the first kind.
 
     Parameters
@@ -63,7 +63,7 @@ def log_iv(v, x, *, out=None):
     return _binary("log_iv", v, x, out)
 
 
-def log_kv(v, x, *, out=None):
+def log_kv(v, x, *, out=None) -> Array:
     """log K_v(x), the logarithm of the modified Bessel function of the second kind.
 
     Parameters
@@ -99,7 +99,7 @@ def log_kv(v, x, *, out=None):
     return _binary("log_kv", v, x, out)
 
 
-def iv_ratio(v, x, *, out=None):
+def iv_ratio(v, x, *, out=None) -> Array:
     """I_v(x) / I_{v-1}(x), computed directly by Perron's continued fraction.
 
     SciPy's private ``scipy.special._iv_ratio`` uses the same convention. For the von
@@ -132,7 +132,7 @@ def iv_ratio(v, x, *, out=None):
     return _binary("iv_ratio", v, x, out)
 
 
-def _binary(name: str, v, x, out=None):
+def _binary(name: str, v, x, out=None) -> Array:
     prepared = prepare(name, v=v, x=x)
     if prepared.framework == "torch":
         from ._autograd import bessel_with_grad, needs_grad
@@ -144,7 +144,7 @@ def _binary(name: str, v, x, out=None):
     return evaluate(name, prepared, out)
 
 
-def evaluate(name: str, prepared, out=None):
+def evaluate(name: str, prepared, out=None) -> Array:
     """Runs the native function `name` over prepared arguments v and x into `out` (checked) or
     a new array."""
     shape = broadcast_shape(name, prepared, "v", "x")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._arrays import prepare
+from ._arrays import Array, prepare
 from ._result import Result
 from ._validation import check_integer, check_real, resolve_seed
 
@@ -55,7 +55,7 @@ def _normalizer(function: str, kappa, dim):
     return prepared.result(out)
 
 
-def log_normalizer(kappa, dim: int):
+def log_normalizer(kappa, dim: int) -> Array:
     """log C_p(kappa) = (p/2 - 1) log kappa - (p/2) log(2 pi) - log I_{p/2-1}(kappa).
 
     Parameters
@@ -83,7 +83,7 @@ def log_normalizer(kappa, dim: int):
     return _normalizer("log_normalizer", kappa, dim)
 
 
-def mean_resultant_length(kappa, dim: int):
+def mean_resultant_length(kappa, dim: int) -> Array:
     """A_p(kappa) = I_{p/2}(kappa) / I_{p/2-1}(kappa) = E[mu.x], in [0, 1).
 
     Parameters
@@ -115,7 +115,7 @@ def _as_points(function: str, X, mu=None, weights=None):
     return prepared, points
 
 
-def log_prob(X, mu, kappa: float):
+def log_prob(X, mu, kappa: float) -> Array:
     """log f(x; mu, kappa) = log C_p(kappa) + kappa mu.x for each row x of X.
 
     Parameters
@@ -215,7 +215,7 @@ class VonMisesFisherFit(Result):
     converged: bool
 
 
-def fit(X, weights=None) -> VonMisesFisherFit:
+def fit(X, *, weights=None) -> VonMisesFisherFit:
     """Maximum-likelihood von Mises-Fisher fit to the rows of X.
 
     mu = sum_i w_i x_i / |sum_i w_i x_i| and kappa solves A_p(kappa) = rbar (see
@@ -256,7 +256,7 @@ def fit(X, weights=None) -> VonMisesFisherFit:
     return VonMisesFisherFit(mu, kappa, rbar, iterations, converged)
 
 
-def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
+def sample(mu, kappa: float, size: int, *, seed: int | np.random.Generator | None = None) -> np.ndarray:
     """Draws `size` points from the von Mises-Fisher distribution (numpy, on the CPU).
 
     Wood's (1994) rejection sampler: the component w = mu.x from its marginal density
@@ -275,6 +275,8 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
         Number of points, >= 0 (an integer; bool and floats are a TypeError), with
         size * p <= 2**60.
     seed : None, int or numpy.random.Generator
+        None draws fresh entropy (a sampler's output is random by purpose; the package's seed
+        policy, :mod:`mlprims._validation`); an int or a Generator makes the draw reproducible.
 
     Returns
     -------
