@@ -162,9 +162,9 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
         block of rank + oversample columns, renormalized after each of power_iters products with
         W W^T, Halko, Martinsson & Tropp 2011) or 'auto'. 'auto' for float64 W is 'exact': the
         caller chose float64 for accuracy, and on flat spectra a Krylov basis gets within 1e-10
-        of the optimum only with ~16 blocks, which costs as much as the exact SVD or more (768 x
-        3072 Gaussian, rank 64: 1.8 s against 0.7 s; pass method='krylov' for the float32-grade
-        1.001x at a fraction of the time). 'auto' for float32 W: 'krylov' when min(m, n) >= 256
+        of the optimum only with ~16 blocks, which costs as much as the exact SVD or more (times
+        in BENCHMARKS.md, "Truncated SVD"; pass method='krylov' for the float32-grade 1.001x at a
+        fraction of the time). 'auto' for float32 W: 'krylov' when min(m, n) >= 256
         and its basis is at most 0.6 min(m, n) columns, else 'randomized' when 3 (rank +
         oversample) <= min(m, n), else 'exact'. For the same error 'krylov' makes about half the
         flops of 'randomized'.
@@ -230,8 +230,8 @@ def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=
         makes no progress one EM step (Srebro & Jaakkola 2003) is tried before stopping. The
         computation runs in float64 for float32 W too; rows (columns) whose weights are all 0 keep
         the start's values (see below). Cost: about 2 m n k^2 flops per sweep (the k x k systems
-        of all rows are built by two GEMMs), so 0.1 s per sweep at 768 x 3072, k = 16 and 0.7 s
-        at k = 64 on two cores; how many sweeps depends on the weights: Fisher values of a linear
+        of all rows are built by two GEMMs; times per sweep in BENCHMARKS.md, "Element-wise
+        weighted low-rank"); how many sweeps depends on the weights: Fisher values of a linear
         layer (per-token squared gradients times squared inputs) take 15-90 sweeps, while
         unstructured weights (independent random values) can need more than the 200 of
         `max_iter`.
