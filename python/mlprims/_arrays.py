@@ -54,6 +54,7 @@ __all__ = [
     "describe",
     "dtype_name",
     "empty_like",
+    "host_float64",
     "is_tensor",
     "prepare",
     "stream_of",
@@ -140,6 +141,14 @@ def as_floating(function: str, name: str, value: Any, stored: tuple[str, ...] = 
     if is_tensor(array):
         return array.to(getattr(torch_module(), target))
     return array.astype(target)
+
+
+def host_float64(function: str, name: str, value: Any) -> np.ndarray:
+    """`value` as a float64 numpy array in CPU memory (copied from a device), for work done in numpy."""
+    array = as_floating(function, name, value)
+    if is_tensor(array):
+        array = array.cpu().numpy()
+    return np.asarray(array, dtype=np.float64)
 
 
 def empty_like(array, shape, dtype: str):

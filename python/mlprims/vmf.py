@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._arrays import Array, prepare
+from ._arrays import Array, host_float64, prepare
 from ._result import Result
 from ._validation import check_integer, check_real, resolve_seed
 
@@ -291,12 +291,7 @@ def sample(mu, kappa: float, size: int, *, seed: int | np.random.Generator | Non
     ((10000, 3), 0.98)
     """
     size = check_integer("sample", "size", size, minimum=0)
-    if np.iscomplexobj(mu):
-        raise TypeError("sample: 'mu' must be real, got a complex array")
-    try:
-        mu = np.asarray(mu, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"sample: 'mu' must be an array of real numbers: {error}") from None
+    mu = host_float64("sample", "mu", mu)  # the sampler runs in numpy: any array type, any device
     if mu.ndim != 1 or mu.shape[0] < 2:
         raise ValueError(f"sample: 'mu' must have shape (p,) with p >= 2, got shape {mu.shape}")
     p = mu.shape[0]
