@@ -14,7 +14,8 @@ Perron's continued fraction (Gautschi & Slavik 1978), never a difference of loga
 
 All functions broadcast ``v`` against ``x`` like numpy, accept numpy arrays, torch tensors (CPU
 or CUDA), Python scalars and lists, and return the caller's array type on the caller's device.
-float32 inputs give float32 results (computed in float64 internally); integer inputs promote to
+float32 inputs give float32 results (computed in float64 internally), as do float16 and bfloat16
+inputs (the package's half-precision policy, :mod:`mlprims._arrays`); integer inputs promote to
 float64. With torch, the results are differentiable with respect to ``x`` (first derivatives).
 """
 
