@@ -43,8 +43,10 @@ class Result:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # @dataclass adds its own __repr__ only where the class has none in its own namespace.
-        cls.__repr__ = Result.__repr__
+        # @dataclass adds its own __repr__ only where the class has none in its own namespace; a
+        # subclass that writes one keeps it.
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = Result.__repr__
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{f.name}={_short(getattr(self, f.name))}" for f in dataclasses.fields(self))
