@@ -2,10 +2,11 @@
 
 Modules: :mod:`mlprims.special` (log-Bessel functions and ratios), :mod:`mlprims.vmf`
 (von Mises-Fisher distribution), :mod:`mlprims.mfac` (inverse-Fisher products from gradients,
-OBS pruning, the M-FAC optimizer) and :mod:`mlprims.lowrank` (truncated and Fisher-weighted SVD,
-CPU only so far). Functions take numpy arrays, torch tensors (CPU and CUDA), Python scalars and
-lists, and anything with ``__dlpack__``; results come back as the caller's array type on the
-caller's device, without copies.
+OBS pruning, the M-FAC optimizer) and :mod:`mlprims.lowrank` (truncated and Fisher-weighted SVD).
+Functions take numpy arrays, torch tensors (CPU and CUDA), Python scalars and lists, and anything
+with ``__dlpack__``; results come back as the caller's array type on the caller's device, without
+copies (float16/bfloat16 inputs give float32 results). Speed and accuracy figures: BENCHMARKS.md;
+the reasons behind them: docs/design_notes.md.
 
 ``python -m mlprims tour`` runs each primitive on built-in data against the best installed peer.
 """

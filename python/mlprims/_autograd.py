@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from ._interop import Prepared
+from ._arrays import Prepared
 
 
 def needs_grad(name: str, prepared: Prepared) -> bool:
@@ -43,8 +43,8 @@ def needs_grad(name: str, prepared: Prepared) -> bool:
 def _evaluate(name: str, v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     from .special import evaluate
 
-    kind = "f32" if x.dtype == torch.float32 else "f64"
-    prepared = Prepared({"v": v.detach(), "x": x.detach()}, "torch", x.device, kind, all_scalars=False)
+    dtype = "float32" if x.dtype == torch.float32 else "float64"
+    prepared = Prepared({"v": v.detach(), "x": x.detach()}, "torch", x.device, dtype, all_scalars=False)
     return evaluate(name, prepared)
 
 

@@ -3,32 +3,21 @@ Fisher matrix over the last `ngrads` gradients. Importing this module imports to
 
 from __future__ import annotations
 
-import math
-import numbers
+from typing import Any
 
 import torch
 
+from ._validation import check_integer, check_real
 from .mfac import SlidingFisherInverse
 
 __all__ = ["MFAC"]
 
 
-def _check_real(name: str, value, lowest: float, *, inclusive: bool = True, below: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"MFAC: '{name}' must be a real number, got {type(value).__name__}")
-    try:
-        value = float(value)
-    except OverflowError:  # an int beyond the float range
-        value = math.inf
-    ok = math.isfinite(value) and (value >= lowest if inclusive else value > lowest)
-    if below is not None:
-        ok = ok and value < below
-    if not ok:
-        bound = f">= {lowest}" if inclusive else f"> {lowest}"
-        if below is not None:
-            bound += f" and < {below}"
-        raise ValueError(f"MFAC: '{name}' must be {bound}, got {value!r}")
-    return value
+def _check_hyperparameter(name: str, value) -> float:
+    """lr, momentum and weight_decay, in the constructor and in every parameter group."""
+    if name == "momentum":
+        return check_real("MFAC", name, value, minimum=0, maximum=1, include_maximum=False)
+    return check_real("MFAC", name, value, minimum=0)
 
 
 class MFAC(torch.optim.Optimizer):
@@ -93,7 +82,9 @@ class MFAC(torch.optim.Optimizer):
 
     Examples
     --------
-    >>> import torch
+    >>> from typing import Any
+
+import torch
     >>> from mlprims.mfac import MFAC
     >>> generator = torch.Generator().manual_seed(0)
     >>> X, y = torch.randn(64, 8, generator=generator), torch.randn(64, 1, generator=generator)
@@ -111,20 +102,18 @@ class MFAC(torch.optim.Optimizer):
     def __init__(
         self,
         params,
+        *,
         lr: float = 0.1,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
         ngrads: int = 1024,
         damp: float = 1.0,
-        *,
         refine: bool = False,
-    ):
-        _check_real("lr", lr, 0.0)
-        _check_real("momentum", momentum, 0.0, below=1.0)
-        _check_real("weight_decay", weight_decay, 0.0)
-        _check_real("damp", damp, 0.0, inclusive=False)
-        if isinstance(ngrads, bool) or not isinstance(ngrads, numbers.Integral) or not 1 <= ngrads <= 2**62:
-            raise ValueError(f"MFAC: 'ngrads' must be an integer >= 1 and <= 2**62, got {ngrads!r}")
+    ) -> None:
+        for name, value in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
+            _check_hyperparameter(name, value)
+        damp = check_real("MFAC", "damp", damp, minimum=0, include_minimum=False)
+        ngrads = check_integer("MFAC", "ngrads", ngrads, minimum=1, maximum=2**62)
         self._window = None
         super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
         parameters = [p for group in self.param_groups for p in group["params"]]
@@ -140,8 +129,8 @@ class MFAC(torch.optim.Optimizer):
         self._refine = bool(refine)
         self._window = SlidingFisherInverse(
             sum(p.numel() for p in parameters),
-            int(ngrads),
-            float(damp),
+            ngrads,
+            damp,
             dtype=storage,
             device=next(iter(devices)),
         )
@@ -151,7 +140,7 @@ class MFAC(torch.optim.Optimizer):
             raise ValueError("MFAC: parameter groups cannot be added after construction (the window's dimension is fixed)")
         for name in ("lr", "momentum", "weight_decay"):
             if name in param_group:
-                _check_real(name, param_group[name], 0.0, below=1.0 if name == "momentum" else None)
+                _check_hyperparameter(name, param_group[name])
         super().add_param_group(param_group)
 
     @property
@@ -160,7 +149,8 @@ class MFAC(torch.optim.Optimizer):
         return self._window
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure=None) -> Any:
+        """One M-FAC step (class docstring); returns what `closure` returns, if given."""
         loss = None
         if closure is not None:
             with torch.enable_grad():

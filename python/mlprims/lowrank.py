@@ -28,15 +28,15 @@ Weight arrays may then be on W's device or in CPU memory.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._arrays import as_array, as_floating, describe
-from ._interop import is_tensor, stream_of, torch_module
+from ._arrays import as_floating, is_tensor, stream_of, torch_module
 from ._native import _core
+from ._result import Result
+from ._validation import check_callable, check_integer, check_real, check_string, resolve_seed
 
 __all__ = ["LowRankResult", "fwsvd", "truncated_svd", "weighted_svd"]
 
@@ -46,7 +46,7 @@ _DEFAULT_TOL = 1e-8
 
 
 @dataclass(frozen=True)
-class LowRankResult:
+class LowRankResult(Result):
     """W ~ left @ right.
 
     left : (m, rank), right : (rank, n), singular_values : (rank,), descending; in W's dtype and
@@ -65,7 +65,7 @@ class LowRankResult:
     >>> import numpy as np
     >>> from mlprims import lowrank
     >>> lowrank.truncated_svd(np.eye(300, 200), 5)
-    LowRankResult(rank=5, left=(300, 5) float64, right=(5, 200) float64, weighted_error=13.96424004, method='exact', iterations=0, converged=True)
+    LowRankResult(left=(300, 5) float64, right=(5, 200) float64, singular_values=(5,) float64, weighted_error=13.96424004, method='exact', iterations=0, converged=True, left_shift=0, right_shift=0)
     """
 
     left: Any
@@ -78,28 +78,12 @@ class LowRankResult:
     left_shift: float = 0.0
     right_shift: float = 0.0
 
-    def __repr__(self) -> str:
-        def describe_array(array) -> str:
-            dtype = str(array.dtype).replace("torch.", "")
-            device = getattr(array, "device", None)
-            where = f" on {device}" if device is not None and str(device) != "cpu" else ""
-            return f"{tuple(array.shape)} {dtype}{where}"
-
-        shifts = ""
-        if self.left_shift or self.right_shift:
-            shifts = f", left_shift={self.left_shift:.3g}, right_shift={self.right_shift:.3g}"
-        return (
-            f"LowRankResult(rank={len(self.singular_values)}, left={describe_array(self.left)}, "
-            f"right={describe_array(self.right)}, weighted_error={self.weighted_error:.10g}, "
-            f"method={self.method!r}, iterations={self.iterations}, converged={self.converged}{shifts})"
-        )
-
 
 def _native_array(function: str, name: str, value, device=None):
     """`value` as the core reads it: a CUDA tensor on W's `device` stays there (made contiguous);
     anything else becomes a C-contiguous CPU numpy view or copy (numpy, CPU torch, list, DLPack).
     `device` is W's CUDA device, or None when W is in CPU memory."""
-    array = as_floating(function, name, as_array(function, name, value))
+    array = as_floating(function, name, value)
     if is_tensor(array) and array.device.type != "cpu":
         if device is None or array.device != device:
             where = "in CPU memory like W" if device is None else f"on W's device {device} or in CPU memory"
@@ -110,22 +94,6 @@ def _native_array(function: str, name: str, value, device=None):
     return np.ascontiguousarray(array)
 
 
-def _check_int(function: str, name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{function}: '{name}' must be an integer, got {describe(value)}")
-    if value < minimum:
-        raise ValueError(f"{function}: '{name}' must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_tol(function: str, tol) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"{function}: 'tol' must be a real number, got {describe(tol)}")
-    if not (tol >= 0 and np.isfinite(tol)):
-        raise ValueError(f"{function}: 'tol' must be finite and >= 0, got {tol}")
-    return float(tol)
-
-
 def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, col_weights=None,
            left_gram=None, right_gram=None, weights=None, max_iter=None, tol=None, callback=None,
            method="auto", oversample=None, power_iters=None, seed=None,
@@ -133,27 +101,21 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
     """The shared body of the public functions. `_device_algorithm` (tests only) runs CPU arrays
     through the CUDA back end's algorithm on the host."""
     returns_torch = is_tensor(W)
-    W_arg = as_floating(function, "W", as_array(function, "W", W))
+    W_arg = as_floating(function, "W", W)
     device = W_arg.device if is_tensor(W_arg) and W_arg.device.type == "cuda" else None
     W_np = _native_array(function, "W", W_arg, device)
     if W_np.ndim != 2:
         raise ValueError(f"{function}: 'W' must be a 2-D matrix, got shape {W_np.shape}")
-    if isinstance(rank, bool) or not isinstance(rank, numbers.Integral):
-        raise TypeError(f"{function}: 'rank' must be an integer, got {describe(rank)}")
-    if not 1 <= rank <= min(W_np.shape):
-        raise ValueError(f"{function}: 'rank' must be in [1, min(m, n)] = [1, {min(W_np.shape)}] for W of shape "
-                         f"{W_np.shape}, got {rank}")
-    rank = int(rank)
-    oversample = -1 if oversample is None else _check_int(function, "oversample", oversample, 0)
-    power_iters = -1 if power_iters is None else _check_int(function, "power_iters", power_iters, 0)
-    seed = 0 if seed is None else _check_int(function, "seed", seed, 0)
-    max_iter = _DEFAULT_MAX_ITER if max_iter is None else _check_int(function, "max_iter", max_iter, 0)
-    tol = _DEFAULT_TOL if tol is None else _check_tol(function, tol)
-    if callback is not None and not callable(callback):
-        raise TypeError(f"{function}: 'callback' must be callable or None, got {describe(callback)}")
-    for name, value in (("method", method), ("singular_values_on", singular_values_on)):
-        if not isinstance(value, str):
-            raise TypeError(f"{function}: '{name}' must be a string, got {describe(value)}")
+    rank = check_integer(function, "rank", rank, minimum=1, maximum=min(W_np.shape),
+                         why=f"min(m, n) for W of shape {W_np.shape}")
+    oversample = -1 if oversample is None else check_integer(function, "oversample", oversample, minimum=0)
+    power_iters = -1 if power_iters is None else check_integer(function, "power_iters", power_iters, minimum=0)
+    seed = resolve_seed(function, seed, sampler=False)
+    max_iter = _DEFAULT_MAX_ITER if max_iter is None else check_integer(function, "max_iter", max_iter, minimum=0)
+    tol = _DEFAULT_TOL if tol is None else check_real(function, "tol", tol, minimum=0)
+    check_callable(function, "callback", callback)
+    check_string(function, "method", method)
+    check_string(function, "singular_values_on", singular_values_on)
     m, n = W_np.shape
     if device is not None:
         torch = torch_module()
@@ -200,9 +162,9 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
         block of rank + oversample columns, renormalized after each of power_iters products with
         W W^T, Halko, Martinsson & Tropp 2011) or 'auto'. 'auto' for float64 W is 'exact': the
         caller chose float64 for accuracy, and on flat spectra a Krylov basis gets within 1e-10
-        of the optimum only with ~16 blocks, which costs as much as the exact SVD or more (768 x
-        3072 Gaussian, rank 64: 1.8 s against 0.7 s; pass method='krylov' for the float32-grade
-        1.001x at a fraction of the time). 'auto' for float32 W: 'krylov' when min(m, n) >= 256
+        of the optimum only with ~16 blocks, which costs as much as the exact SVD or more (times
+        in BENCHMARKS.md, "Truncated SVD"; pass method='krylov' for the float32-grade 1.001x at a
+        fraction of the time). 'auto' for float32 W: 'krylov' when min(m, n) >= 256
         and its basis is at most 0.6 min(m, n) columns, else 'randomized' when 3 (rank +
         oversample) <= min(m, n), else 'exact'. For the same error 'krylov' makes about half the
         flops of 'randomized'.
@@ -268,8 +230,8 @@ def weighted_svd(W, rank: int, *, row_weights=None, col_weights=None, left_gram=
         makes no progress one EM step (Srebro & Jaakkola 2003) is tried before stopping. The
         computation runs in float64 for float32 W too; rows (columns) whose weights are all 0 keep
         the start's values (see below). Cost: about 2 m n k^2 flops per sweep (the k x k systems
-        of all rows are built by two GEMMs), so 0.1 s per sweep at 768 x 3072, k = 16 and 0.7 s
-        at k = 64 on two cores; how many sweeps depends on the weights: Fisher values of a linear
+        of all rows are built by two GEMMs; times per sweep in BENCHMARKS.md, "Element-wise
+        weighted low-rank"); how many sweeps depends on the weights: Fisher values of a linear
         layer (per-token squared gradients times squared inputs) take 15-90 sweeps, while
         unstructured weights (independent random values) can need more than the 200 of
         `max_iter`.
@@ -352,7 +314,6 @@ def fwsvd(W, fisher, rank: int, *, axis: int = 1, method: str = "auto", oversamp
     >>> bool(np.isclose(r.weighted_error, np.linalg.norm((W - r.left @ r.right) * d)))
     True
     """
-    if isinstance(axis, bool) or axis not in (0, 1):
-        raise ValueError(f"fwsvd: 'axis' must be 0 or 1, got {axis!r}")
+    axis = check_integer("fwsvd", "axis", axis, minimum=0, maximum=1)
     return _solve("fwsvd", W, rank, fisher=fisher, axis=axis, method=method, oversample=oversample,
                   power_iters=power_iters, seed=seed, singular_values_on=singular_values_on)

@@ -45,21 +45,25 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import _core
+from ._arrays import Array, is_tensor, stream_of, torch_module
 from ._arrays import as_array as _as_array
 from ._arrays import as_floating as _as_floating
 from ._arrays import describe as _describe
 from ._arrays import dtype_name as _dtype_name
-from ._interop import is_tensor, stream_of, torch_module
+from ._arrays import empty_like as _empty_like
+from ._result import Result
+from ._validation import check_integer, check_real
 
-__all__ = ["MFAC", "FisherInverse", "SlidingFisherInverse", "SolveInfo", "obs_prune"]
+__all__ = ["MFAC", "FisherInverse", "PruneResult", "SlidingFisherInverse", "SolveInfo", "obs_prune"]
 
 
 @dataclass(frozen=True)
-class SolveInfo:
+class SolveInfo(Result):
     """How a product F^{-1} x was obtained (``return_info=True``).
 
     With ``refine=True`` the residual r = x - F y is computed and with it the backward error
@@ -68,8 +72,8 @@ class SolveInfo:
     reaches 4 eps (about 9e-16) or stops halving. Without refinement both figures are nan.
 
     The figures describe the array returned: for a float32 result they are measured again on y
-    rounded to float32 (two more passes over the gradients). For float16/bfloat16 x (computed in
-    float32 and rounded back) they describe the float32 result before that last rounding. Norms
+    rounded to float32 (two more passes over the gradients); float16/bfloat16 x computes and returns
+    float32 (the package's half-precision policy), so the same holds for it. Norms
     are scaled sums, right at any finite magnitude. The residual is evaluated in float64: a
     relative residual below ~eps ||F|| ||y|| / ||x|| (= eps cond(F) for x outside the gradients'
     span) is rounding noise; read the backward error.
@@ -103,50 +107,19 @@ def _device_of(array) -> str:
     return str(array.device) if is_tensor(array) else "cpu"
 
 
-def _empty_like(array, shape, dtype_name: str):
-    if is_tensor(array):
-        torch = torch_module()
-        return torch.empty(tuple(shape), dtype=getattr(torch, dtype_name), device=array.device)
-    return np.empty(tuple(shape), dtype=dtype_name)
-
-
-# Counts and indices cross into C++ as int64.
-_INT64_MAX = 2**63 - 1
+# Sizes that cross into C++: d * window must fit int64 with room to spare.
+_MAX_SIZE = 2**62
 
 
 def _check_damp(function: str, damp) -> float:
-    if isinstance(damp, (bool, np.bool_)) or not isinstance(damp, numbers.Real):
-        raise TypeError(f"{function}: 'damp' must be a real number, got {_describe(damp)}")
-    try:
-        value = float(damp)
-    except OverflowError:  # an int beyond the float range
-        value = math.inf
-    if not (value > 0 and math.isfinite(value)):
-        raise ValueError(f"{function}: 'damp' must be finite and > 0, got {damp!r}")
-    return value
+    return check_real(function, "damp", damp, minimum=0, include_minimum=False)
 
 
-def _check_count(function: str, name: str, value, minimum: int = 1, maximum: int = _INT64_MAX) -> int:
-    """`value` as a Python int in [minimum, maximum] (bool and non-integers are a TypeError)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{function}: '{name}' must be an integer, got {_describe(value)}")
-    value = int(value)  # numpy unsigned and signed integers alike, without wrapping
-    if value < minimum:
-        raise ValueError(f"{function}: '{name}' must be >= {minimum}, got {value}")
-    if value > maximum:
-        raise ValueError(f"{function}: '{name}' must be <= {maximum}, got {value}")
-    return value
-
-
-def _solve(function: str, native_solve, x, refine: bool, return_info: bool):
-    """y = F^{-1} x through `native_solve(x, out, refine, stream)`, in x's dtype and library."""
-    x = _as_array(function, "x", x)
-    original_dtype = _dtype_name(x)
+def _solve(function: str, native_solve, x, refine: bool, return_info: bool) -> Array | tuple[Array, SolveInfo]:
+    """y = F^{-1} x through `native_solve(x, out, refine, stream)`, in x's compute dtype and library."""
     work = _as_floating(function, "x", x)
     out = _empty_like(work, work.shape, _dtype_name(work))
     info = _info(native_solve(work, out, bool(refine), stream_of(work)))
-    if original_dtype in ("float16", "bfloat16"):  # results come back in x's storage dtype
-        out = out.to(x.dtype) if is_tensor(out) else out.astype(x.dtype)
     return (out, info) if return_info else out
 
 
@@ -188,15 +161,14 @@ class FisherInverse:
     True
     """
 
-    def __init__(self, grads, damp: float, *, block_size: int | None = None, check_finite: bool = True):
+    def __init__(self, grads, damp: float, *, block_size: int | None = None, check_finite: bool = True) -> None:
         function = "FisherInverse"
-        grads = _as_array(function, "grads", grads)
-        grads = _as_floating(function, "grads", grads, allowed=("float32", "float64", "bfloat16"))
+        grads = _as_floating(function, "grads", grads, stored=("float32", "float64", "bfloat16"))
         if grads.ndim != 2:
             raise ValueError(f"{function}: 'grads' must have shape (m, d), got shape {tuple(grads.shape)}")
         grads = _with_contiguous_rows(grads)
         damp = _check_damp(function, damp)
-        size = 0 if block_size is None else _check_count(function, "block_size", block_size, maximum=math.inf)
+        size = 0 if block_size is None else check_integer(function, "block_size", block_size, minimum=1)
         size = min(size, grads.shape[1])  # block_size >= d is the full F
         self._grads = grads  # the native object reads it in place
         self._native = _core.FisherInverse(grads, damp, size, bool(check_finite), stream_of(grads))
@@ -224,26 +196,28 @@ class FisherInverse:
     def device(self) -> str:
         return _device_of(self._grads)
 
-    def ihvp(self, x, refine: bool = False, *, return_info: bool = False):
+    def ihvp(self, x, *, refine: bool = False, return_info: bool = False) -> Array | tuple[Array, SolveInfo]:
         """F^{-1} x for x of shape (d,) or (k, d).
 
-        The result has x's shape, library, device and floating dtype (float16/bfloat16 inputs
-        compute in float32 and are rounded back). ``refine=False``: two passes over G, backward
+        The result has x's shape, library and device; float64 for float64 and integer x, float32
+        for float32, float16 and bfloat16 x (they compute in float32 and the float32 result is
+        returned, not rounded back). ``refine=False``: two passes over G, backward
         error <= c u cond(F) (module docstring). ``refine=True`` runs iterative refinement until
         the residual stops shrinking (use it when x lies in the span of the gradients and damp is
         small): backward error ~1e-16, three passes plus three per correction (at most two were
         needed in the tests), two more for float32 results to measure what is returned.
-        ``return_info=True`` also returns a :class:`SolveInfo`.
+        ``return_info=True`` returns the pair ``(y, info)`` with a :class:`SolveInfo` (a tuple, as
+        SciPy's iterative solvers return ``(x, info)``: the answer stays the array itself).
         """
         return _solve("FisherInverse.ihvp", self._native.ihvp, x, refine, return_info)
 
-    def diagonal(self):
+    def diagonal(self) -> Array:
         """diag(F^{-1}) as d float64 values (numpy, or torch on the gradients' device)."""
         out = _empty_like(self._grads, (self.dim,), "float64")
         self._native.diagonal(out, stream_of(out))
         return out
 
-    def entries(self, rows, cols):
+    def entries(self, rows, cols) -> Array:
         """F^{-1}[rows, cols] elementwise, float64, for integer index arrays of one shape
         (entries across different blocks of a block-diagonal F are 0)."""
         function = "FisherInverse.entries"
@@ -393,10 +367,10 @@ class SlidingFisherInverse:
         dtype="float32",
         device="cpu",
         refactor_interval: int | None = None,
-    ):
+    ) -> None:
         function = "SlidingFisherInverse"
-        dim = _check_count(function, "dim", dim, maximum=2**62)
-        window = _check_count(function, "window", window, maximum=2**62)
+        dim = check_integer(function, "dim", dim, minimum=1, maximum=_MAX_SIZE)
+        window = check_integer(function, "window", window, minimum=1, maximum=_MAX_SIZE)
         if dim * window > 2**62:
             raise ValueError(
                 f"{function}: 'window' * 'dim' gradient values must be <= 2**62, got {window} * {dim} = {window * dim}"
@@ -404,7 +378,7 @@ class SlidingFisherInverse:
         damp = _check_damp(function, damp)
         interval = 0
         if refactor_interval is not None:
-            interval = min(_check_count(function, "refactor_interval", refactor_interval, maximum=math.inf), 2**62)
+            interval = min(check_integer(function, "refactor_interval", refactor_interval, minimum=1), _MAX_SIZE)
         self._dtype = _storage_dtype_name(function, dtype)
         self._cuda_index = _cuda_index(function, device)
         self._native = _core.SlidingFisherInverse(dim, window, damp, self._dtype, self._cuda_index, interval)
@@ -435,7 +409,7 @@ class SlidingFisherInverse:
         return len(self._native)
 
     def _gradient(self, function: str, g):
-        g = _as_floating(function, "g", _as_array(function, "g", g))
+        g = _as_floating(function, "g", g)
         return g
 
     def update(self, g) -> None:
@@ -444,11 +418,11 @@ class SlidingFisherInverse:
         g = self._gradient("SlidingFisherInverse.update", g)
         self._native.update(g, stream_of(g))
 
-    def ihvp(self, x, refine: bool = False, *, return_info: bool = False):
+    def ihvp(self, x, *, refine: bool = False, return_info: bool = False) -> Array | tuple[Array, SolveInfo]:
         """F^{-1} x over the current window, as :meth:`FisherInverse.ihvp`."""
         return _solve("SlidingFisherInverse.ihvp", self._native.ihvp, x, refine, return_info)
 
-    def update_ihvp(self, g, refine: bool = False, *, return_info: bool = False):
+    def update_ihvp(self, g, *, refine: bool = False, return_info: bool = False) -> Array | tuple[Array, SolveInfo]:
         """``update(g)`` then F^{-1} g, in fewer passes over the window than the two calls."""
         return _solve("SlidingFisherInverse.update_ihvp", self._native.update_ihvp, g, refine, return_info)
 
@@ -463,7 +437,28 @@ class SlidingFisherInverse:
         )
 
 
-def obs_prune(weights, finv: FisherInverse, sparsity: float):
+@dataclass(frozen=True)
+class PruneResult(Result):
+    """The result of :func:`obs_prune`; unpacks as ``weights, mask = obs_prune(...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import mfac
+    >>> rng = np.random.default_rng(0)
+    >>> mfac.obs_prune(rng.standard_normal(50), mfac.FisherInverse(rng.standard_normal((16, 50)), 1e-2), 0.5)
+    PruneResult(weights=(50,) float64, mask=(50,) bool)
+    """
+
+    _unpacks_as = ("weights", "mask")
+
+    weights: Any
+    """The pruned weights: the input's shape, array type and compute dtype, exactly 0 where dropped."""
+    mask: Any
+    """bool, the input's shape: True where a weight is kept."""
+
+
+def obs_prune(weights, finv: FisherInverse, sparsity: float) -> PruneResult:
     """One Optimal Brain Surgeon pruning step with the M-FAC inverse.
 
     Scores ``w_j^2 / (2 [F^{-1}]_jj)``; the ``floor(sparsity * d)`` lowest are dropped (ties
@@ -481,7 +476,8 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
 
     Returns
     -------
-    (pruned, mask) : pruned weights (weights' shape and dtype) and a bool mask, True where kept.
+    PruneResult with the pruned ``weights`` (weights' shape and compute dtype) and a bool ``mask``,
+    True where kept; it unpacks as ``pruned, mask = obs_prune(...)``.
 
     Examples
     --------
@@ -496,11 +492,8 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     function = "obs_prune"
     if not isinstance(finv, FisherInverse):
         raise TypeError(f"{function}: 'finv' must be a mlprims.mfac.FisherInverse, got {_describe(finv)}")
-    if isinstance(sparsity, (bool, np.bool_)) or not isinstance(sparsity, numbers.Real):
-        raise TypeError(f"{function}: 'sparsity' must be a real number, got {_describe(sparsity)}")
-    if not 0 <= sparsity < 1:  # before float(), which overflows for huge ints
-        raise ValueError(f"{function}: 'sparsity' must be in [0, 1), got {sparsity!r}")
-    weights = _as_floating(function, "weights", _as_array(function, "weights", weights))
+    sparsity = check_real(function, "sparsity", sparsity, minimum=0, maximum=1, include_maximum=False)
+    weights = _as_floating(function, "weights", weights)
     shape = tuple(weights.shape)
     if int(np.prod(shape, dtype=np.int64)) != finv.dim:
         raise ValueError(
@@ -509,8 +502,8 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float):
     flat = weights.reshape(-1)
     pruned = _empty_like(flat, flat.shape, _dtype_name(flat))
     mask = _empty_like(flat, flat.shape, "bool")
-    _core.mfac_obs_prune(flat, finv._native, float(sparsity), pruned, mask, stream_of(flat))
-    return pruned.reshape(shape), mask.reshape(shape)
+    _core.mfac_obs_prune(flat, finv._native, sparsity, pruned, mask, stream_of(flat))
+    return PruneResult(pruned.reshape(shape), mask.reshape(shape))
 
 
 def __getattr__(name: str):

@@ -14,19 +14,20 @@ Perron's continued fraction (Gautschi & Slavik 1978), never a difference of loga
 
 All functions broadcast ``v`` against ``x`` like numpy, accept numpy arrays, torch tensors (CPU
 or CUDA), Python scalars and lists, and return the caller's array type on the caller's device.
-float32 inputs give float32 results (computed in float64 internally); integer inputs promote to
+float32 inputs give float32 results (computed in float64 internally), as do float16 and bfloat16
+inputs (the package's half-precision policy, :mod:`mlprims._arrays`); integer inputs promote to
 float64. With torch, the results are differentiable with respect to ``x`` (first derivatives).
 """
 
 from __future__ import annotations
 
 from . import _core
-from ._interop import broadcast_shape, check_out, prepare
+from ._arrays import Array, broadcast_shape, check_out, prepare
 
 __all__ = ["iv_ratio", "log_iv", "log_kv"]
 
 
-def log_iv(v, x, *, out=None):
+def log_iv(v, x, *, out=None) -> Array:
     """log I_v(x), the logarithm of the modified Bessel function of the first kind.
 
     Parameters
@@ -63,7 +64,7 @@ def log_iv(v, x, *, out=None):
     return _binary("log_iv", v, x, out)
 
 
-def log_kv(v, x, *, out=None):
+def log_kv(v, x, *, out=None) -> Array:
     """log K_v(x), the logarithm of the modified Bessel function of the second kind.
 
     Parameters
@@ -99,7 +100,7 @@ def log_kv(v, x, *, out=None):
     return _binary("log_kv", v, x, out)
 
 
-def iv_ratio(v, x, *, out=None):
+def iv_ratio(v, x, *, out=None) -> Array:
     """I_v(x) / I_{v-1}(x), computed directly by Perron's continued fraction.
 
     SciPy's private ``scipy.special._iv_ratio`` uses the same convention. For the von
@@ -132,7 +133,7 @@ def iv_ratio(v, x, *, out=None):
     return _binary("iv_ratio", v, x, out)
 
 
-def _binary(name: str, v, x, out=None):
+def _binary(name: str, v, x, out=None) -> Array:
     prepared = prepare(name, v=v, x=x)
     if prepared.framework == "torch":
         from ._autograd import bessel_with_grad, needs_grad
@@ -144,7 +145,7 @@ def _binary(name: str, v, x, out=None):
     return evaluate(name, prepared, out)
 
 
-def evaluate(name: str, prepared, out=None):
+def evaluate(name: str, prepared, out=None) -> Array:
     """Runs the native function `name` over prepared arguments v and x into `out` (checked) or
     a new array."""
     shape = broadcast_shape(name, prepared, "v", "x")

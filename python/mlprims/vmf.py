@@ -10,14 +10,15 @@ I_v itself overflow (SciPy 1.17's ``vonmises_fisher.fit`` returns kappa = 1e-8 a
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from . import _core
-from ._interop import prepare
+from ._arrays import Array, host_float64, prepare
+from ._result import Result
+from ._validation import check_integer, check_real, resolve_seed
 
 __all__ = [
     "KappaEstimate",
@@ -33,30 +34,7 @@ __all__ = [
 
 def _check_dim(function: str, dim) -> int:
     """The dimension p as an int in [2, 2**53] (p and p/2 - 1 exact in float64)."""
-    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, numbers.Integral):
-        raise TypeError(f"{function}: 'dim' must be an integer, got {type(dim).__name__} {dim!r}")
-    dim = int(dim)
-    if not 2 <= dim <= _core.vmf_max_dim:
-        raise ValueError(f"{function}: 'dim' must be >= 2 and <= 2**53, got {dim}")
-    return dim
-
-
-def _real_scalar(function: str, name: str, value) -> float:
-    """A scalar argument as a float: Python and numpy numbers, 0-d arrays and 0-d tensors.
-
-    bool, complex and non-numbers are a TypeError; arrays with more than one element and
-    integers beyond the float64 range are a ValueError (float() would raise OverflowError)."""
-    if hasattr(value, "ndim") and not isinstance(value, np.generic):
-        if value.ndim != 0:
-            raise ValueError(f"{function}: '{name}' must be a scalar, got an array of shape {tuple(value.shape)}")
-        value = value.item()
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{function}: '{name}' must be a real number, got {type(value).__name__} {value!r}")
-    try:
-        return float(value)
-    except OverflowError:
-        raise ValueError(f"{function}: '{name}' must be finite in float64 (|value| <= 1.8e308), got an integer "
-                         f"of {len(str(abs(value)))} digits") from None
+    return check_integer(function, "dim", dim, minimum=2, maximum=_core.vmf_max_dim)
 
 
 def _stored_dtype(value):
@@ -69,7 +47,7 @@ def _stored_dtype(value):
 def _normalizer(function: str, kappa, dim):
     dim = _check_dim(function, dim)
     if isinstance(kappa, (bool, int)):
-        kappa = _real_scalar(function, "kappa", kappa)  # bool is a TypeError, 10**400 a ValueError
+        kappa = check_real(function, "kappa", kappa, finite=False)  # bool is a TypeError, 10**400 a ValueError
     prepared = prepare(function, kappa=kappa)
     k = prepared.native("kappa")
     out = prepared.empty(k.shape)
@@ -77,7 +55,7 @@ def _normalizer(function: str, kappa, dim):
     return prepared.result(out)
 
 
-def log_normalizer(kappa, dim: int):
+def log_normalizer(kappa, dim: int) -> Array:
     """log C_p(kappa) = (p/2 - 1) log kappa - (p/2) log(2 pi) - log I_{p/2-1}(kappa).
 
     Parameters
@@ -105,7 +83,7 @@ def log_normalizer(kappa, dim: int):
     return _normalizer("log_normalizer", kappa, dim)
 
 
-def mean_resultant_length(kappa, dim: int):
+def mean_resultant_length(kappa, dim: int) -> Array:
     """A_p(kappa) = I_{p/2}(kappa) / I_{p/2-1}(kappa) = E[mu.x], in [0, 1).
 
     Parameters
@@ -137,7 +115,7 @@ def _as_points(function: str, X, mu=None, weights=None):
     return prepared, points
 
 
-def log_prob(X, mu, kappa: float):
+def log_prob(X, mu, kappa: float) -> Array:
     """log f(x; mu, kappa) = log C_p(kappa) + kappa mu.x for each row x of X.
 
     Parameters
@@ -164,7 +142,7 @@ def log_prob(X, mu, kappa: float):
     >>> vmf.log_prob(x, np.array([0.0, 0.0, 1.0]), 2.0).round(6)
     array([-1.126244, -3.126244])
     """
-    kappa = _real_scalar("log_prob", "kappa", kappa)
+    kappa = check_real("log_prob", "kappa", kappa, minimum=0)
     prepared, points = _as_points("log_prob", X, mu=mu)
     leading = tuple(points.shape[:-1])
     flat = points.reshape(-1, points.shape[-1])
@@ -175,7 +153,7 @@ def log_prob(X, mu, kappa: float):
 
 
 @dataclass(frozen=True)
-class KappaEstimate:
+class KappaEstimate(Result):
     """The root kappa of A_p(kappa) = rbar and how it was reached (:func:`kappa_mle`).
 
     Examples
@@ -214,12 +192,12 @@ def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
     1.0
     """
     dim = _check_dim("kappa_mle", dim)
-    kappa, iterations, converged = _core.vmf_kappa_mle(_real_scalar("kappa_mle", "rbar", rbar), dim)
+    kappa, iterations, converged = _core.vmf_kappa_mle(check_real("kappa_mle", "rbar", rbar, minimum=0, maximum=1), dim)
     return KappaEstimate(kappa, iterations, converged)
 
 
 @dataclass(frozen=True)
-class VonMisesFisherFit:
+class VonMisesFisherFit(Result):
     """Result of :func:`fit`.
 
     Examples
@@ -227,7 +205,7 @@ class VonMisesFisherFit:
     >>> import numpy as np
     >>> from mlprims import vmf
     >>> vmf.fit(np.array([[1.0, 0.0], [0.0, 1.0]]))
-    VonMisesFisherFit(p=2, kappa=..., mean_resultant_length=0.7071067812, iterations=..., converged=True)
+    VonMisesFisherFit(mu=(2,) float64, kappa=..., mean_resultant_length=0.7071067812, iterations=..., converged=True)
     """
 
     mu: Any  #: mean direction, shape (p,), the caller's array type
@@ -236,15 +214,8 @@ class VonMisesFisherFit:
     iterations: int  #: Newton/bisection steps of the kappa solve
     converged: bool
 
-    def __repr__(self) -> str:
-        p = int(self.mu.shape[0])
-        return (
-            f"VonMisesFisherFit(p={p}, kappa={self.kappa:.10g}, mean_resultant_length="
-            f"{self.mean_resultant_length:.10g}, iterations={self.iterations}, converged={self.converged})"
-        )
 
-
-def fit(X, weights=None) -> VonMisesFisherFit:
+def fit(X, *, weights=None) -> VonMisesFisherFit:
     """Maximum-likelihood von Mises-Fisher fit to the rows of X.
 
     mu = sum_i w_i x_i / |sum_i w_i x_i| and kappa solves A_p(kappa) = rbar (see
@@ -285,7 +256,7 @@ def fit(X, weights=None) -> VonMisesFisherFit:
     return VonMisesFisherFit(mu, kappa, rbar, iterations, converged)
 
 
-def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
+def sample(mu, kappa: float, size: int, *, seed: int | np.random.Generator | None = None) -> np.ndarray:
     """Draws `size` points from the von Mises-Fisher distribution (numpy, on the CPU).
 
     Wood's (1994) rejection sampler: the component w = mu.x from its marginal density
@@ -304,6 +275,8 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
         Number of points, >= 0 (an integer; bool and floats are a TypeError), with
         size * p <= 2**60.
     seed : None, int or numpy.random.Generator
+        None draws fresh entropy (a sampler's output is random by purpose; the package's seed
+        policy, :mod:`mlprims._validation`); an int or a Generator makes the draw reproducible.
 
     Returns
     -------
@@ -317,17 +290,8 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
     >>> X.shape, round(float(X[:, 2].mean()), 2)   # E[mu.x] = A_3(50) = coth(50) - 1/50
     ((10000, 3), 0.98)
     """
-    if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
-        raise TypeError(f"sample: 'size' must be a non-negative integer, got {type(size).__name__} {size!r}")
-    size = int(size)
-    if size < 0:
-        raise ValueError(f"sample: 'size' must be a non-negative integer, got {size}")
-    if np.iscomplexobj(mu):
-        raise TypeError("sample: 'mu' must be real, got a complex array")
-    try:
-        mu = np.asarray(mu, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"sample: 'mu' must be an array of real numbers: {error}") from None
+    size = check_integer("sample", "size", size, minimum=0)
+    mu = host_float64("sample", "mu", mu)  # the sampler runs in numpy: any array type, any device
     if mu.ndim != 1 or mu.shape[0] < 2:
         raise ValueError(f"sample: 'mu' must have shape (p,) with p >= 2, got shape {mu.shape}")
     p = mu.shape[0]
@@ -339,10 +303,8 @@ def sample(mu, kappa: float, size: int, seed=None) -> np.ndarray:
         raise ValueError(f"sample: 'mu' must be a finite nonzero vector, got largest |entry| {scale}")
     mu = mu / scale
     mu /= np.linalg.norm(mu)
-    kappa = _real_scalar("sample", "kappa", kappa)
-    if not (np.isfinite(kappa) and kappa >= 0):
-        raise ValueError(f"sample: 'kappa' must be finite and >= 0, got {kappa!r}")
-    rng = np.random.default_rng(seed)
+    kappa = check_real("sample", "kappa", kappa, minimum=0)
+    rng = resolve_seed("sample", seed, sampler=True)
     w, tangent_scale = _wood_marginal(rng, kappa, p, size)
     tangent = rng.standard_normal((size, p))
     tangent -= np.outer(tangent @ mu, mu)

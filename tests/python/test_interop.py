@@ -1,11 +1,15 @@
-"""Arrays in and out: numpy, torch (CPU), scalars, lists, other DLPack objects; dtypes, shapes,
-strides, devices and bad input. The function under test is special.log_iv; every elementwise
-function shares this path."""
+"""Arrays in and out: numpy, torch (CPU and CUDA), scalars, lists, other DLPack objects; dtypes,
+shapes, strides, devices and bad input.
+
+The matrix at the end runs every public function (tests/python/_interop_cases.py) over every
+array type, device, dtype and layout; the tests before it go deeper into the path all elementwise
+functions share, with special.log_iv and its siblings."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _interop_cases import CASES, POLICY, SAME_AS_INPUT
 from mlprims import _core, special
 
 torch = pytest.importorskip("torch")
@@ -245,3 +249,122 @@ def test_out_with_distinct_elements_in_any_layout_is_accepted():
     wide = np.zeros((3, 8))[:, ::2]  # strided every other column
     special.log_kv(0.5, x, out=wide)
     np.testing.assert_allclose(wide, special.log_kv(0.5, x), rtol=1e-15)
+
+
+# --- every public function over every array type, device, dtype and layout --------------------
+
+
+def _strided(array):
+    """The same values in a non-contiguous view (every other element of a wider buffer)."""
+    if array.ndim == 0:
+        return array
+    wide = array.new_zeros(array.shape[:-1] + (2 * array.shape[-1],)) if isinstance(array, torch.Tensor) \
+        else np.zeros(array.shape[:-1] + (2 * array.shape[-1],), array.dtype)
+    wide[..., ::2] = array
+    view = wide[..., ::2]
+    assert not (view.is_contiguous() if isinstance(view, torch.Tensor) else view.flags.c_contiguous)
+    return view
+
+
+def _transposed(array):
+    """The same values in column-major (Fortran) layout."""
+    if array.ndim < 2:
+        return _strided(array)
+    return array.mT.contiguous().mT if isinstance(array, torch.Tensor) else np.asfortranarray(array)
+
+
+def _torch(dtype, device="cpu"):
+    return lambda a: torch.from_numpy(a).to(device=device, dtype=getattr(torch, dtype))
+
+
+# id -> (convert a float64 numpy array, result framework, result device, input dtype)
+VARIANTS = {
+    **{f"numpy-{d}": (lambda a, d=d: a.astype(d), "numpy", "cpu", d) for d in ("float64", "float32", "float16", "int64")},
+    **{f"torch-{d}": (_torch(d), "torch", "cpu", d) for d in ("float64", "float32", "float16", "bfloat16", "int64")},
+    **{f"cuda-{d}": (_torch(d, "cuda"), "torch", "cuda:0", d) for d in ("float64", "float32", "float16", "bfloat16")},
+    "list": (lambda a: a.tolist(), "numpy", "cpu", "float64"),
+    "dlpack-cpu": (lambda a: DLPackOnly(a), "numpy", "cpu", "float64"),
+    "dlpack-cuda": (lambda a: DLPackOnly(torch.from_numpy(a).cuda()), "torch", "cuda:0", "float64"),
+    "numpy-strided": (_strided, "numpy", "cpu", "float64"),
+    "numpy-transposed": (_transposed, "numpy", "cpu", "float64"),
+    "torch-strided": (lambda a: _strided(torch.from_numpy(a)), "torch", "cpu", "float64"),
+    "torch-transposed": (lambda a: _transposed(torch.from_numpy(a)), "torch", "cpu", "float64"),
+    "cuda-strided": (lambda a: _strided(torch.from_numpy(a).cuda()), "torch", "cuda:0", "float64"),
+}
+
+# Relative tolerance by the dtype a result is returned in (the data are exact in every dtype).
+_RTOL = {"float64": 1e-12, "float32": 2e-5, "float16": 2e-3, "bfloat16": 1.6e-2, "bool": 0}
+
+
+def _applies(case, variant: str) -> bool:
+    _, framework, _, dtype = VARIANTS[variant]
+    if case.torch_only and framework != "torch":
+        return False
+    if case.scalar_only and variant.startswith("dlpack"):
+        return False  # a 0-d value, not an array object
+    return case.integers or not dtype.startswith("int")
+
+
+def _matrix():
+    for case in CASES:
+        for variant in VARIANTS:
+            if _applies(case, variant):
+                marks = [pytest.mark.cuda] if "cuda" in variant else []
+                yield pytest.param(case, variant, id=f"{case.name}-{variant}", marks=marks)
+
+
+def _to_float64(array):
+    if isinstance(array, torch.Tensor):
+        return array.detach().cpu().double().numpy()
+    return np.asarray(array, dtype=np.float64)
+
+
+def _expected_dtype(spec: str, input_dtype: str) -> str:
+    if spec == SAME_AS_INPUT:
+        return input_dtype
+    if spec == POLICY:
+        return "float32" if input_dtype in ("float32", "float16", "bfloat16") else "float64"
+    return spec
+
+
+@pytest.mark.parametrize("case, variant", list(_matrix()))
+def test_every_public_function_over_every_array_type(case, variant):
+    convert, framework, device, input_dtype = VARIANTS[variant]
+    result = case.call(**{name: convert(array) for name, array in case.data.items()})
+    if case.always_numpy:
+        framework, device = "numpy", "cpu"
+    outputs = case.outputs(result)
+    specs = case.output_dtypes or (POLICY,) * len(outputs)
+    for output, spec in zip(outputs, specs):
+        expected_dtype = _expected_dtype(spec, input_dtype)
+        if framework == "numpy":
+            assert isinstance(output, np.ndarray), type(output)
+            assert output.dtype == np.dtype(expected_dtype)
+        else:
+            assert isinstance(output, torch.Tensor), type(output)
+            assert str(output.device) == device and output.dtype == getattr(torch, expected_dtype)
+
+    if case.torch_only:
+        reference = case.reference(**case.data)
+        expected = (reference,)
+    else:
+        expected = case.values(case.call(**case.data), _to_float64)
+    got = case.values(result, _to_float64)
+    returned_in = _expected_dtype(specs[0], input_dtype) if outputs else "float64"
+    rtol = _RTOL[returned_in]
+    for got_value, expected_value in zip(got, expected, strict=True):
+        scale = max(1.0, float(np.max(np.abs(expected_value), initial=0.0)))
+        np.testing.assert_allclose(got_value, expected_value, rtol=rtol, atol=rtol * scale)
+
+
+def test_the_matrix_covers_every_public_name():
+    """A public function without a Case would be untested for interop."""
+    from mlprims import lowrank, mfac, vmf
+
+    covered = {case.name.split("(")[0] for case in CASES}
+    covered |= {name.rsplit(".", 1)[0] for name in covered}  # methods cover their class
+    results = {"LowRankResult", "SolveInfo", "KappaEstimate", "VonMisesFisherFit", "PruneResult"}
+    for module in (special, vmf, mfac, lowrank):
+        short = module.__name__.split(".")[-1]
+        missing = [n for n in module.__all__ if n not in results and f"{short}.{n}" not in covered]
+        assert not missing, f"no interop case for {short}: {missing}"

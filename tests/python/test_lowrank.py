@@ -363,8 +363,8 @@ def test_torch_in_torch_out(problem):
 @pytest.mark.parametrize(
     "kwargs, error, words",
     [
-        ({"rank": 0}, ValueError, "'rank' must be in [1, min(m, n)]"),
-        ({"rank": 81}, ValueError, "'rank' must be in [1, min(m, n)] = [1, 80]"),
+        ({"rank": 0}, ValueError, "'rank' must be >= 1 and <= 80 (min(m, n) for W of shape (120, 80)), got 0"),
+        ({"rank": 81}, ValueError, "'rank' must be >= 1 and <= 80 (min(m, n) for W of shape (120, 80)), got 81"),
         ({"rank": 2.5}, TypeError, "'rank' must be an integer"),
         ({"row_weights": -np.ones(120)}, ValueError, "'row_weights' must be finite and >= 0"),
         # the value as it reads back (it was printed "-0.000000")

@@ -1,0 +1,138 @@
+"""Every public function of mlprims with one small valid call, for the interop matrix of
+test_interop.py (array types, devices, dtypes, layouts). A new public function gets a Case here.
+
+The data are integer-valued float64 arrays of small magnitude: exact in float16, bfloat16, float32
+and int64, so every variant of a call reads the same numbers and differs from the float64 numpy
+call only by the precision it computes in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from mlprims import lowrank, mfac, special, vmf
+
+# What an output's dtype is: the compute dtype of the inputs (float64 for float64 and integer
+# inputs, float32 for float32, float16 and bfloat16: the half-precision policy), a fixed dtype, or
+# the input's own dtype (parameters updated in place).
+POLICY, SAME_AS_INPUT = "policy", "same as input"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    data: dict[str, np.ndarray]
+    call: Callable[..., Any]
+    """call(**data in one variant) -> the public function's result."""
+    outputs: Callable[[Any], tuple]
+    """The result's arrays, whose type, device and dtype are checked."""
+    values: Callable[[Any, Callable], tuple]
+    """values(result, to_float64_numpy) -> what is compared with the float64 numpy call."""
+    output_dtypes: tuple[str, ...] | None = None
+    """One entry per output: POLICY, SAME_AS_INPUT or a dtype name; None: all POLICY."""
+    integers: bool = True
+    """Integer arrays are a valid input (and the data are integers)."""
+    always_numpy: bool = False
+    """The result is numpy on the CPU whatever the inputs (samplers)."""
+    torch_only: bool = False
+    reference: Callable[..., Any] | None = None
+    """The float64 numpy computation to compare with, when `call` itself cannot take numpy."""
+    scalar_only: bool = False
+    """Takes 0-d values only (no DLPack objects)."""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def device_of(value) -> str:
+    """'cpu' or 'cuda:N' for any array argument (DLPack objects included)."""
+    if hasattr(value, "__dlpack_device__"):
+        kind, index = value.__dlpack_device__()
+        if kind == 2:
+            return f"cuda:{index}"
+    return "cpu"
+
+
+def _arrays(result) -> tuple:
+    return (result,)
+
+
+def _same(result, to64) -> tuple:
+    return (to64(result),)
+
+
+def _factors(result, to64) -> tuple:
+    """What a factorization determines: the product (the factors' signs are arbitrary), the
+    singular values and the reported error."""
+    return (to64(result.left) @ to64(result.right), to64(result.singular_values), result.weighted_error)
+
+
+_V = np.array([[0.0], [1.0], [3.0]])
+_X = np.array([1.0, 2.0, 5.0, 9.0])
+_G = np.array([[1.0, -2, 0, 3, 1, -1], [0, 1, 2, -1, 3, 2], [2, 0, -1, 1, 0, 1], [-1, 3, 1, 0, 2, -2]])
+_W = np.array([[3.0, -1, 2, 0, 1], [1, 4, -2, 1, 0], [0, 2, 5, -1, 3], [2, -3, 1, 4, -1], [-1, 0, 3, 2, 6],
+               [4, 1, -1, -2, 2]])
+_UNIT_ROWS = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, -1], [-1, 0, 0]])
+_FIT_ROWS = np.array([[1.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+
+
+def _sliding(g1, g2, x):
+    window = mfac.SlidingFisherInverse(6, 3, 1.0, dtype="float64", device=device_of(g1))
+    window.update(g1)
+    return window.update_ihvp(g2, refine=True), window.ihvp(x)
+
+
+def _mfac_step(w, g):
+    import torch
+
+    parameter = torch.nn.Parameter(w.clone())
+    parameter.grad = g.clone()
+    mfac.MFAC([parameter], lr=0.5, ngrads=2, damp=1.0).step()
+    return parameter.detach()
+
+
+def _mfac_reference(w, g):
+    """One M-FAC step from w with gradient g and an empty window: w - lr F^{-1} g."""
+    return w - 0.5 * mfac.SlidingFisherInverse(6, 2, 1.0, dtype="float64").update_ihvp(g)
+
+
+CASES = [
+    *(Case(f"special.{function.__name__}", {"v": _V + (function is special.iv_ratio), "x": _X},
+           lambda v, x, function=function: function(v, x), _arrays, _same)
+      for function in (special.log_iv, special.log_kv, special.iv_ratio)),
+    Case("vmf.log_normalizer", {"kappa": np.array([0.0, 1, 4, 30])}, lambda kappa: vmf.log_normalizer(kappa, 5),
+         _arrays, _same),
+    Case("vmf.mean_resultant_length", {"kappa": np.array([0.0, 1, 4, 30])},
+         lambda kappa: vmf.mean_resultant_length(kappa, 5), _arrays, _same),
+    Case("vmf.log_prob", {"X": _UNIT_ROWS, "mu": np.array([0.0, 0, 1])}, lambda X, mu: vmf.log_prob(X, mu, 2.0),
+         _arrays, _same),
+    Case("vmf.fit", {"X": _FIT_ROWS, "weights": np.array([1.0, 2, 3, 4])}, lambda X, weights: vmf.fit(X, weights=weights),
+         lambda r: (r.mu,), lambda r, to64: (to64(r.mu), r.kappa, r.mean_resultant_length)),
+    Case("vmf.kappa_mle", {"rbar": np.array(0.5)}, lambda rbar: vmf.kappa_mle(rbar, 5), lambda r: (),
+         lambda r, to64: (r.kappa,), integers=False, scalar_only=True),
+    Case("vmf.sample", {"mu": np.array([0.0, 0, 2])}, lambda mu: vmf.sample(mu, 3.0, 5, seed=0), _arrays, _same,
+         output_dtypes=("float64",), always_numpy=True),
+    Case("mfac.FisherInverse.ihvp", {"G": _G, "x": np.array([[1.0, 0, -2, 1, 3, 1], [0, 2, 1, -1, 0, 4]])},
+         lambda G, x: mfac.FisherInverse(G, 1.0).ihvp(x, refine=True), _arrays, _same),
+    Case("mfac.FisherInverse.diagonal", {"G": _G}, lambda G: mfac.FisherInverse(G, 1.0, block_size=4).diagonal(),
+         _arrays, _same, output_dtypes=("float64",)),
+    Case("mfac.FisherInverse.entries", {"G": _G}, lambda G: mfac.FisherInverse(G, 1.0).entries([0, 5, 2], [1, 5, 3]),
+         _arrays, _same, output_dtypes=("float64",)),
+    Case("mfac.SlidingFisherInverse", {"g1": _G[0], "g2": _G[1], "x": _G[2]}, _sliding, lambda r: r,
+         lambda r, to64: tuple(map(to64, r))),
+    Case("mfac.obs_prune", {"weights": np.array([1.0, -5, 2, 8, -3, 6]), "G": _G},
+         lambda weights, G: mfac.obs_prune(weights, mfac.FisherInverse(G, 1.0), 0.5), lambda r: (r.weights, r.mask),
+         lambda r, to64: (to64(r.weights), to64(r.mask)), output_dtypes=(POLICY, "bool")),
+    Case("mfac.MFAC", {"w": np.array([1.0, -2, 0, 3, 1, 2]), "g": _G[3]}, _mfac_step, _arrays, _same,
+         output_dtypes=(SAME_AS_INPUT,), integers=False, torch_only=True, reference=_mfac_reference),
+    Case("lowrank.truncated_svd", {"W": _W}, lambda W: lowrank.truncated_svd(W, 2),
+         lambda r: (r.left, r.right, r.singular_values), _factors),
+    Case("lowrank.weighted_svd(row_weights)", {"W": _W, "d": np.array([1.0, 2, 3, 1, 2, 4])},
+         lambda W, d: lowrank.weighted_svd(W, 2, row_weights=d), lambda r: (r.left, r.right, r.singular_values), _factors),
+    Case("lowrank.weighted_svd(weights)", {"W": _W, "w": 1 + np.abs(_W)},
+         lambda W, w: lowrank.weighted_svd(W, 2, weights=w), lambda r: (r.left, r.right, r.singular_values), _factors),
+    Case("lowrank.fwsvd", {"W": _W, "fisher": 1 + np.arange(30.0).reshape(6, 5) % 4},
+         lambda W, fisher: lowrank.fwsvd(W, fisher, 2), lambda r: (r.left, r.right, r.singular_values), _factors),
+]
