@@ -1,13 +1,15 @@
-// Bindings of mlprims/lowrank.hpp. Arrays arrive C-contiguous from mlprims.lowrank, outputs
-// allocated there.
+// Bindings of mlprims/lowrank.hpp (mlprims._core.lowrank) and its test hook (mlprims._core.testing).
+// Arrays arrive C-contiguous from mlprims.lowrank, outputs allocated there; options are keywords.
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
+#include "callbacks.hpp"
 #include "dlpack.hpp"
 #include "mlprims/core/error.hpp"
+#include "lowrank/testing.hpp"
 #include "mlprims/lowrank.hpp"
 #include "registration.hpp"
 
@@ -53,86 +55,127 @@ const char* method_name(lowrank::SvdMethod method) {
   }
 }
 
-py::tuple result_tuple(const lowrank::WeightedResult& result) {
-  return py::make_tuple(method_name(result.method),
-                        result.weighted_error, result.left_shift, result.right_shift, result.iterations,
-                        result.converged);
+// The outputs and W of one call, imported with the names the public function uses.
+struct Problem {
+  ImportedTensor W, left, right, singular_values;
+  Problem(const char* function, py::handle w, py::handle l, py::handle r, py::handle s, std::intptr_t stream)
+      : W(import_tensor(w, function, "W", stream)),
+        left(import_tensor(l, function, "left", stream)),
+        right(import_tensor(r, function, "right", stream)),
+        singular_values(import_tensor(s, function, "singular_values", stream)) {}
+};
+
+// The weighted problems' optional weights (None: not given), kept alive with their views.
+struct ImportedWeights {
+  std::optional<ImportedTensor> storage[5];
+  lowrank::Weights views;
+  ImportedWeights(const char* function, py::handle row_weights, py::handle col_weights, py::handle left_gram,
+                  py::handle right_gram, py::handle elementwise, std::intptr_t stream) {
+    const py::handle handles[5] = {row_weights, col_weights, left_gram, right_gram, elementwise};
+    const char* names[5] = {"row_weights", "col_weights", "left_gram", "right_gram", "weights"};
+    TensorView* slots[5] = {&views.row_weights, &views.col_weights, &views.left_gram, &views.right_gram,
+                            &views.elementwise};
+    for (int i = 0; i < 5; ++i) {
+      if (handles[i].is_none()) continue;
+      storage[i].emplace(import_tensor(handles[i], function, names[i], stream));
+      *slots[i] = storage[i]->view();
+    }
+  }
+};
+
+mlprims::IterativeOptions iteration_options(std::int64_t max_iter, double tol, const py::object& callback) {
+  mlprims::IterativeOptions iteration;
+  iteration.max_iter = max_iter;
+  iteration.tol = tol;
+  iteration.callback = iteration_callback(callback);
+  return iteration;
+}
+
+// weighted_svd's keywords, shared by the public binding and the test hook.
+#define MLPRIMS_WEIGHTED_ARGS                                                                                       \
+  py::arg("W"), py::arg("rank"), py::kw_only(), py::arg("left"), py::arg("right"), py::arg("singular_values"),    \
+      py::arg("row_weights") = py::none(), py::arg("col_weights") = py::none(), py::arg("left_gram") = py::none(), \
+      py::arg("right_gram") = py::none(), py::arg("weights") = py::none(), py::arg("max_iter") = -1,              \
+      py::arg("tol") = -1.0, py::arg("callback") = py::none(), py::arg("method") = "auto",                        \
+      py::arg("oversample") = -1, py::arg("power_iters") = -1, py::arg("seed") = 0, py::arg("placement") = "left",  \
+      py::arg("stream") = 0
+
+template <class Solve>
+auto weighted_binding(const char* function, Solve solve) {
+  return [function, solve](py::handle W, std::int64_t rank, py::handle left, py::handle right,
+                           py::handle singular_values, py::handle row_weights, py::handle col_weights,
+                           py::handle left_gram, py::handle right_gram, py::handle elementwise, std::int64_t max_iter,
+                           double tol, const py::object& callback, const std::string& method, std::int64_t oversample,
+                           int power_iters, std::uint64_t seed, const std::string& placement, std::intptr_t stream) {
+    const Problem p(function, W, left, right, singular_values, stream);
+    const ImportedWeights weights(function, row_weights, col_weights, left_gram, right_gram, elementwise, stream);
+    const lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
+    const mlprims::IterativeOptions iteration = iteration_options(max_iter, tol, callback);
+    py::gil_scoped_release release;
+    return solve(function, p, rank, weights.views, options, iteration);
+  };
 }
 
 }  // namespace
 
-void register_lowrank(py::module_& m) {
-  m.def(
-      "lowrank_weighted_svd",
-      [](py::handle W, std::int64_t rank, py::handle row_weights, py::handle col_weights, py::handle left_gram,
-         py::handle right_gram, py::handle elementwise, std::int64_t max_iter, double tol, py::object callback,
-         const std::string& method, std::int64_t oversample, int power_iters,
-         std::uint64_t seed, const std::string& placement, py::handle left, py::handle right,
-         py::handle singular_values, std::intptr_t stream, bool device_algorithm, const std::string& name) {
-        // Errors name the public function that was called: truncated_svd runs through here too.
-        const char* function = name.c_str();
-        const ImportedTensor w_in = import_tensor(W, function, "W", stream);
-        const ImportedTensor left_in = import_tensor(left, function, "left", stream);
-        const ImportedTensor right_in = import_tensor(right, function, "right", stream);
-        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", stream);
-        std::optional<ImportedTensor> inputs[5];
-        py::handle handles[5] = {row_weights, col_weights, left_gram, right_gram, elementwise};
-        const char* names[5] = {"row_weights", "col_weights", "left_gram", "right_gram", "weights"};
-        lowrank::Weights weights;
-        TensorView* slots[5] = {&weights.row_weights, &weights.col_weights, &weights.left_gram, &weights.right_gram,
-                                &weights.elementwise};
-        for (int i = 0; i < 5; ++i) {
-          if (handles[i].is_none()) continue;
-          inputs[i].emplace(import_tensor(handles[i], function, names[i], stream));
-          *slots[i] = inputs[i]->view();
-        }
-        lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
-        options.max_iter = max_iter;
-        options.tol = tol;
-        if (!callback.is_none()) {
-          // Runs with the GIL released; a Python exception propagates out of weighted_svd.
-          options.callback = [&callback](std::int64_t sweep, double error) {
-            py::gil_scoped_acquire acquire;
-            return py::bool_(callback(sweep, error)).cast<bool>();
-          };
-        }
-        lowrank::WeightedResult result;
-        {
-          py::gil_scoped_release release;
-          result = lowrank::detail::weighted_svd_as(function, w_in.view(), rank, weights, options, left_in.view(),
-                                                    right_in.view(), s_in.view(), device_algorithm);
-        }
-        return result_tuple(result);
-      },
-      py::arg("W"), py::arg("rank"), py::arg("row_weights"), py::arg("col_weights"), py::arg("left_gram"),
-      py::arg("right_gram"), py::arg("weights"), py::arg("max_iter"), py::arg("tol"), py::arg("callback"),
-      py::arg("method"), py::arg("oversample"), py::arg("power_iters"), py::arg("seed"),
-      py::arg("placement"), py::arg("left"), py::arg("right"), py::arg("singular_values"), py::arg("stream"),
-      py::arg("device_algorithm"), py::arg("function"));
+void register_lowrank(py::module_& m, py::module_& testing) {
+  py::class_<lowrank::LowRankResult, IterationReport>(m, "LowRankResult")
+      .def_property_readonly("method", [](const lowrank::LowRankResult& r) { return method_name(r.method); })
+      .def_readonly("left_shift", &lowrank::LowRankResult::left_shift)
+      .def_readonly("right_shift", &lowrank::LowRankResult::right_shift);
 
   m.def(
-      "lowrank_fwsvd",
-      [](py::handle W, py::handle fisher, std::int64_t rank, int axis, const std::string& method,
-         std::int64_t oversample, int power_iters, std::uint64_t seed, const std::string& placement, py::handle left,
-         py::handle right, py::handle singular_values, std::intptr_t stream) {
-        const char* function = "fwsvd";
-        const ImportedTensor w_in = import_tensor(W, function, "W", stream);
-        const ImportedTensor fisher_in = import_tensor(fisher, function, "fisher", stream);
-        const ImportedTensor left_in = import_tensor(left, function, "left", stream);
-        const ImportedTensor right_in = import_tensor(right, function, "right", stream);
-        const ImportedTensor s_in = import_tensor(singular_values, function, "singular_values", stream);
+      "truncated_svd",
+      [](py::handle W, std::int64_t rank, py::handle left, py::handle right, py::handle singular_values,
+         const std::string& method, std::int64_t oversample, int power_iters, std::uint64_t seed,
+         const std::string& placement, std::intptr_t stream) {
+        const Problem p("truncated_svd", W, left, right, singular_values, stream);
         const lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
-        lowrank::WeightedResult result;
-        {
-          py::gil_scoped_release release;
-          result = lowrank::fwsvd(w_in.view(), fisher_in.view(), rank, axis, options, left_in.view(), right_in.view(),
-                                  s_in.view());
-        }
-        return result_tuple(result);
+        py::gil_scoped_release release;
+        return lowrank::truncated_svd(p.W.view(), rank, options, p.left.view(), p.right.view(),
+                                      p.singular_values.view());
       },
-      py::arg("W"), py::arg("fisher"), py::arg("rank"), py::arg("axis"), py::arg("method"), py::arg("oversample"),
-      py::arg("power_iters"), py::arg("seed"), py::arg("placement"), py::arg("left"), py::arg("right"),
-      py::arg("singular_values"), py::arg("stream"));
+      py::arg("W"), py::arg("rank"), py::kw_only(), py::arg("left"), py::arg("right"), py::arg("singular_values"),
+      py::arg("method") = "auto", py::arg("oversample") = -1, py::arg("power_iters") = -1, py::arg("seed") = 0,
+      py::arg("placement") = "left", py::arg("stream") = 0);
+
+  const auto public_solve = [](const char*, const Problem& p, std::int64_t rank, const lowrank::Weights& weights,
+                                const lowrank::SvdOptions& options, const mlprims::IterativeOptions& iteration) {
+    return lowrank::weighted_svd(p.W.view(), rank, weights, options, p.left.view(), p.right.view(),
+                                 p.singular_values.view(), iteration);
+  };
+  m.def("weighted_svd", weighted_binding("weighted_svd", public_solve), MLPRIMS_WEIGHTED_ARGS);
+
+  // The closed forms of CPU arrays through the CUDA back end's algorithm, with the messages of
+  // the public function named (truncated_svd is weighted_svd without weights).
+  const auto device_algorithm = [](const char* function, const Problem& p, std::int64_t rank,
+                                   const lowrank::Weights& weights, const lowrank::SvdOptions& options,
+                                   const mlprims::IterativeOptions& iteration) {
+    return lowrank::detail::solve_with_device_algorithm(function, p.W.view(), rank, weights, options, iteration,
+                                                        p.left.view(), p.right.view(), p.singular_values.view());
+  };
+  for (const char* function : {"truncated_svd", "weighted_svd"}) {
+    testing.def(("lowrank_" + std::string(function) + "_device_algorithm").c_str(),
+                weighted_binding(function, device_algorithm), MLPRIMS_WEIGHTED_ARGS);
+  }
+
+  m.def(
+      "fwsvd",
+      [](py::handle W, py::handle fisher, std::int64_t rank, int axis, py::handle left, py::handle right,
+         py::handle singular_values, const std::string& method, std::int64_t oversample, int power_iters,
+         std::uint64_t seed, const std::string& placement, std::intptr_t stream) {
+        const Problem p("fwsvd", W, left, right, singular_values, stream);
+        const ImportedTensor fisher_in = import_tensor(fisher, "fwsvd", "fisher", stream);
+        const lowrank::SvdOptions options = make_options(method, oversample, power_iters, seed, placement);
+        py::gil_scoped_release release;
+        return lowrank::fwsvd(p.W.view(), fisher_in.view(), rank, axis, options, p.left.view(), p.right.view(),
+                              p.singular_values.view());
+      },
+      py::arg("W"), py::arg("fisher"), py::arg("rank"), py::arg("axis"), py::kw_only(), py::arg("left"),
+      py::arg("right"), py::arg("singular_values"), py::arg("method") = "auto", py::arg("oversample") = -1,
+      py::arg("power_iters") = -1, py::arg("seed") = 0, py::arg("placement") = "left", py::arg("stream") = 0);
 }
+
+#undef MLPRIMS_WEIGHTED_ARGS
 
 }  // namespace mlprims::python

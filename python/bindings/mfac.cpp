@@ -19,8 +19,6 @@ using mfac::FisherInverse;
 using mfac::SlidingFisherInverse;
 using mfac::SolveInfo;
 
-py::tuple info_tuple(const SolveInfo& info) { return py::make_tuple(info.refinement_steps, info.relative_residual, info.backward_error);
-}
 
 DType storage_dtype(const std::string& name) {
   if (name == "float32") return DType::kFloat32;
@@ -31,7 +29,7 @@ DType storage_dtype(const std::string& name) {
 
 // Solves with either class: x and out imported, the GIL released while it runs.
 template <class Solver>
-py::tuple solve(const Solver& solver, const char* function, py::handle x, py::handle out, bool refine,
+SolveInfo solve(const Solver& solver, const char* function, py::handle x, py::handle out, bool refine,
                 std::intptr_t stream) {
   const ImportedTensor x_in = import_tensor(x, function, "x", stream);
   const ImportedTensor out_in = import_tensor(out, function, "out", stream);
@@ -40,12 +38,16 @@ py::tuple solve(const Solver& solver, const char* function, py::handle x, py::ha
     py::gil_scoped_release release;
     info = solver.ihvp(x_in.view(), out_in.view(), refine);
   }
-  return info_tuple(info);
+  return info;
 }
 
 }  // namespace
 
 void register_mfac(py::module_& m) {
+  py::class_<SolveInfo>(m, "SolveInfo")
+      .def_readonly("refinement_steps", &SolveInfo::refinement_steps)
+      .def_readonly("relative_residual", &SolveInfo::relative_residual)
+      .def_readonly("backward_error", &SolveInfo::backward_error);
   py::class_<FisherInverse>(m, "FisherInverse")
       .def(py::init([](py::handle grads, double damp, std::int64_t block_size, bool check_finite, std::intptr_t stream) {
              const ImportedTensor g = import_tensor(grads, "FisherInverse", "grads", stream);
@@ -121,13 +123,13 @@ void register_mfac(py::module_& m) {
               py::gil_scoped_release release;
               info = self.update_ihvp(g_in.view(), out_in.view(), refine);
             }
-            return info_tuple(info);
+            return info;
           },
           py::arg("g"), py::arg("out"), py::arg("refine"), py::arg("stream") = 0)
       .def("reset", &SlidingFisherInverse::reset);
 
   m.def(
-      "mfac_obs_prune",
+      "obs_prune",
       [](py::handle weights, const FisherInverse& finv, double sparsity, py::handle pruned, py::handle mask,
          std::intptr_t stream) {
         const ImportedTensor w_in = import_tensor(weights, "obs_prune", "weights", stream);

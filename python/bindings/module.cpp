@@ -1,13 +1,15 @@
-// The extension module mlprims._core: one registration function per primitive, plus the
-// exception mapping and the build/threading controls.
+// The extension module mlprims._core: the exception mapping, the build/threading controls, the
+// iteration report every solver's result extends, and one submodule per primitive (registered
+// from its own file) plus `testing` for test hooks.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cstdint>
 
 #include "mlprims/core/build_info.hpp"
-#include "mlprims/core/error.hpp"
 #include "dlpack.hpp"
+#include "mlprims/core/error.hpp"
+#include "mlprims/core/iteration.hpp"
 #include "mlprims/core/threading.hpp"
 #include "registration.hpp"
 
@@ -37,11 +39,17 @@ PYBIND11_MODULE(_core, m) {
   m.def("blas_library", &mlprims::blas_library);
   m.def("cuda_libraries", &mlprims::cuda_libraries);
 
+  py::class_<mlprims::IterationReport>(m, "IterationReport")
+      .def_readonly("iterations", &mlprims::IterationReport::iterations)
+      .def_readonly("converged", &mlprims::IterationReport::converged)
+      .def_readonly("error", &mlprims::IterationReport::error);
+
+  py::module_ testing = m.def_submodule("testing", "test hooks of mlprims' own tests");
   // What the DLPack/buffer import sees of an object, for tests of the zero-copy path.
-  m.def(
-      "_import_info",
+  testing.def(
+      "import_info",
       [](py::handle obj) {
-        const mlprims::python::ImportedTensor imported = mlprims::python::import_tensor(obj, "_import_info", "obj", 0);
+        const mlprims::python::ImportedTensor imported = mlprims::python::import_tensor(obj, "import_info", "obj", 0);
         const mlprims::TensorView& view = imported.view();
         py::dict info;
         info["data"] = reinterpret_cast<std::uintptr_t>(view.data());
@@ -54,8 +62,10 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("obj"));
 
-  mlprims::python::register_special(m);
-  mlprims::python::register_vmf(m);
-  mlprims::python::register_mfac(m);
-  mlprims::python::register_lowrank(m);
+  py::module_ special = m.def_submodule("special"), vmf = m.def_submodule("vmf"), mfac = m.def_submodule("mfac"),
+              lowrank = m.def_submodule("lowrank");
+  mlprims::python::register_special(special);
+  mlprims::python::register_vmf(vmf);
+  mlprims::python::register_mfac(mfac);
+  mlprims::python::register_lowrank(lowrank, testing);
 }

@@ -1,13 +1,14 @@
-// Each primitive's bindings live in their own file and register here.
+// Each primitive's bindings live in their own file and register into their own submodule of
+// mlprims._core (mlprims._core.special, ...); test hooks go to mlprims._core.testing.
 #pragma once
 
 #include <pybind11/pybind11.h>
 
 namespace mlprims::python {
 
-void register_special(pybind11::module_& m);
-void register_vmf(pybind11::module_& m);
-void register_mfac(pybind11::module_& m);
-void register_lowrank(pybind11::module_& m);
+void register_special(pybind11::module_& special);
+void register_vmf(pybind11::module_& vmf);
+void register_mfac(pybind11::module_& mfac);
+void register_lowrank(pybind11::module_& lowrank, pybind11::module_& testing);
 
 }  // namespace mlprims::python

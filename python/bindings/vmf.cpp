@@ -46,11 +46,14 @@ void define_normalizer(py::module_& m, const char* name, NormalizerFunction func
 }  // namespace
 
 void register_vmf(py::module_& m) {
-  define_normalizer(m, "vmf_log_normalizer", vmf::log_normalizer);
-  define_normalizer(m, "vmf_mean_resultant_length", vmf::mean_resultant_length);
+  py::class_<vmf::KappaEstimate, IterationReport>(m, "KappaEstimate").def_readonly("kappa", &vmf::KappaEstimate::kappa);
+  py::class_<vmf::FitResult, vmf::KappaEstimate>(m, "FitResult")
+      .def_readonly("mean_resultant_length", &vmf::FitResult::mean_resultant_length);
+  define_normalizer(m, "log_normalizer", vmf::log_normalizer);
+  define_normalizer(m, "mean_resultant_length", vmf::mean_resultant_length);
 
   m.def(
-      "vmf_log_prob",
+      "log_prob",
       [](py::handle X, py::handle mu, double kappa, py::handle out, std::intptr_t stream, const py::object& x_stored,
          const py::object& mu_stored) {
         const ImportedTensor x_in = import_tensor(X, "log_prob", "X", stream);
@@ -64,21 +67,20 @@ void register_vmf(py::module_& m) {
       py::arg("X"), py::arg("mu"), py::arg("kappa"), py::arg("out"), py::arg("stream") = 0,
       py::arg("x_stored") = py::none(), py::arg("mu_stored") = py::none());
 
-  m.def("vmf_unit_norm_tolerance", [](const std::string& stored) {
+  m.def("unit_norm_tolerance", [](const std::string& stored) {
     return vmf::unit_norm_tolerance(floating_dtype_named(stored, "unit_norm_tolerance: 'dtype'"));
   });
-  m.attr("vmf_max_dim") = vmf::kMaxDim;
+  m.attr("max_dim") = vmf::kMaxDim;
 
   m.def(
-      "vmf_kappa_mle",
+      "kappa_mle",
       [](double rbar, std::int64_t dim) {
-        const vmf::KappaEstimate e = vmf::kappa_mle(rbar, dim);
-        return py::make_tuple(e.kappa, e.iterations, e.converged);
+        return vmf::kappa_mle(rbar, dim);
       },
       py::arg("rbar"), py::arg("dim"));
 
   m.def(
-      "vmf_fit",
+      "fit",
       [](py::handle X, py::handle weights, py::handle mu_out, std::intptr_t stream, const py::object& x_stored) {
         const ImportedTensor x_in = import_tensor(X, "fit", "X", stream);
         const DType x_dtype = stored_dtype(x_stored, x_in.view(), "fit", "X");
@@ -90,7 +92,7 @@ void register_vmf(py::module_& m) {
           py::gil_scoped_release release;
           r = vmf::fit(x_in.view(), w_in ? &w_in->view() : nullptr, mu_in.view(), x_dtype);
         }
-        return py::make_tuple(r.kappa, r.mean_resultant_length, r.iterations, r.converged);
+        return r;
       },
       py::arg("X"), py::arg("weights"), py::arg("mu_out"), py::arg("stream") = 0, py::arg("x_stored") = py::none());
 }

@@ -40,9 +40,6 @@ from ._validation import check_callable, check_integer, check_real, check_string
 
 __all__ = ["LowRankResult", "fwsvd", "truncated_svd", "weighted_svd"]
 
-# Element-wise weights: sweeps and tolerance on the estimated remaining decrease (relative).
-_DEFAULT_MAX_ITER = 200
-_DEFAULT_TOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -111,8 +108,9 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
     oversample = -1 if oversample is None else check_integer(function, "oversample", oversample, minimum=0)
     power_iters = -1 if power_iters is None else check_integer(function, "power_iters", power_iters, minimum=0)
     seed = resolve_seed(function, seed, sampler=False)
-    max_iter = _DEFAULT_MAX_ITER if max_iter is None else check_integer(function, "max_iter", max_iter, minimum=0)
-    tol = _DEFAULT_TOL if tol is None else check_real(function, "tol", tol, minimum=0)
+    # None: the native defaults (mlprims/lowrank.hpp: 200 sweeps, tol 1e-8).
+    max_iter = -1 if max_iter is None else check_integer(function, "max_iter", max_iter, minimum=0)
+    tol = -1.0 if tol is None else check_real(function, "tol", tol, minimum=0)
     check_callable(function, "callback", callback)
     check_string(function, "method", method)
     check_string(function, "singular_values_on", singular_values_on)
@@ -125,24 +123,28 @@ def _solve(function: str, W, rank, *, fisher=None, axis=None, row_weights=None, 
         left = np.empty((m, rank), W_np.dtype)
         right = np.empty((rank, n), W_np.dtype)
         singular_values = np.empty(rank, W_np.dtype)
-    options = (method, oversample, power_iters, seed, singular_values_on, left, right, singular_values,
-               stream_of(W_np))
+    options = {"left": left, "right": right, "singular_values": singular_values, "method": method,
+               "oversample": oversample, "power_iters": power_iters, "seed": seed,
+               "placement": singular_values_on, "stream": stream_of(W_np)}
+    weight_arrays = {name: _native_array(function, name, value, device)
+                     for name, value in (("row_weights", row_weights), ("col_weights", col_weights),
+                                         ("left_gram", left_gram), ("right_gram", right_gram), ("weights", weights))
+                     if value is not None}
     if fisher is not None:
-        used, error, left_shift, right_shift, iterations, converged = _core.lowrank_fwsvd(
-            W_np, _native_array(function, "fisher", fisher, device), rank, axis, *options
-        )
+        native = _core.lowrank.fwsvd(W_np, _native_array(function, "fisher", fisher, device), rank, axis, **options)
+    elif _device_algorithm:
+        solve = getattr(_core.testing, f"lowrank_{function}_device_algorithm")
+        native = solve(W_np, rank, **weight_arrays, max_iter=max_iter, tol=tol, callback=callback, **options)
+    elif function == "truncated_svd":
+        native = _core.lowrank.truncated_svd(W_np, rank, **options)
     else:
-        arrays = [None if value is None else _native_array(function, name, value, device)
-                  for name, value in (("row_weights", row_weights), ("col_weights", col_weights),
-                                      ("left_gram", left_gram), ("right_gram", right_gram), ("weights", weights))]
-        used, error, left_shift, right_shift, iterations, converged = _core.lowrank_weighted_svd(
-            W_np, rank, *arrays, max_iter, tol, callback, *options, bool(_device_algorithm), function
-        )
+        native = _core.lowrank.weighted_svd(W_np, rank, **weight_arrays, max_iter=max_iter, tol=tol,
+                                            callback=callback, **options)
     if returns_torch and device is None:
         torch = torch_module()
         left, right, singular_values = (torch.from_numpy(a) for a in (left, right, singular_values))
-    return LowRankResult(left, right, singular_values, float(error), used, iterations=int(iterations),
-                         converged=bool(converged), left_shift=left_shift, right_shift=right_shift)
+    return LowRankResult(left, right, singular_values, native.error, native.method, iterations=native.iterations,
+                         converged=native.converged, left_shift=native.left_shift, right_shift=native.right_shift)
 
 
 def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None = None,

@@ -96,11 +96,11 @@ class SolveInfo(Result):
     """The backward-error estimate above, the largest over right-hand sides."""
 
 
-def _info(raw) -> SolveInfo:
-    steps, residual, backward = raw
-    return SolveInfo(
-        int(steps), float(residual) if residual >= 0 else math.nan, float(backward) if backward >= 0 else math.nan
-    )
+def _info(native) -> SolveInfo:
+    """The native report with -1 ("not measured": no refinement) as NaN."""
+    residual, backward = native.relative_residual, native.backward_error
+    return SolveInfo(native.refinement_steps, residual if residual >= 0 else math.nan,
+                     backward if backward >= 0 else math.nan)
 
 
 def _device_of(array) -> str:
@@ -171,7 +171,7 @@ class FisherInverse:
         size = 0 if block_size is None else check_integer(function, "block_size", block_size, minimum=1)
         size = min(size, grads.shape[1])  # block_size >= d is the full F
         self._grads = grads  # the native object reads it in place
-        self._native = _core.FisherInverse(grads, damp, size, bool(check_finite), stream_of(grads))
+        self._native = _core.mfac.FisherInverse(grads, damp, size, bool(check_finite), stream_of(grads))
 
     @property
     def dim(self) -> int:
@@ -381,7 +381,7 @@ class SlidingFisherInverse:
             interval = min(check_integer(function, "refactor_interval", refactor_interval, minimum=1), _MAX_SIZE)
         self._dtype = _storage_dtype_name(function, dtype)
         self._cuda_index = _cuda_index(function, device)
-        self._native = _core.SlidingFisherInverse(dim, window, damp, self._dtype, self._cuda_index, interval)
+        self._native = _core.mfac.SlidingFisherInverse(dim, window, damp, self._dtype, self._cuda_index, interval)
 
     @property
     def dim(self) -> int:
@@ -502,7 +502,7 @@ def obs_prune(weights, finv: FisherInverse, sparsity: float) -> PruneResult:
     flat = weights.reshape(-1)
     pruned = _empty_like(flat, flat.shape, _dtype_name(flat))
     mask = _empty_like(flat, flat.shape, "bool")
-    _core.mfac_obs_prune(flat, finv._native, sparsity, pruned, mask, stream_of(flat))
+    _core.mfac.obs_prune(flat, finv._native, sparsity, pruned, mask, stream_of(flat))
     return PruneResult(pruned.reshape(shape), mask.reshape(shape))
 
 

@@ -151,8 +151,8 @@ def evaluate(name: str, prepared, out=None) -> Array:
     shape = broadcast_shape(name, prepared, "v", "x")
     if out is not None:
         check_out(name, prepared, out, shape)
-        getattr(_core, name)(prepared.native("v"), prepared.native("x"), out, prepared.stream)
+        getattr(_core.special, name)(prepared.native("v"), prepared.native("x"), out, prepared.stream)
         return out
     result = prepared.empty(shape)
-    getattr(_core, name)(prepared.native("v"), prepared.native("x"), result, prepared.stream)
+    getattr(_core.special, name)(prepared.native("v"), prepared.native("x"), result, prepared.stream)
     return prepared.result(result)

@@ -34,7 +34,7 @@ __all__ = [
 
 def _check_dim(function: str, dim) -> int:
     """The dimension p as an int in [2, 2**53] (p and p/2 - 1 exact in float64)."""
-    return check_integer(function, "dim", dim, minimum=2, maximum=_core.vmf_max_dim)
+    return check_integer(function, "dim", dim, minimum=2, maximum=_core.vmf.max_dim)
 
 
 def _stored_dtype(value):
@@ -51,7 +51,7 @@ def _normalizer(function: str, kappa, dim):
     prepared = prepare(function, kappa=kappa)
     k = prepared.native("kappa")
     out = prepared.empty(k.shape)
-    getattr(_core, "vmf_" + function)(k, dim, out, prepared.stream)
+    getattr(_core.vmf, function)(k, dim, out, prepared.stream)
     return prepared.result(out)
 
 
@@ -147,7 +147,7 @@ def log_prob(X, mu, kappa: float) -> Array:
     leading = tuple(points.shape[:-1])
     flat = points.reshape(-1, points.shape[-1])
     out = prepared.empty((flat.shape[0],))
-    _core.vmf_log_prob(flat, prepared.native("mu"), kappa, out, prepared.stream,
+    _core.vmf.log_prob(flat, prepared.native("mu"), kappa, out, prepared.stream,
                        x_stored=_stored_dtype(X), mu_stored=_stored_dtype(mu))
     return out.reshape(leading)
 
@@ -167,6 +167,7 @@ class KappaEstimate(Result):
     kappa: float
     iterations: int
     converged: bool
+    error: float = 0.0  #: |A_p(kappa) - rbar| at the kappa returned
 
 
 def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
@@ -192,8 +193,8 @@ def kappa_mle(rbar: float, dim: int) -> KappaEstimate:
     1.0
     """
     dim = _check_dim("kappa_mle", dim)
-    kappa, iterations, converged = _core.vmf_kappa_mle(check_real("kappa_mle", "rbar", rbar, minimum=0, maximum=1), dim)
-    return KappaEstimate(kappa, iterations, converged)
+    native = _core.vmf.kappa_mle(check_real("kappa_mle", "rbar", rbar, minimum=0, maximum=1), dim)
+    return KappaEstimate(native.kappa, native.iterations, native.converged, native.error)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class VonMisesFisherFit(Result):
     >>> import numpy as np
     >>> from mlprims import vmf
     >>> vmf.fit(np.array([[1.0, 0.0], [0.0, 1.0]]))
-    VonMisesFisherFit(mu=(2,) float64, kappa=..., mean_resultant_length=0.7071067812, iterations=..., converged=True)
+    VonMisesFisherFit(mu=(2,) float64, kappa=..., mean_resultant_length=0.7071067812, iterations=..., converged=True, error=...)
     """
 
     mu: Any  #: mean direction, shape (p,), the caller's array type
@@ -213,6 +214,7 @@ class VonMisesFisherFit(Result):
     mean_resultant_length: float  #: rbar = |sum w_i x_i| / sum w_i
     iterations: int  #: Newton/bisection steps of the kappa solve
     converged: bool
+    error: float = 0.0  #: |A_p(kappa) - rbar| at the kappa returned
 
 
 def fit(X, *, weights=None) -> VonMisesFisherFit:
@@ -251,9 +253,9 @@ def fit(X, *, weights=None) -> VonMisesFisherFit:
         raise ValueError(f"fit: 'X' must have shape (n, p), got shape {tuple(points.shape)}")
     mu = prepared.empty((points.shape[1],))
     weights = prepared.native("weights") if "weights" in prepared.arrays else None
-    kappa, rbar, iterations, converged = _core.vmf_fit(points, weights, mu, prepared.stream,
-                                                       x_stored=_stored_dtype(X))
-    return VonMisesFisherFit(mu, kappa, rbar, iterations, converged)
+    native = _core.vmf.fit(points, weights, mu, prepared.stream, x_stored=_stored_dtype(X))
+    return VonMisesFisherFit(mu, native.kappa, native.mean_resultant_length, native.iterations, native.converged,
+                             native.error)
 
 
 def sample(mu, kappa: float, size: int, *, seed: int | np.random.Generator | None = None) -> np.ndarray:

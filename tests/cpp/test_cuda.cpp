@@ -217,7 +217,7 @@ TEST(Cuda, VonMisesFisherMatchesTheCpu) {
 template <class T>
 struct LowrankRun {
   std::vector<T> left, right, s;
-  mlprims::lowrank::WeightedResult result;
+  mlprims::lowrank::LowRankResult result;
 };
 
 template <class T>
@@ -265,7 +265,7 @@ void expect_lowrank_agrees(double tolerance) {
     EXPECT_EQ(gpu.result.method, method);
     // Exact: the same numbers to rounding; the randomized methods: the same error to 1e-3.
     const double limit = method == SvdMethod::kExact ? tolerance : 1e-3;
-    EXPECT_LE(guarded_error(gpu.result.weighted_error, cpu.result.weighted_error), limit);
+    EXPECT_LE(guarded_error(gpu.result.error, cpu.result.error), limit);
     if (method != SvdMethod::kExact) continue;
     for (std::int64_t i = 0; i < rank; ++i) EXPECT_LE(guarded_error(gpu.s[i], cpu.s[i]), tolerance) << i;
     double worst = 0.0;  // || left right ||, elementwise, on both

@@ -37,7 +37,7 @@ TEST(Lowrank, TruncatedSvdOfAKnownMatrix) {
   std::vector<double> singular;
   const std::vector<double> w = known_matrix(singular);
   std::vector<double> left(8), right(8), s(2);
-  const lowrank::SvdResult result =
+  const lowrank::LowRankResult result =
       lowrank::truncated_svd(TensorView(w.data(), DType::kFloat64, {4, 4}), 2, {},
                              TensorView(left.data(), DType::kFloat64, {4, 2}),
                              TensorView(right.data(), DType::kFloat64, {2, 4}), TensorView(s.data(), DType::kFloat64, {2}));
@@ -62,7 +62,7 @@ TEST(Lowrank, RowWeightsReportTheWeightedError) {
   std::vector<double> left(4), right(4), s(1);
   lowrank::Weights weights;
   weights.row_weights = TensorView(rows.data(), DType::kFloat64, {4});
-  const lowrank::WeightedResult result = lowrank::weighted_svd(
+  const lowrank::LowRankResult result = lowrank::weighted_svd(
       TensorView(w.data(), DType::kFloat64, {4, 4}), 1, weights, {}, TensorView(left.data(), DType::kFloat64, {4, 1}),
       TensorView(right.data(), DType::kFloat64, {1, 4}), TensorView(s.data(), DType::kFloat64, {1}));
   double residual = 0.0;
@@ -72,7 +72,7 @@ TEST(Lowrank, RowWeightsReportTheWeightedError) {
       residual += e * e;
     }
   }
-  EXPECT_NEAR(result.weighted_error, std::sqrt(residual), 1e-13);
+  EXPECT_NEAR(result.error, std::sqrt(residual), 1e-13);
 }
 
 TEST(Lowrank, FwsvdWeightsTheInputAxis) {
@@ -87,16 +87,16 @@ TEST(Lowrank, FwsvdWeightsTheInputAxis) {
   for (double& value : col_weights) value = std::sqrt(value);
   std::vector<double> left(8), right(8), s(2), left_ref(8), right_ref(8), s_ref(2);
   const TensorView W(w.data(), DType::kFloat64, {4, 4});
-  const lowrank::WeightedResult fw =
+  const lowrank::LowRankResult fw =
       lowrank::fwsvd(W, TensorView(fisher.data(), DType::kFloat64, {4, 4}), 2, 1, {},
                      TensorView(left.data(), DType::kFloat64, {4, 2}), TensorView(right.data(), DType::kFloat64, {2, 4}),
                      TensorView(s.data(), DType::kFloat64, {2}));
   lowrank::Weights weights;
   weights.col_weights = TensorView(col_weights.data(), DType::kFloat64, {4});
-  const lowrank::WeightedResult reference = lowrank::weighted_svd(
+  const lowrank::LowRankResult reference = lowrank::weighted_svd(
       W, 2, weights, {}, TensorView(left_ref.data(), DType::kFloat64, {4, 2}),
       TensorView(right_ref.data(), DType::kFloat64, {2, 4}), TensorView(s_ref.data(), DType::kFloat64, {2}));
-  EXPECT_NEAR(fw.weighted_error, reference.weighted_error, 1e-14 * reference.weighted_error);
+  EXPECT_NEAR(fw.error, reference.error, 1e-14 * reference.error);
   for (int i = 0; i < 2; ++i) EXPECT_NEAR(s[i], s_ref[i], 1e-14 * s_ref[0]);
 }
 
@@ -131,17 +131,17 @@ TEST(Lowrank, ElementwiseWeightsCompleteARankOneMatrix) {
   for (int i = 0; i < n; ++i) weights[i * n + i] = 0.0;
   lowrank::Weights given;
   given.elementwise = TensorView(weights.data(), DType::kFloat64, {m, n});
-  lowrank::SvdOptions options;
-  options.max_iter = 500;
-  options.tol = 0.0;
+  mlprims::IterativeOptions iteration;
+  iteration.max_iter = 500;
+  iteration.tol = 0.0;
   int calls = 0;
-  options.callback = [&calls](std::int64_t, double) { return ++calls < 0; };
+  iteration.callback = [&calls](std::int64_t, double) { return ++calls < 0; };
   std::vector<double> left(m), right(n), s(1);
-  const lowrank::WeightedResult result = lowrank::weighted_svd(
-      TensorView(w.data(), DType::kFloat64, {m, n}), 1, given, options, TensorView(left.data(), DType::kFloat64, {m, 1}),
-      TensorView(right.data(), DType::kFloat64, {1, n}), TensorView(s.data(), DType::kFloat64, {1}));
+  const lowrank::LowRankResult result = lowrank::weighted_svd(
+      TensorView(w.data(), DType::kFloat64, {m, n}), 1, given, {}, TensorView(left.data(), DType::kFloat64, {m, 1}),
+      TensorView(right.data(), DType::kFloat64, {1, n}), TensorView(s.data(), DType::kFloat64, {1}), iteration);
   EXPECT_EQ(calls, result.iterations);
-  EXPECT_LT(result.weighted_error, 1e-10);
+  EXPECT_LT(result.error, 1e-10);
   for (int i = 0; i < m; ++i) {
     for (int j = 0; j < n; ++j) EXPECT_NEAR(left[i] * right[j], w[i * n + j], 1e-9) << i << "," << j;
   }

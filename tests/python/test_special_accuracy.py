@@ -61,7 +61,7 @@ def test_iv_ratio(reference):
 
 def _derivative(name, v, x):
     out = np.empty(np.broadcast_shapes(np.shape(v), np.shape(x)))
-    getattr(_core, name)(np.asarray(v, dtype=np.float64), np.asarray(x, dtype=np.float64), out, 0)
+    getattr(_core.special, name)(np.asarray(v, dtype=np.float64), np.asarray(x, dtype=np.float64), out, 0)
     return out
 
 

@@ -335,7 +335,7 @@ def test_unit_norm_tolerance_follows_the_stored_precision(dtype_name):
     from mlprims import _core
 
     floor = 1e-5 if dtype_name == "float64" else 1e-4
-    assert _core.vmf_unit_norm_tolerance(dtype_name) == max(floor, 4 * _unit_roundoff(dtype_name))
+    assert _core.vmf.unit_norm_tolerance(dtype_name) == max(floor, 4 * _unit_roundoff(dtype_name))
 
 
 @pytest.mark.parametrize("dtype_name", ["float16", "bfloat16", "float32", "float64"])

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "mlprims/core/iteration.hpp"
 #include "mlprims/core/tensor.hpp"
 
 namespace mlprims::lowrank {
@@ -53,19 +54,21 @@ struct SvdOptions {
   std::uint64_t seed = 0;        // of the Gaussian test matrix
   Placement placement = Placement::kLeft;
 
-  // Element-wise weights only (alternating least squares):
-  std::int64_t max_iter = 200;  // sweeps (each updates all rows of A, then all columns of B); 0: the start
-  double tol = 1e-8;            // stop when the objective's estimated remaining decrease is below tol * objective
-  // Called after every sweep with (sweep, weighted error); returning true stops the iterations.
-  std::function<bool(std::int64_t, double)> callback;
 };
 
-struct SvdResult {
-  SvdMethod method;  // the method used (never kAuto)
+// What every low-rank function reports. `error` is the objective at the factors returned:
+// ||W - left right||_F for truncated_svd, || L^T (W - left right) R ||_F for the closed forms (from
+// sqrt(||L^T W R||^2 - sum s_i^2) or the residual), sqrt(sum_ij w_ij (W - left right)_ij^2) for
+// element-wise weights. iterations and converged are the ALS sweeps of element-wise weights (0
+// and true for the closed forms).
+struct LowRankResult : IterationReport {
+  SvdMethod method = SvdMethod::kExact;  // the method used (never kAuto)
+  double left_shift = 0.0;   // added to left_gram's diagonal before its Cholesky root (0 if none)
+  double right_shift = 0.0;
 };
 
 // left (m, rank), right (rank, n), singular_values (rank,) in W's dtype; 1 <= rank <= min(m, n).
-SvdResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
+LowRankResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
                         const TensorView& right, const TensorView& singular_values);
 
 // Weights for weighted_svd; empty views (data() == nullptr) mean "none". On each side at most one
@@ -78,15 +81,6 @@ struct Weights {
   TensorView elementwise;  // (m, n), >= 0, multiplies the squared residual; not with the others
 };
 
-struct WeightedResult {
-  SvdMethod method;
-  double weighted_error;  // || L^T (W - left right) R ||_F (from sqrt(||L^T W R||^2 - sum s_i^2) or the residual)
-  double left_shift;      // added to left_gram's diagonal before its Cholesky root (0 if none)
-  double right_shift;
-  std::int64_t iterations = 0;  // element-wise weights: sweeps done (0 for the closed forms)
-  bool converged = true;        // element-wise weights: the tolerance was met
-};
-
 // Zero row (column) weights: such a row of W does not enter the objective, so any finite choice is
 // optimal. Zero-weight columns of `right` are the least-squares fits of W's columns by the columns
 // of `left` restricted to the rows with nonzero weight; then zero-weight rows of `left` are the
@@ -96,25 +90,21 @@ struct WeightedResult {
 // Element-wise weights: weighted_error is sqrt(sum_ij w_ij (W - left right)_ij^2), never above the
 // closed-form start's; rows (columns) whose weights are all 0 keep the start's values, which are
 // fitted to W without weights as above. The computation runs in float64 for both dtypes.
-WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
-                            const TensorView& left, const TensorView& right, const TensorView& singular_values);
+// `iteration` applies to element-wise weights (alternating least squares): max_iter sweeps (each
+// updates all rows of A, then all columns of B; default 200; 0: the start), tol on the objective's
+// estimated remaining decrease relative to the objective (default 1e-8), the callback after every
+// sweep with (sweep, weighted error). W is always checked finite (the check is part of its norm).
+LowRankResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
+                           const TensorView& left, const TensorView& right, const TensorView& singular_values,
+                           const IterativeOptions& iteration = {});
 
 // FWSVD as published (Hsu et al., ICLR 2022): each input feature i of the layer gets the weight
 // sqrt(sum of fisher over the other axis), then weighted_svd with those row (input_axis 0, the
 // paper's (in, out) layout) or column (input_axis 1, torch nn.Linear's (out, in)) weights. fisher
 // has W's shape, finite and >= 0 (float32/float64).
-WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
+LowRankResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
                      const SvdOptions& options, const TensorView& left, const TensorView& right,
                      const TensorView& singular_values);
 
-namespace detail {
-// Not part of the API (the Python binding): weighted_svd with its error messages naming `function`,
-// the public function that was called (Python's truncated_svd runs through it for its error
-// figure). `host_backend` (mlprims' own tests) runs the closed forms for CPU tensors through the
-// CUDA back end's algorithm on the host, so that it is tested without a GPU.
-WeightedResult weighted_svd_as(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
-                               const SvdOptions& options, const TensorView& left, const TensorView& right,
-                               const TensorView& singular_values, bool host_backend);
-}  // namespace detail
 
 }  // namespace mlprims::lowrank

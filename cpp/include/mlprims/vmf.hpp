@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "mlprims/core/iteration.hpp"
 #include "mlprims/core/tensor.hpp"
 
 namespace mlprims::vmf {
@@ -38,21 +39,19 @@ void log_prob(const TensorView& X, const TensorView& mu, double kappa, const Ten
 void log_prob(const TensorView& X, const TensorView& mu, double kappa, const TensorView& out, DType x_stored,
               DType mu_stored);
 
-struct KappaEstimate {
-  double kappa;
-  int iterations;
-  bool converged;
+// iterations, converged: the safeguarded Newton iteration's; error = |A_p(kappa) - rbar| at the
+// kappa returned (from the complements 1 - A_p and 1 - rbar when rbar > 1/2, where they are exact).
+struct KappaEstimate : IterationReport {
+  double kappa = 0.0;
 };
 
 // The kappa with A_p(kappa) = rbar (maximum likelihood for mean resultant length rbar),
 // rbar in [0, 1]: 0 gives 0 and 1 gives +inf.
 KappaEstimate kappa_mle(double rbar, std::int64_t dim);
 
-struct FitResult {
-  double kappa;
-  double mean_resultant_length;  // rbar = |sum w_i x_i| / sum w_i
-  int iterations;
-  bool converged;
+// The report of kappa_mle for the fitted rbar.
+struct FitResult : KappaEstimate {
+  double mean_resultant_length = 0.0;  // rbar = |sum w_i x_i| / sum w_i
 };
 
 // Maximum-likelihood fit to the rows of X (n, p), optionally weighted by `weights` (n,) >= 0

@@ -179,14 +179,14 @@ double elementwise_objective(const ElementwiseProblem& p, const double* a, const
 }
 
 AlsOutcome alternating_least_squares(const ElementwiseProblem& p, std::vector<double>& a, std::vector<double>& b,
-                                     const SvdOptions& options) {
+                                     const SvdOptions& options, const IterativeOptions& iteration) {
   AlsUpdates updates(p);
   std::vector<double> work, a_next, b_next, a_far, b_far;
   const double largest_weight = *std::max_element(p.weights, p.weights + p.m * p.n);
   AlsOutcome out;
   out.objective = elementwise_objective(p, a.data(), b.data(), work);
   double step = 1.0, previous_decrease = -1.0;
-  for (std::int64_t sweep = 1; sweep <= options.max_iter; ++sweep) {
+  for (std::int64_t sweep = 1; sweep <= iteration.max_iter; ++sweep) {
     a_next = a;
     b_next = b;
     updates.update(false, b_next.data(), a_next.data());
@@ -223,10 +223,10 @@ AlsOutcome alternating_least_squares(const ElementwiseProblem& p, std::vector<do
     // Linear convergence: with ratio q between successive decreases, ~ decrease q / (1 - q) remains.
     if (previous_decrease > 0.0) {
       const double ratio = std::min(decrease / previous_decrease, kMaxRatio);
-      out.converged = decrease * ratio / (1.0 - ratio) <= options.tol * out.objective;
+      out.converged = decrease * ratio / (1.0 - ratio) <= iteration.tol * out.objective;
     }
     previous_decrease = decrease;
-    if (options.callback && options.callback(sweep, std::sqrt(out.objective))) break;
+    if (iteration.callback && iteration.callback(sweep, std::sqrt(out.objective))) break;
     if (out.converged) break;
   }
   return out;

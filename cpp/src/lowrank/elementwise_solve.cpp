@@ -26,9 +26,9 @@ std::vector<T> transposed(const T* a, std::int64_t rows, std::int64_t cols) {
 
 // W and the weights in CPU memory.
 template <class T>
-WeightedResult solve_on_host(const char* function, const TensorView& W, std::int64_t rank, const TensorView& weights,
-                             const SvdOptions& options, const TensorView& left, const TensorView& right,
-                             const TensorView& singular_values) {
+LowRankResult solve_on_host(const char* function, const TensorView& W, std::int64_t rank, const TensorView& weights,
+                            const SvdOptions& options, IterativeOptions iteration, const TensorView& left,
+                            const TensorView& right, const TensorView& singular_values) {
   const std::int64_t m = W.shape(0), n = W.shape(1);
   const ArgRef arg{function, "weights"};
   mlprims::detail::require_floating(weights, arg);
@@ -39,8 +39,10 @@ WeightedResult solve_on_host(const char* function, const TensorView& W, std::int
   const CpuDenseOps<double> host;
   std::vector<unsigned char> unused;
   host_view(weights, W, host, unused, arg);  // in CPU memory, contiguous
-  if (options.max_iter < 0) throw ValueError(std::string(function) + ": 'max_iter' must be >= 0");
-  if (!(options.tol >= 0.0)) throw ValueError(std::string(function) + ": 'tol' must be >= 0");
+  if (iteration.max_iter == -1) iteration.max_iter = 200;
+  if (iteration.tol == -1.0) iteration.tol = 1e-8;
+  if (iteration.max_iter < 0) throw ValueError(std::string(function) + ": 'max_iter' must be >= 0");
+  if (!(iteration.tol >= 0.0)) throw ValueError(std::string(function) + ": 'tol' must be >= 0");
   const std::vector<double> w = as_doubles(weights);
   require_nonnegative(w, n, arg);
   if (std::all_of(w.begin(), w.end(), [](double value) { return value == 0.0; })) {
@@ -61,12 +63,12 @@ WeightedResult solve_on_host(const char* function, const TensorView& W, std::int
   start_options.placement = Placement::kBalanced;
   std::vector<double> a(static_cast<std::size_t>(m * rank)), start_right(static_cast<std::size_t>(rank * n)),
       start_s(static_cast<std::size_t>(rank));
-  const WeightedResult closed = solve_weighted<double>(
+  const LowRankResult closed = solve_weighted<double>(
       host, cpu_truncated_factors<double>, function, TensorView(target.data(), DType::kFloat64, {m, n}), rank, start,
       start_options, TensorView(a.data(), DType::kFloat64, {m, rank}),
       TensorView(start_right.data(), DType::kFloat64, {rank, n}), TensorView(start_s.data(), DType::kFloat64, {rank}));
   std::vector<double> b = transposed(start_right.data(), rank, n);
-  const AlsOutcome outcome = alternating_least_squares(problem, a, b, options);
+  const AlsOutcome outcome = alternating_least_squares(problem, a, b, options, iteration);
 
   // The factors in canonical form (U S V^T), the singular values placed, rounded to T.
   const TruncatedFactors<double> canonical = canonical_factors(problem, a, b);
@@ -82,25 +84,30 @@ WeightedResult solve_on_host(const char* function, const TensorView& W, std::int
   // The error of the factors as returned (rounded to T).
   const std::vector<double> final_left(left_out, left_out + m * rank), final_right(right_out, right_out + rank * n);
   std::vector<double> work;
-  WeightedResult result{closed.method, 0.0, 0.0, 0.0, outcome.iterations, outcome.converged};
-  result.weighted_error = std::sqrt(
+  LowRankResult result;
+  result.method = closed.method;
+  result.iterations = outcome.iterations;
+  result.converged = outcome.converged;
+  result.error = std::sqrt(
       elementwise_objective(problem, final_left.data(), transposed(final_right.data(), rank, n).data(), work));
   return result;
 }
 
-WeightedResult solve_on_host_as_typed(const char* function, const TensorView& W, std::int64_t rank,
-                                      const TensorView& weights, const SvdOptions& options, const TensorView& left,
-                                      const TensorView& right, const TensorView& singular_values) {
+LowRankResult solve_on_host_as_typed(const char* function, const TensorView& W, std::int64_t rank,
+                                     const TensorView& weights, const SvdOptions& options,
+                                     const IterativeOptions& iteration, const TensorView& left,
+                                     const TensorView& right, const TensorView& singular_values) {
   return W.dtype() == DType::kFloat64
-             ? solve_on_host<double>(function, W, rank, weights, options, left, right, singular_values)
-             : solve_on_host<float>(function, W, rank, weights, options, left, right, singular_values);
+             ? solve_on_host<double>(function, W, rank, weights, options, iteration, left, right, singular_values)
+             : solve_on_host<float>(function, W, rank, weights, options, iteration, left, right, singular_values);
 }
 
 }  // namespace
 
-WeightedResult solve_elementwise(const char* function, const TensorView& W, std::int64_t rank,
-                                 const TensorView& weights, const SvdOptions& options, const TensorView& left,
-                                 const TensorView& right, const TensorView& singular_values) {
+LowRankResult solve_elementwise(const char* function, const TensorView& W, std::int64_t rank,
+                                const TensorView& weights, const SvdOptions& options,
+                                const IterativeOptions& iteration, const TensorView& left, const TensorView& right,
+                                const TensorView& singular_values) {
 #if defined(MLPRIMS_WITH_CUDA)
   if (W.device().is_cuda()) {
     const auto memory = make_cuda_dense_ops<float>(W.device().index, W.stream());
@@ -111,8 +118,8 @@ WeightedResult solve_elementwise(const char* function, const TensorView& W, std:
     std::vector<unsigned char> host_left(static_cast<std::size_t>(left.numel()) * item),
         host_right(static_cast<std::size_t>(right.numel()) * item),
         host_s(static_cast<std::size_t>(singular_values.numel()) * item);
-    const WeightedResult result = solve_on_host_as_typed(
-        function, host_w, rank, host_weights, options, TensorView(host_left.data(), W.dtype(), left.shape()),
+    const LowRankResult result = solve_on_host_as_typed(
+        function, host_w, rank, host_weights, options, iteration, TensorView(host_left.data(), W.dtype(), left.shape()),
         TensorView(host_right.data(), W.dtype(), right.shape()),
         TensorView(host_s.data(), W.dtype(), singular_values.shape()));
     memory->upload(host_left.data(), left.data(), host_left.size());
@@ -121,7 +128,7 @@ WeightedResult solve_elementwise(const char* function, const TensorView& W, std:
     return result;
   }
 #endif
-  return solve_on_host_as_typed(function, W, rank, weights, options, left, right, singular_values);
+  return solve_on_host_as_typed(function, W, rank, weights, options, iteration, left, right, singular_values);
 }
 
 }  // namespace mlprims::lowrank::detail

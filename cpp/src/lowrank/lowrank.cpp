@@ -13,7 +13,7 @@
 #include "lowrank/backend.hpp"
 #include "lowrank/dense_ops_svd.hpp"
 #include "lowrank/elementwise_solve.hpp"
-#include "lowrank/backend.hpp"
+#include "lowrank/testing.hpp"
 #include "lowrank/truncated_factors.hpp"
 #include "lowrank/weighted_closed_form.hpp"
 #include "mlprims/core/error.hpp"
@@ -31,7 +31,7 @@ using detail::require_nonnegative;
 // The closed form on W's back end: CUDA with the device algorithm; the host with the tuned CPU
 // SVD, or with the device algorithm when `host_backend` (tests: the GPU's code on the CPU).
 template <class T>
-WeightedResult closed_form(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
+LowRankResult closed_form(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
                            const SvdOptions& options, const TensorView& left, const TensorView& right,
                            const TensorView& singular_values, bool host_backend) {
 #if defined(MLPRIMS_WITH_CUDA)
@@ -48,9 +48,9 @@ WeightedResult closed_form(const char* function, const TensorView& W, std::int64
 }
 
 // `host_backend`: CPU tensors through the device algorithm (tests).
-WeightedResult run(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
-                   const SvdOptions& options, const TensorView& left, const TensorView& right,
-                   const TensorView& singular_values, bool host_backend = false) {
+LowRankResult run(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
+                  const SvdOptions& options, const IterativeOptions& iteration, const TensorView& left,
+                  const TensorView& right, const TensorView& singular_values, bool host_backend = false) {
   check_problem(function, W, rank, left, right, singular_values);
   if (options.oversample < -1 || options.power_iters < -1) {
     throw ValueError(std::string(function) + ": 'oversample' and 'power_iters' must be >= 0");
@@ -68,7 +68,8 @@ WeightedResult run(const char* function, const TensorView& W, std::int64_t rank,
                        ": element-wise 'weights' cannot be combined with row_weights, col_weights, left_gram or "
                        "right_gram (fold diagonal weights into them: w_ij * row_i^2 * col_j^2)");
     }
-    return detail::solve_elementwise(function, W, rank, weights.elementwise, options, left, right, singular_values);
+    return detail::solve_elementwise(function, W, rank, weights.elementwise, options, iteration, left, right,
+                                     singular_values);
   }
   return W.dtype() == DType::kFloat64
              ? closed_form<double>(function, W, rank, weights, options, left, right, singular_values, host_backend)
@@ -77,17 +78,18 @@ WeightedResult run(const char* function, const TensorView& W, std::int64_t rank,
 
 }  // namespace
 
-SvdResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
-                        const TensorView& right, const TensorView& singular_values) {
-  return SvdResult{run("truncated_svd", W, rank, Weights{}, options, left, right, singular_values).method};
+LowRankResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
+                           const TensorView& right, const TensorView& singular_values) {
+  return run("truncated_svd", W, rank, Weights{}, options, IterativeOptions{}, left, right, singular_values);
 }
 
-WeightedResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
-                            const TensorView& left, const TensorView& right, const TensorView& singular_values) {
-  return run("weighted_svd", W, rank, weights, options, left, right, singular_values);
+LowRankResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights& weights, const SvdOptions& options,
+                           const TensorView& left, const TensorView& right, const TensorView& singular_values,
+                           const IterativeOptions& iteration) {
+  return run("weighted_svd", W, rank, weights, options, iteration, left, right, singular_values);
 }
 
-WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
+LowRankResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
                      const SvdOptions& options, const TensorView& left, const TensorView& right,
                      const TensorView& singular_values) {
   const char* function = "fwsvd";
@@ -122,15 +124,16 @@ WeightedResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t
   Weights weights;
   (input_axis == 0 ? weights.row_weights : weights.col_weights) =
       TensorView(sums.data(), DType::kFloat64, {features});
-  return run(function, W, rank, weights, options, left, right, singular_values);
+  return run(function, W, rank, weights, options, IterativeOptions{}, left, right, singular_values);
 }
 
 namespace detail {
 
-WeightedResult weighted_svd_as(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
-                               const SvdOptions& options, const TensorView& left, const TensorView& right,
-                               const TensorView& singular_values, bool host_backend) {
-  return run(function, W, rank, weights, options, left, right, singular_values, host_backend);
+LowRankResult solve_with_device_algorithm(const char* function, const TensorView& W, std::int64_t rank,
+                                         const Weights& weights, const SvdOptions& options,
+                                         const IterativeOptions& iteration, const TensorView& left,
+                                         const TensorView& right, const TensorView& singular_values) {
+  return run(function, W, rank, weights, options, iteration, left, right, singular_values, /*host_backend=*/true);
 }
 
 }  // namespace detail

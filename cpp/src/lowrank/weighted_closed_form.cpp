@@ -165,7 +165,7 @@ double weighted_factors(const DenseOps<T>& ops, TruncatedSvd<T> svd, const Weigh
 }  // namespace
 
 template <class T>
-WeightedResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const char* function, const TensorView& W,
+LowRankResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const char* function, const TensorView& W,
                               std::int64_t rank, const Weights& weights, const SvdOptions& options,
                               const TensorView& left, const TensorView& right, const TensorView& singular_values) {
   WeightedProblem<T> problem;
@@ -181,7 +181,7 @@ WeightedResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const
   if (present(weights.col_weights)) {
     problem.col_weights = diagonal_weights(weights.col_weights, problem.n, W, ops, {function, "col_weights"});
   }
-  WeightedResult result{SvdMethod::kExact, 0.0, 0.0, 0.0};
+  LowRankResult result;
   const auto root_on_backend = [&](const TensorView& gram, std::int64_t size, const char* name, double& shift) {
     const ArgRef arg{function, name};
     const auto [g, largest] = checked_gram(gram, size, W, ops, arg);
@@ -200,14 +200,14 @@ WeightedResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const
   if (present(weights.right_gram)) {
     problem.right_root = root_on_backend(weights.right_gram, problem.n, "right_gram", result.right_shift);
   }
-  result.weighted_error = weighted_factors(ops, svd, problem, rank, options, static_cast<T*>(left.data()),
+  result.error = weighted_factors(ops, svd, problem, rank, options, static_cast<T*>(left.data()),
                                            static_cast<T*>(right.data()), static_cast<T*>(singular_values.data()),
                                            result.method);
   return result;
 }
 
 #define MLPRIMS_INSTANTIATE(T)                                                                                 \
-  template WeightedResult solve_weighted<T>(const DenseOps<T>&, TruncatedSvd<T>, const char*, const TensorView&, \
+  template LowRankResult solve_weighted<T>(const DenseOps<T>&, TruncatedSvd<T>, const char*, const TensorView&, \
                                             std::int64_t, const Weights&, const SvdOptions&, const TensorView&,  \
                                             const TensorView&, const TensorView&);
 MLPRIMS_INSTANTIATE(float)

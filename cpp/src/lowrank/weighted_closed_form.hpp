@@ -50,7 +50,7 @@ inline SingularValueSplit split_singular_value(Placement placement, double s) {
 // W and the outputs in ops' memory (checked by the caller: check_problem); the weights in CPU
 // memory or on W's device. Element-wise weights are not handled here (elementwise_solve.hpp).
 template <class T>
-WeightedResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const char* function, const TensorView& W,
+LowRankResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const char* function, const TensorView& W,
                               std::int64_t rank, const Weights& weights, const SvdOptions& options,
                               const TensorView& left, const TensorView& right, const TensorView& singular_values);
 

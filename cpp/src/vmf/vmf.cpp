@@ -147,13 +147,30 @@ void log_prob(const TensorView& X, const TensorView& mu, double kappa, const Ten
   require_unit_rows(worst, x_stored, x_arg);
 }
 
+namespace {
+
+// solve_kappa's answer with the residual it leaves.
+KappaEstimate kappa_report(double rbar, double p) {
+  const detail::KappaSolution s = detail::solve_kappa(rbar, p);
+  KappaEstimate estimate;
+  estimate.kappa = s.kappa;
+  estimate.iterations = s.iterations;
+  estimate.converged = s.converged;
+  if (s.kappa > 0.0 && std::isfinite(s.kappa)) {
+    const auto a = special::detail::iv_ratio_perron(0.5 * p, s.kappa);
+    estimate.error = rbar > 0.5 ? std::fabs((1.0 - rbar) - a.complement) : std::fabs(a.ratio - rbar);
+  }
+  return estimate;
+}
+
+}  // namespace
+
 KappaEstimate kappa_mle(double rbar, std::int64_t dim) {
   const double p = checked_dim(dim, "kappa_mle");
   if (!(rbar >= 0.0 && rbar <= 1.0)) {
     throw ValueError("kappa_mle: 'rbar' must be in [0, 1], got " + format_double(rbar));
   }
-  const detail::KappaSolution s = detail::solve_kappa(rbar, p);
-  return {s.kappa, s.iterations, s.converged};
+  return kappa_report(rbar, p);
 }
 
 FitResult fit(const TensorView& X, const TensorView* weights, const TensorView& mu_out) {
@@ -200,10 +217,11 @@ FitResult fit(const TensorView& X, const TensorView* weights, const TensorView& 
     mu[0] = 1.0;  // no preferred direction (rbar = 0): any unit vector is a maximizer
   }
   const double rbar = std::fmin(norm / s.total_weight, 1.0);
-  const detail::KappaSolution kappa = detail::solve_kappa(rbar, static_cast<double>(p));
-
+  FitResult result;
+  static_cast<KappaEstimate&>(result) = kappa_report(rbar, static_cast<double>(p));
+  result.mean_resultant_length = rbar;
   checks::write_vector(mu, mu_out);
-  return {kappa.kappa, rbar, kappa.iterations, kappa.converged};
+  return result;
 }
 
 }  // namespace mlprims::vmf
