@@ -33,11 +33,11 @@ void fill(const Range& r, std::vector<double>& v, std::vector<double>& x) {
 }
 
 const Range kRanges[] = {
-    {0.0, 17.0, 1e-3, 17.0},   // 0: near the origin (power series, Temme/quadrature)
-    {0.0, 30.0, 1e3, 1e6},     // 1: large argument
-    {1e2, 1e4, 1e2, 1e4},      // 2: uniform (Debye) with v ~ x
-    {1e2, 1e5, 1e-3, 10.0},    // 3: large order, small argument
-    {1e-2, 1e5, 1e-3, 1e6},    // 4: everything mixed
+    {0.0, 17.0, 1e-3, 17.0},  // 0: near the origin (power series, Temme/quadrature)
+    {0.0, 30.0, 1e3, 1e6},    // 1: large argument
+    {1e2, 1e4, 1e2, 1e4},     // 2: uniform (Debye) with v ~ x
+    {1e2, 1e5, 1e-3, 10.0},   // 3: large order, small argument
+    {1e-2, 1e5, 1e-3, 1e6},   // 4: everything mixed
 };
 
 template <void (*F)(const TensorView&, const TensorView&, const TensorView&)>

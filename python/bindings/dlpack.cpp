@@ -17,16 +17,16 @@ constexpr const char* kVersionedUsedName = "used_dltensor_versioned";
 constexpr const char* kLegacyName = "dltensor";
 constexpr const char* kLegacyUsedName = "used_dltensor";
 
-std::string where(const char* function, const char* name) {
-  return std::string(function) + ": '" + name + "'";
-}
+std::string where(const char* function, const char* name) { return std::string(function) + ": '" + name + "'"; }
 
 Device device_from_dlpack(dlpack::DLDevice device, const char* function, const char* name) {
   switch (device.device_type) {
     case dlpack::kDLCPU:
-    case dlpack::kDLCUDAHost: return Device::cpu();
+    case dlpack::kDLCUDAHost:
+      return Device::cpu();
     case dlpack::kDLCUDA:
-    case dlpack::kDLCUDAManaged: return Device::cuda(device.device_id);
+    case dlpack::kDLCUDAManaged:
+      return Device::cuda(device.device_id);
     default:
       throw TypeError(where(function, name) + " lives on a device mlprims does not support (DLPack device type " +
                       std::to_string(device.device_type) + "); use CPU or CUDA memory");
@@ -47,22 +47,32 @@ DType dtype_from_format(const py::buffer_info& info, const char* function, const
   const char code = f.empty() ? '?' : f.back();
   const auto size = info.itemsize;
   switch (code) {
-    case 'd': return DType::kFloat64;
-    case 'f': return DType::kFloat32;
-    case 'e': return DType::kFloat16;
-    case '?': return DType::kBool;
-    default: break;
+    case 'd':
+      return DType::kFloat64;
+    case 'f':
+      return DType::kFloat32;
+    case 'e':
+      return DType::kFloat16;
+    case '?':
+      return DType::kBool;
+    default:
+      break;
   }
   if (f.size() >= 2 && f[f.size() - 2] == 'Z') return size == 16 ? DType::kComplex128 : DType::kComplex64;
   const bool is_signed = code == 'b' || code == 'h' || code == 'i' || code == 'l' || code == 'q';
   const bool is_unsigned = code == 'B' || code == 'H' || code == 'I' || code == 'L' || code == 'Q';
   if (is_signed || is_unsigned) {
     switch (size) {
-      case 1: return is_signed ? DType::kInt8 : DType::kUInt8;
-      case 2: return is_signed ? DType::kInt16 : DType::kUInt16;
-      case 4: return is_signed ? DType::kInt32 : DType::kUInt32;
-      case 8: return is_signed ? DType::kInt64 : DType::kUInt64;
-      default: break;
+      case 1:
+        return is_signed ? DType::kInt8 : DType::kUInt8;
+      case 2:
+        return is_signed ? DType::kInt16 : DType::kUInt16;
+      case 4:
+        return is_signed ? DType::kInt32 : DType::kUInt32;
+      case 8:
+        return is_signed ? DType::kInt64 : DType::kUInt64;
+      default:
+        break;
     }
   }
   throw TypeError(where(function, name) + " has an unsupported element type (buffer format '" + f + "')");
@@ -124,12 +134,12 @@ DType dtype_from_dlpack(dlpack::DLDataType type, const char* function, const cha
         if (type.bits == 64) return DType::kComplex64;
         if (type.bits == 128) return DType::kComplex128;
         break;
-      default: break;
+      default:
+        break;
     }
   }
-  throw TypeError(where(function, name) + " has an unsupported element type (DLPack code " +
-                  std::to_string(type.code) + ", " + std::to_string(type.bits) + " bits, " +
-                  std::to_string(type.lanes) + " lanes)");
+  throw TypeError(where(function, name) + " has an unsupported element type (DLPack code " + std::to_string(type.code) +
+                  ", " + std::to_string(type.bits) + " bits, " + std::to_string(type.lanes) + " lanes)");
 }
 
 ImportedTensor::ImportedTensor(ImportedTensor&& other) noexcept { *this = std::move(other); }
@@ -176,8 +186,8 @@ ImportedTensor import_tensor(py::handle obj, const char* function, const char* n
           throw TypeError(where(function, name) + " came with DLPack " + std::to_string(managed->version.major) +
                           ".x, which mlprims does not understand (it reads 1.x)");
         }
-        imported.view_ = view_from_dltensor(managed->dl_tensor, (managed->flags & dlpack::kFlagReadOnly) != 0,
-                                            function, name);
+        imported.view_ =
+            view_from_dltensor(managed->dl_tensor, (managed->flags & dlpack::kFlagReadOnly) != 0, function, name);
       } else if (PyCapsule_IsValid(raw, kLegacyName)) {
         auto* managed = static_cast<dlpack::DLManagedTensor*>(PyCapsule_GetPointer(raw, kLegacyName));
         PyCapsule_SetName(raw, kLegacyUsedName);

@@ -8,8 +8,8 @@
 
 #include "callbacks.hpp"
 #include "dlpack.hpp"
-#include "mlprims/core/error.hpp"
 #include "lowrank/testing.hpp"
+#include "mlprims/core/error.hpp"
 #include "mlprims/lowrank.hpp"
 #include "registration.hpp"
 
@@ -92,13 +92,12 @@ mlprims::IterativeOptions iteration_options(std::int64_t max_iter, double tol, c
 }
 
 // weighted_svd's keywords, shared by the public binding and the test hook.
-#define MLPRIMS_WEIGHTED_ARGS                                                                                       \
-  py::arg("W"), py::arg("rank"), py::kw_only(), py::arg("left"), py::arg("right"), py::arg("singular_values"),    \
-      py::arg("row_weights") = py::none(), py::arg("col_weights") = py::none(), py::arg("left_gram") = py::none(), \
-      py::arg("right_gram") = py::none(), py::arg("weights") = py::none(), py::arg("max_iter") = -1,              \
-      py::arg("tol") = -1.0, py::arg("callback") = py::none(), py::arg("method") = "auto",                        \
-      py::arg("oversample") = -1, py::arg("power_iters") = -1, py::arg("seed") = 0, py::arg("placement") = "left",  \
-      py::arg("stream") = 0
+#define MLPRIMS_WEIGHTED_ARGS                                                                                          \
+  py::arg("W"), py::arg("rank"), py::kw_only(), py::arg("left"), py::arg("right"), py::arg("singular_values"),         \
+      py::arg("row_weights") = py::none(), py::arg("col_weights") = py::none(), py::arg("left_gram") = py::none(),     \
+      py::arg("right_gram") = py::none(), py::arg("weights") = py::none(), py::arg("max_iter") = -1,                   \
+      py::arg("tol") = -1.0, py::arg("callback") = py::none(), py::arg("method") = "auto", py::arg("oversample") = -1, \
+      py::arg("power_iters") = -1, py::arg("seed") = 0, py::arg("placement") = "left", py::arg("stream") = 0
 
 template <class Solve>
 auto weighted_binding(const char* function, Solve solve) {
@@ -140,7 +139,7 @@ void register_lowrank(py::module_& m, py::module_& testing) {
       py::arg("placement") = "left", py::arg("stream") = 0);
 
   const auto public_solve = [](const char*, const Problem& p, std::int64_t rank, const lowrank::Weights& weights,
-                                const lowrank::SvdOptions& options, const mlprims::IterativeOptions& iteration) {
+                               const lowrank::SvdOptions& options, const mlprims::IterativeOptions& iteration) {
     return lowrank::weighted_svd(p.W.view(), rank, weights, options, p.left.view(), p.right.view(),
                                  p.singular_values.view(), iteration);
   };

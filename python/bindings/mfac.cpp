@@ -19,7 +19,6 @@ using mfac::FisherInverse;
 using mfac::SlidingFisherInverse;
 using mfac::SolveInfo;
 
-
 DType storage_dtype(const std::string& name) {
   if (name == "float32") return DType::kFloat32;
   if (name == "float64") return DType::kFloat64;
@@ -49,15 +48,16 @@ void register_mfac(py::module_& m) {
       .def_readonly("relative_residual", &SolveInfo::relative_residual)
       .def_readonly("backward_error", &SolveInfo::backward_error);
   py::class_<FisherInverse>(m, "FisherInverse")
-      .def(py::init([](py::handle grads, double damp, std::int64_t block_size, bool check_finite, std::intptr_t stream) {
-             const ImportedTensor g = import_tensor(grads, "FisherInverse", "grads", stream);
-             mfac::FisherOptions options;
-             options.block_size = block_size;
-             options.check_finite = check_finite;
-             py::gil_scoped_release release;
-             return new FisherInverse(g.view(), damp, options);
-           }),
-           py::arg("grads"), py::arg("damp"), py::arg("block_size"), py::arg("check_finite"), py::arg("stream") = 0)
+      .def(
+          py::init([](py::handle grads, double damp, std::int64_t block_size, bool check_finite, std::intptr_t stream) {
+            const ImportedTensor g = import_tensor(grads, "FisherInverse", "grads", stream);
+            mfac::FisherOptions options;
+            options.block_size = block_size;
+            options.check_finite = check_finite;
+            py::gil_scoped_release release;
+            return new FisherInverse(g.view(), damp, options);
+          }),
+          py::arg("grads"), py::arg("damp"), py::arg("block_size"), py::arg("check_finite"), py::arg("stream") = 0)
       .def_property_readonly("dim", &FisherInverse::dim)
       .def_property_readonly("num_grads", &FisherInverse::num_grads)
       .def_property_readonly("damp", &FisherInverse::damp)

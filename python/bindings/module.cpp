@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "mlprims/core/build_info.hpp"
 #include "dlpack.hpp"
+#include "mlprims/core/build_info.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/core/iteration.hpp"
 #include "mlprims/core/threading.hpp"

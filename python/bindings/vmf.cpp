@@ -73,11 +73,8 @@ void register_vmf(py::module_& m) {
   m.attr("max_dim") = vmf::kMaxDim;
 
   m.def(
-      "kappa_mle",
-      [](double rbar, std::int64_t dim) {
-        return vmf::kappa_mle(rbar, dim);
-      },
-      py::arg("rbar"), py::arg("dim"));
+      "kappa_mle", [](double rbar, std::int64_t dim) { return vmf::kappa_mle(rbar, dim); }, py::arg("rbar"),
+      py::arg("dim"));
 
   m.def(
       "fit",

@@ -223,7 +223,8 @@ void check_cholesky_and_solves(const DenseOps<T>& ops) {
   EXPECT_FALSE(ops.cholesky(n, di.data()));
 
   // x <- L^{-1} x and L^{-T} x with the factor in T, an upper part that must not be read (NaN), ld n + 1.
-  HostMatrix<T> factor{n, n, n + 1, std::vector<T>(static_cast<std::size_t>((n + 1) * n), std::numeric_limits<T>::quiet_NaN())};
+  HostMatrix<T> factor{n, n, n + 1,
+                       std::vector<T>(static_cast<std::size_t>((n + 1) * n), std::numeric_limits<T>::quiet_NaN())};
   for (std::int64_t j = 0; j < n; ++j) {
     for (std::int64_t i = j; i < n; ++i) factor(i, j) = static_cast<T>(l[i + j * n]);
   }
@@ -266,7 +267,8 @@ void check_norms_and_conversions(const DenseOps<T>& ops) {
         for (std::int64_t i = 0; i < 50; ++i) scaled(i, j) *= factor;
       }
       da = upload(ops, scaled);
-      EXPECT_NEAR(ops.frobenius_norm(50, 3, da.data(), a.ld, finite) / factor, std::sqrt(exact), 1e-12 * std::sqrt(exact));
+      EXPECT_NEAR(ops.frobenius_norm(50, 3, da.data(), a.ld, finite) / factor, std::sqrt(exact),
+                  1e-12 * std::sqrt(exact));
       EXPECT_TRUE(finite);
     }
   }

@@ -24,7 +24,7 @@ using mlprims::TensorView;
 
 namespace {
 
-#define REQUIRE_GPU()                                                              \
+#define REQUIRE_GPU() \
   if (mlprims::cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device visible"
 
 // A device copy of host data on device 0, freed on scope exit.
@@ -145,7 +145,8 @@ TEST(Cuda, BesselFunctionsMatchTheCpu) {
   for (std::int64_t i = 0; i < n; i += 17) v[i] = 0.0;
   DeviceArray<double> dv(v), dx(x), dout{std::vector<double>(n)};
   const TensorView gv(dv.data(), DType::kFloat64, {n}, {}, Device::cuda()),
-      gx(dx.data(), DType::kFloat64, {n}, {}, Device::cuda()), gout(dout.data(), DType::kFloat64, {n}, {}, Device::cuda());
+      gx(dx.data(), DType::kFloat64, {n}, {}, Device::cuda()),
+      gout(dout.data(), DType::kFloat64, {n}, {}, Device::cuda());
   std::vector<double> cpu(n);
   const TensorView hv(v.data(), DType::kFloat64, {n}), hx(x.data(), DType::kFloat64, {n}),
       hout(cpu.data(), DType::kFloat64, {n});

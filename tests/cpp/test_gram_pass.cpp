@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "core/instruction_set.hpp"
-#include "lowrank/gram_pass.hpp"
 #include "gaussian_values.hpp"
+#include "lowrank/gram_pass.hpp"
 
 namespace {
 
@@ -20,7 +20,8 @@ struct Shape {
   std::int64_t m, n, b;
 };
 
-const Shape kShapes[] = {{1, 1, 1}, {5, 17, 1}, {37, 100, 7}, {130, 257, 18}, {64, 64, 40}, {97, 131, 41}, {300, 1000, 13}};
+const Shape kShapes[] = {{1, 1, 1},    {5, 17, 1},    {37, 100, 7},   {130, 257, 18},
+                         {64, 64, 40}, {97, 131, 41}, {300, 1000, 13}};
 
 using mlprims_test::gaussian;
 
@@ -82,10 +83,11 @@ TEST(GramPass, EveryInstructionSetVariantAccumulates) {
     InstructionSet set;
     Kernel kernel;
   };
-  const Variant variants[] = {{InstructionSet::kBaseline, detail::baseline::gram_rows},
+  const Variant variants[] = {
+    {InstructionSet::kBaseline, detail::baseline::gram_rows},
 #if defined(MLPRIMS_SIMD_X86)
-                              {InstructionSet::kX86_64_V3, detail::x86_64_v3::gram_rows},
-                              {InstructionSet::kX86_64_V4, detail::x86_64_v4::gram_rows},
+    {InstructionSet::kX86_64_V3, detail::x86_64_v3::gram_rows},
+    {InstructionSet::kX86_64_V4, detail::x86_64_v4::gram_rows},
 #endif
   };
   const InstructionSet best = mlprims::detail::best_instruction_set();

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "gaussian_values.hpp"
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
-#include "gaussian_values.hpp"
 
 namespace {
 
@@ -69,7 +69,8 @@ void expect_orthonormal_basis_of(std::int64_t m, std::int64_t l, const std::vect
 std::vector<double> graded_columns(std::int64_t m, std::int64_t l, double decades, unsigned seed) {
   std::vector<double> y = gaussian<double>(m * l, seed);
   for (std::int64_t i = 0; i < m; ++i) {
-    for (std::int64_t j = 0; j < l; ++j) y[i * l + j] = y[i * l + j] * std::pow(10.0, -decades * j / (l - 1)) + y[i * l];
+    for (std::int64_t j = 0; j < l; ++j)
+      y[i * l + j] = y[i * l + j] * std::pow(10.0, -decades * j / (l - 1)) + y[i * l];
   }
   return y;
 }

@@ -37,10 +37,9 @@ TEST(Lowrank, TruncatedSvdOfAKnownMatrix) {
   std::vector<double> singular;
   const std::vector<double> w = known_matrix(singular);
   std::vector<double> left(8), right(8), s(2);
-  const lowrank::LowRankResult result =
-      lowrank::truncated_svd(TensorView(w.data(), DType::kFloat64, {4, 4}), 2, {},
-                             TensorView(left.data(), DType::kFloat64, {4, 2}),
-                             TensorView(right.data(), DType::kFloat64, {2, 4}), TensorView(s.data(), DType::kFloat64, {2}));
+  const lowrank::LowRankResult result = lowrank::truncated_svd(
+      TensorView(w.data(), DType::kFloat64, {4, 4}), 2, {}, TensorView(left.data(), DType::kFloat64, {4, 2}),
+      TensorView(right.data(), DType::kFloat64, {2, 4}), TensorView(s.data(), DType::kFloat64, {2}));
   EXPECT_EQ(result.method, lowrank::SvdMethod::kExact);
   EXPECT_NEAR(s[0], 5.0, 1e-14);
   EXPECT_NEAR(s[1], 3.0, 1e-14);
@@ -87,10 +86,9 @@ TEST(Lowrank, FwsvdWeightsTheInputAxis) {
   for (double& value : col_weights) value = std::sqrt(value);
   std::vector<double> left(8), right(8), s(2), left_ref(8), right_ref(8), s_ref(2);
   const TensorView W(w.data(), DType::kFloat64, {4, 4});
-  const lowrank::LowRankResult fw =
-      lowrank::fwsvd(W, TensorView(fisher.data(), DType::kFloat64, {4, 4}), 2, 1, {},
-                     TensorView(left.data(), DType::kFloat64, {4, 2}), TensorView(right.data(), DType::kFloat64, {2, 4}),
-                     TensorView(s.data(), DType::kFloat64, {2}));
+  const lowrank::LowRankResult fw = lowrank::fwsvd(
+      W, TensorView(fisher.data(), DType::kFloat64, {4, 4}), 2, 1, {}, TensorView(left.data(), DType::kFloat64, {4, 2}),
+      TensorView(right.data(), DType::kFloat64, {2, 4}), TensorView(s.data(), DType::kFloat64, {2}));
   lowrank::Weights weights;
   weights.col_weights = TensorView(col_weights.data(), DType::kFloat64, {4});
   const lowrank::LowRankResult reference = lowrank::weighted_svd(

@@ -168,8 +168,8 @@ TEST(Mfac, ArgumentErrors) {
   // Squares beyond float64 in the static Gram matrix are refused too.
   std::vector<double> large(30, 1e200);
   EXPECT_THROW(mfac::FisherInverse(TensorView(large.data(), DType::kFloat64, {3, 10}), 1.0), mlprims::ValueError);
-  EXPECT_THROW(mfac::obs_prune(TensorView(w.data(), DType::kFloat64, {10}), finv, 1.0,
-                               TensorView(pruned.data(), DType::kFloat64, {10}),
-                               TensorView(mask.data(), DType::kBool, {10})),
-               mlprims::ValueError);
+  EXPECT_THROW(
+      mfac::obs_prune(TensorView(w.data(), DType::kFloat64, {10}), finv, 1.0,
+                      TensorView(pruned.data(), DType::kFloat64, {10}), TensorView(mask.data(), DType::kBool, {10})),
+      mlprims::ValueError);
 }

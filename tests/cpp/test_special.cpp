@@ -74,7 +74,7 @@ TEST(Special, ArrayFunctionsMatchScalarFunctions) {
 }
 
 TEST(Special, BroadcastingAndStrides) {
-  std::vector<double> v = {0.0, 1.5, 40.0};           // shape (3, 1)
+  std::vector<double> v = {0.0, 1.5, 40.0};                         // shape (3, 1)
   std::vector<double> x = {0.5, -1, 2.0, -1, 30.0, -1, 900.0, -1};  // shape (4,), stride 2
   std::vector<double> out(12);
   special::log_kv(view(v, {3, 1}), view(x, {4}, {2}), view(out, {3, 4}));
@@ -152,9 +152,8 @@ TEST(Special, ArgumentChecksNameTheArgument) {
   std::vector<float> f(3, 1.0f);
   EXPECT_EQ(message_of<mlprims::ValueError>([&] { special::log_iv(view(a, {3}), view(b, {4}), view(out, {3})); }),
             "log_iv: shapes of 'v' (3,) and 'x' (4,) cannot be broadcast together");
-  EXPECT_EQ(message_of<mlprims::TypeError>([&] {
-              special::log_kv(view(a, {3}), TensorView(f.data(), DType::kFloat32, {3}), view(out, {3}));
-            }),
+  EXPECT_EQ(message_of<mlprims::TypeError>(
+                [&] { special::log_kv(view(a, {3}), TensorView(f.data(), DType::kFloat32, {3}), view(out, {3})); }),
             "log_kv: 'x' must have dtype float64, got float32");
   EXPECT_EQ(message_of<mlprims::ValueError>([&] { special::log_iv(view(a, {3}), view(a, {3}), view(b, {4})); }),
             "log_iv: 'out' must have shape (3,), got (4,)");
@@ -170,8 +169,7 @@ TEST(Special, ArgumentChecksNameTheArgument) {
             }).find("must not overlap"),
             std::string::npos);
   std::vector<std::int64_t> ints(3, 1);
-  EXPECT_EQ(message_of<mlprims::TypeError>([&] {
-              special::log_iv(TensorView(ints.data(), DType::kInt64, {3}), view(a, {3}), view(out, {3}));
-            }),
+  EXPECT_EQ(message_of<mlprims::TypeError>(
+                [&] { special::log_iv(TensorView(ints.data(), DType::kInt64, {3}), view(a, {3}), view(out, {3})); }),
             "log_iv: 'v' must have dtype float32 or float64, got int64");
 }

@@ -91,9 +91,8 @@ TEST(Vmf, UnitNormToleranceFollowsTheStoredDtype) {
   EXPECT_EQ(mu[0], 1.0f);
   std::vector<float> out(1);
   const TensorView direction(mu.data(), DType::kFloat32, {2});
-  EXPECT_THROW(vmf::log_prob(X, direction, 1.0, TensorView(out.data(), DType::kFloat32, {1})),
-               mlprims::ValueError);
-  EXPECT_NO_THROW(vmf::log_prob(X, direction, 1.0, TensorView(out.data(), DType::kFloat32, {1}), DType::kFloat16,
-                                DType::kFloat32));
+  EXPECT_THROW(vmf::log_prob(X, direction, 1.0, TensorView(out.data(), DType::kFloat32, {1})), mlprims::ValueError);
+  EXPECT_NO_THROW(
+      vmf::log_prob(X, direction, 1.0, TensorView(out.data(), DType::kFloat32, {1}), DType::kFloat16, DType::kFloat32));
   EXPECT_THROW(vmf::fit(X, nullptr, mu_out, DType::kInt8), mlprims::TypeError);
 }

@@ -51,9 +51,8 @@ struct SvdOptions {
   // exceed 0.6 min(m, n) columns and one block less would not; 10 for kRandomized (W W^T,
   // renormalized after each).
   int power_iters = -1;
-  std::uint64_t seed = 0;        // of the Gaussian test matrix
+  std::uint64_t seed = 0;  // of the Gaussian test matrix
   Placement placement = Placement::kLeft;
-
 };
 
 // What every low-rank function reports. `error` is the objective at the factors returned:
@@ -63,13 +62,13 @@ struct SvdOptions {
 // and true for the closed forms).
 struct LowRankResult : IterationReport {
   SvdMethod method = SvdMethod::kExact;  // the method used (never kAuto)
-  double left_shift = 0.0;   // added to left_gram's diagonal before its Cholesky root (0 if none)
+  double left_shift = 0.0;               // added to left_gram's diagonal before its Cholesky root (0 if none)
   double right_shift = 0.0;
 };
 
 // left (m, rank), right (rank, n), singular_values (rank,) in W's dtype; 1 <= rank <= min(m, n).
 LowRankResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
-                        const TensorView& right, const TensorView& singular_values);
+                            const TensorView& right, const TensorView& singular_values);
 
 // Weights for weighted_svd; empty views (data() == nullptr) mean "none". On each side at most one
 // of the diagonal and the Gram weight.
@@ -84,12 +83,11 @@ struct Weights {
 // Zero row (column) weights: such a row of W does not enter the objective, so any finite choice is
 // optimal. Zero-weight columns of `right` are the least-squares fits of W's columns by the columns
 // of `left` restricted to the rows with nonzero weight; then zero-weight rows of `left` are the
-// least-squares fits of W's rows by the rows of the final `right`. A Gram matrix that is singular or indefinite to rounding gets the smallest
-// shift delta I, delta = 1e-12 ||G||_max * 10^j (j = 0, 1, ...), that lets Cholesky succeed; one that
-// needs 1e-6 ||G||_max or more is indefinite: ValueError.
-// Element-wise weights: weighted_error is sqrt(sum_ij w_ij (W - left right)_ij^2), never above the
-// closed-form start's; rows (columns) whose weights are all 0 keep the start's values, which are
-// fitted to W without weights as above. The computation runs in float64 for both dtypes.
+// least-squares fits of W's rows by the rows of the final `right`. A Gram matrix that is singular or indefinite to
+// rounding gets the smallest shift delta I, delta = 1e-12 ||G||_max * 10^j (j = 0, 1, ...), that lets Cholesky succeed;
+// one that needs 1e-6 ||G||_max or more is indefinite: ValueError. Element-wise weights: weighted_error is sqrt(sum_ij
+// w_ij (W - left right)_ij^2), never above the closed-form start's; rows (columns) whose weights are all 0 keep the
+// start's values, which are fitted to W without weights as above. The computation runs in float64 for both dtypes.
 // `iteration` applies to element-wise weights (alternating least squares): max_iter sweeps (each
 // updates all rows of A, then all columns of B; default 200; 0: the start), tol on the objective's
 // estimated remaining decrease relative to the objective (default 1e-8), the callback after every
@@ -103,8 +101,7 @@ LowRankResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights
 // paper's (in, out) layout) or column (input_axis 1, torch nn.Linear's (out, in)) weights. fisher
 // has W's shape, finite and >= 0 (float32/float64).
 LowRankResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
-                     const SvdOptions& options, const TensorView& left, const TensorView& right,
-                     const TensorView& singular_values);
-
+                    const SvdOptions& options, const TensorView& left, const TensorView& right,
+                    const TensorView& singular_values);
 
 }  // namespace mlprims::lowrank

@@ -1,9 +1,9 @@
 #include "core/checks.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -24,15 +24,13 @@ std::string format_double(double value, int significant) {
 
 void require_floating(const TensorView& t, ArgRef arg) {
   if (t.dtype() != DType::kFloat32 && t.dtype() != DType::kFloat64) {
-    throw TypeError(arg.prefix() + " must have dtype float32 or float64, got " +
-                    dtype_name(t.dtype()));
+    throw TypeError(arg.prefix() + " must have dtype float32 or float64, got " + dtype_name(t.dtype()));
   }
 }
 
 void require_dtype(const TensorView& t, DType dtype, ArgRef arg) {
   if (t.dtype() != dtype) {
-    throw TypeError(arg.prefix() + " must have dtype " + dtype_name(dtype) + ", got " +
-                    dtype_name(t.dtype()));
+    throw TypeError(arg.prefix() + " must have dtype " + dtype_name(dtype) + ", got " + dtype_name(t.dtype()));
   }
 }
 
@@ -79,8 +77,7 @@ void require_ndim(const TensorView& t, int ndim, ArgRef arg) {
 
 void require_shape(const TensorView& t, const Shape& shape, ArgRef arg) {
   if (t.shape() != shape) {
-    throw ValueError(arg.prefix() + " must have shape " + shape_str(shape) + ", got " +
-                     shape_str(t.shape()));
+    throw ValueError(arg.prefix() + " must have shape " + shape_str(shape) + ", got " + shape_str(t.shape()));
   }
 }
 
@@ -101,19 +98,17 @@ ByteRange byte_range(const TensorView& t) {
     (reach < 0 ? low : high) += reach;
   }
   const auto size = static_cast<std::int64_t>(dtype_size(t.dtype()));
-  return {base + static_cast<std::intptr_t>(low * size),
-          base + static_cast<std::intptr_t>((high + 1) * size)};
+  return {base + static_cast<std::intptr_t>(low * size), base + static_cast<std::intptr_t>((high + 1) * size)};
 }
 
 }  // namespace
 
-void require_no_partial_overlap(const TensorView& out, const TensorView& input, ArgRef out_arg,
-                                ArgRef input_arg) {
+void require_no_partial_overlap(const TensorView& out, const TensorView& input, ArgRef out_arg, ArgRef input_arg) {
   if (out.device() != input.device()) return;
   const ByteRange a = byte_range(out), b = byte_range(input);
   const bool overlap = a.first < b.last && b.first < a.last;
-  const bool identical = out.data() == input.data() && out.dtype() == input.dtype() &&
-                         out.shape() == input.shape() && out.strides() == input.strides();
+  const bool identical = out.data() == input.data() && out.dtype() == input.dtype() && out.shape() == input.shape() &&
+                         out.strides() == input.strides();
   if (overlap && !identical) {
     throw ValueError(out_arg.prefix() + " must not overlap " + input_arg.prefix() +
                      " (only exact in-place use is allowed)");
@@ -127,8 +122,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, ArgRef a_arg, ArgRef b_ar
     const std::int64_t da = i < ndim - a.size() ? 1 : a[i - (ndim - a.size())];
     const std::int64_t db = i < ndim - b.size() ? 1 : b[i - (ndim - b.size())];
     if (da != db && da != 1 && db != 1) {
-      throw ValueError(std::string(a_arg.function) + ": shapes of '" + a_arg.name + "' " + shape_str(a) +
-                       " and '" + b_arg.name + "' " + shape_str(b) + " cannot be broadcast together");
+      throw ValueError(std::string(a_arg.function) + ": shapes of '" + a_arg.name + "' " + shape_str(a) + " and '" +
+                       b_arg.name + "' " + shape_str(b) + " cannot be broadcast together");
     }
     out[i] = da == 1 ? db : da;
   }

@@ -25,8 +25,7 @@ void require_distinct_elements(const TensorView& t, ArgRef arg);
 void require_ndim(const TensorView& t, int ndim, ArgRef arg);
 void require_shape(const TensorView& t, const Shape& shape, ArgRef arg);
 // `out` must not share memory with `input` unless both are the very same view.
-void require_no_partial_overlap(const TensorView& out, const TensorView& input, ArgRef out_arg,
-                                ArgRef input_arg);
+void require_no_partial_overlap(const TensorView& out, const TensorView& input, ArgRef out_arg, ArgRef input_arg);
 
 // A double for a message: the shortest form that reads back as the same number (as Python's
 // repr; std::to_string would print 1e-9 as "0.000000"), or at most `significant` digits.

@@ -66,8 +66,7 @@ inline void walk(const Shape& shape, const ElementwiseOperand& op, std::int64_t 
 // Runs kernel over out = f(inputs...) with inputs broadcast to out's shape. All operands are
 // float32 or float64 CPU views (checked by the caller).
 template <std::size_t N, class Kernel>
-void run_elementwise_cpu(const std::array<const TensorView*, N>& inputs, const TensorView& out,
-                         Kernel&& kernel) {
+void run_elementwise_cpu(const std::array<const TensorView*, N>& inputs, const TensorView& out, Kernel&& kernel) {
   const std::int64_t total = out.numel();
   if (total == 0) return;
   Shape shape = out.shape();
@@ -80,9 +79,7 @@ void run_elementwise_cpu(const std::array<const TensorView*, N>& inputs, const T
   coalesce(shape, all);
 
   const bool flat = shape.size() == 1;
-  auto direct = [&](const ElementwiseOperand& op) {
-    return flat && op.dtype == DType::kFloat64 && op.strides[0] == 1;
-  };
+  auto direct = [&](const ElementwiseOperand& op) { return flat && op.dtype == DType::kFloat64 && op.strides[0] == 1; };
   std::array<bool, N> in_direct;
   for (std::size_t k = 0; k < N; ++k) in_direct[k] = direct(in_ops[k]);
   const bool out_direct = direct(out_op);
@@ -112,13 +109,12 @@ void run_elementwise_cpu(const std::array<const TensorView*, N>& inputs, const T
              [&](std::int64_t i, const char* p) { buffer[i] = load_as_double(p, dtype); });
         in_ptrs[k] = buffer;
       }
-      double* out_ptr = out_direct ? reinterpret_cast<double*>(out_op.data) + start
-                                   : buffers.data() + N * kElementwiseChunk;
+      double* out_ptr =
+          out_direct ? reinterpret_cast<double*>(out_op.data) + start : buffers.data() + N * kElementwiseChunk;
       kernel(in_ptrs.data(), out_ptr, count);
       if (!out_direct) {
-        walk(shape, out_op, start, count, [&](std::int64_t i, const char* p) {
-          store_from_double(const_cast<char*>(p), out_op.dtype, out_ptr[i]);
-        });
+        walk(shape, out_op, start, count,
+             [&](std::int64_t i, const char* p) { store_from_double(const_cast<char*>(p), out_op.dtype, out_ptr[i]); });
       }
     }
   }

@@ -10,11 +10,11 @@ namespace {
 // x[0] = V / f(R) plus the tail beyond R) and 127 rectangles with right edges x[1] = R > x[2] >
 // ... > x[127], x[128] = 0.
 constexpr int kLayers = 128;
-constexpr double kTailStart = 3.442619855899;        // R
+constexpr double kTailStart = 3.442619855899;       // R
 constexpr double kLayerArea = 9.91256303526217e-3;  // V
 
 struct ZigguratTables {
-  std::array<double, kLayers + 1> edge{};   // x[i]
+  std::array<double, kLayers + 1> edge{};     // x[i]
   std::array<double, kLayers> inner_ratio{};  // x[i + 1] / x[i]: below it, a sample is accepted at once
 
   ZigguratTables() {
@@ -57,7 +57,7 @@ double GaussianSampler::tail(bool negative) {
   // Marsaglia's tail method: x = R + e1 / R for exponentials e1, e2, accepted when 2 e2 > e1^2 / R^2.
   for (;;) {
     const double x = std::log(1.0 - next_uniform()) / kTailStart;  // -e1 / R, log of (0, 1]
-    const double y = std::log(1.0 - next_uniform());              // -e2
+    const double y = std::log(1.0 - next_uniform());               // -e2
     if (-2.0 * y >= x * x) return negative ? x - kTailStart : kTailStart - x;
   }
 }

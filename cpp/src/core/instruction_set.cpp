@@ -16,9 +16,12 @@ InstructionSet best_instruction_set() {
 
 const char* instruction_set_name(InstructionSet set) {
   switch (set) {
-    case InstructionSet::kX86_64_V4: return "x86-64-v4 (AVX-512)";
-    case InstructionSet::kX86_64_V3: return "x86-64-v3 (AVX2)";
-    default: return "baseline";
+    case InstructionSet::kX86_64_V4:
+      return "x86-64-v4 (AVX-512)";
+    case InstructionSet::kX86_64_V3:
+      return "x86-64-v3 (AVX2)";
+    default:
+      return "baseline";
   }
 }
 

@@ -14,9 +14,12 @@ const char* instruction_set_name(InstructionSet set);
 template <class T>
 const T& for_this_cpu(const T& baseline, const T& x86_64_v3, const T& x86_64_v4) {
   switch (best_instruction_set()) {
-    case InstructionSet::kX86_64_V4: return x86_64_v4;
-    case InstructionSet::kX86_64_V3: return x86_64_v3;
-    default: return baseline;
+    case InstructionSet::kX86_64_V4:
+      return x86_64_v4;
+    case InstructionSet::kX86_64_V3:
+      return x86_64_v3;
+    default:
+      return baseline;
   }
 }
 

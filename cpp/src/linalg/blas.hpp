@@ -39,7 +39,7 @@ int blas_int(std::int64_t value, const char* what);
 // C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major with leading dimensions lda, ldb,
 // ldc (elements between rows); op(A) is m x k, op(B) is k x n.
 template <class T>
-void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
-          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc);
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+          std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc);
 
 }  // namespace mlprims::linalg

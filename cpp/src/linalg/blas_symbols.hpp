@@ -34,18 +34,17 @@ void MLPRIMS_BLAS(dsytrs)(const char* uplo, const int* n, const int* nrhs, const
                           const int* ipiv, double* b, const int* ldb, int* info);
 
 // Dense factorizations for the low-rank module, single and double precision.
-#define MLPRIMS_DENSE_SYMBOLS(T, p)                                                                              \
-  void MLPRIMS_BLAS(p##gesdd)(const char* jobz, const int* m, const int* n, T* a, const int* lda, T* s, T* u,     \
-                              const int* ldu, T* vt, const int* ldvt, T* work, const int* lwork, int* iwork,     \
-                              int* info);                                                                        \
-  void MLPRIMS_BLAS(p##getrf)(const int* m, const int* n, T* a, const int* lda, int* ipiv, int* info);          \
-  void MLPRIMS_BLAS(p##geqrf)(const int* m, const int* n, T* a, const int* lda, T* tau, T* work,                 \
-                              const int* lwork, int* info);                                                      \
-  void MLPRIMS_BLAS(p##orgqr)(const int* m, const int* n, const int* k, T* a, const int* lda, const T* tau,      \
-                              T* work, const int* lwork, int* info);                                             \
-  void MLPRIMS_BLAS(p##trsm)(const char* side, const char* uplo, const char* transa, const char* diag,           \
-                             const int* m, const int* n, const T* alpha, const T* a, const int* lda, T* b,       \
-                             const int* ldb);
+#define MLPRIMS_DENSE_SYMBOLS(T, p)                                                                                  \
+  void MLPRIMS_BLAS(p##gesdd)(const char* jobz, const int* m, const int* n, T* a, const int* lda, T* s, T* u,        \
+                              const int* ldu, T* vt, const int* ldvt, T* work, const int* lwork, int* iwork,         \
+                              int* info);                                                                            \
+  void MLPRIMS_BLAS(p##getrf)(const int* m, const int* n, T* a, const int* lda, int* ipiv, int* info);               \
+  void MLPRIMS_BLAS(p##geqrf)(const int* m, const int* n, T* a, const int* lda, T* tau, T* work, const int* lwork,   \
+                              int* info);                                                                            \
+  void MLPRIMS_BLAS(p##orgqr)(const int* m, const int* n, const int* k, T* a, const int* lda, const T* tau, T* work, \
+                              const int* lwork, int* info);                                                          \
+  void MLPRIMS_BLAS(p##trsm)(const char* side, const char* uplo, const char* transa, const char* diag, const int* m, \
+                             const int* n, const T* alpha, const T* a, const int* lda, T* b, const int* ldb);
 MLPRIMS_DENSE_SYMBOLS(float, s)
 MLPRIMS_DENSE_SYMBOLS(double, d)
 #undef MLPRIMS_DENSE_SYMBOLS

@@ -17,9 +17,9 @@ namespace {
 template <class T>
 struct Lapack;
 
-#define MLPRIMS_LAPACK_TYPE(T, p)                         \
-  template <>                                             \
-  struct Lapack<T> {                                      \
+#define MLPRIMS_LAPACK_TYPE(T, p)                          \
+  template <>                                              \
+  struct Lapack<T> {                                       \
     static constexpr auto gesdd = &MLPRIMS_BLAS(p##gesdd); \
     static constexpr auto getrf = &MLPRIMS_BLAS(p##getrf); \
     static constexpr auto geqrf = &MLPRIMS_BLAS(p##geqrf); \
@@ -207,11 +207,11 @@ void solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* facto
   Lapack<T>::trsm(&side, &uplo, &trans, &diag, &N, &K, &one, factor, &LDF, x, &LDX);
 }
 
-#define MLPRIMS_INSTANTIATE(T)                                                                  \
-  template bool svd_thin<T>(std::int64_t, std::int64_t, T*, T*, T*, T*);                        \
-  template void orthonormalize_columns<T>(std::int64_t, std::int64_t, T*);                      \
-  template void orthonormalize_columns_keeping_signs<T>(std::int64_t, std::int64_t, T*);         \
-  template void well_conditioned_basis<T>(std::int64_t, std::int64_t, T*);                      \
+#define MLPRIMS_INSTANTIATE(T)                                                           \
+  template bool svd_thin<T>(std::int64_t, std::int64_t, T*, T*, T*, T*);                 \
+  template void orthonormalize_columns<T>(std::int64_t, std::int64_t, T*);               \
+  template void orthonormalize_columns_keeping_signs<T>(std::int64_t, std::int64_t, T*); \
+  template void well_conditioned_basis<T>(std::int64_t, std::int64_t, T*);               \
   template void solve_lower<T>(bool, std::int64_t, std::int64_t, const T*, std::int64_t, T*, std::int64_t);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)

@@ -29,8 +29,8 @@ void syrk_lower(bool transpose, std::int64_t n, std::int64_t k, double alpha, co
   MLPRIMS_BLAS(dsyrk)(&uplo, &trans, &N, &K, &alpha, a, &LDA, &beta, c, &LDC);
 }
 
-void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* factor, std::int64_t lda,
-                                  double* b, std::int64_t ldb) {
+void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* factor, std::int64_t lda, double* b,
+                                  std::int64_t ldb) {
   const char side = 'R', uplo = 'L', trans = 'T', diag = 'N';
   const double one = 1.0;
   const int M = as_int(rows, "rows"), N = as_int(n, "n"), LDA = as_int(lda, "lda"), LDB = as_int(ldb, "ldb");

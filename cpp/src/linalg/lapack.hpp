@@ -25,8 +25,8 @@ void cholesky_inverse(std::int64_t n, double* factor, std::int64_t lda);
 
 // B (rows x n, column-major) <- B L^{-T} for the lower-triangular factor L (n x n), i.e. the rows
 // of B become L^{-1} applied to them.
-void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* factor, std::int64_t lda,
-                                  double* b, std::int64_t ldb);
+void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* factor, std::int64_t lda, double* b,
+                                  std::int64_t ldb);
 
 // Eigendecomposition of the symmetric A (lower triangle read) by divide and conquer: eigenvalues
 // ascending into w, orthonormal eigenvectors into A's columns. False if it did not converge.

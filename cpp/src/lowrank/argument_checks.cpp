@@ -68,9 +68,9 @@ void require_nonnegative(const std::vector<double>& values, std::int64_t columns
   for (std::size_t e = 0; e < values.size(); ++e) {
     if (values[e] >= 0.0 && std::isfinite(values[e])) continue;
     const auto index = static_cast<std::int64_t>(e);
-    const std::string where = columns == 0 ? "index " + std::to_string(index)
-                                           : "(" + std::to_string(index / columns) + ", " +
-                                                 std::to_string(index % columns) + ")";
+    const std::string where =
+        columns == 0 ? "index " + std::to_string(index)
+                     : "(" + std::to_string(index / columns) + ", " + std::to_string(index % columns) + ")";
     throw ValueError(arg.prefix() + " must be finite and >= 0, got " + format_double(values[e]) + " at " + where);
   }
 }
@@ -89,8 +89,7 @@ std::vector<double> diagonal_weights(const TensorView& t, std::int64_t length, c
 }
 
 std::pair<std::vector<double>, double> checked_gram(const TensorView& t, std::int64_t size, const TensorView& W,
-                                                    const BackendMemory& memory,
-                                                    ArgRef arg) {
+                                                    const BackendMemory& memory, ArgRef arg) {
   mlprims::detail::require_floating(t, arg);
   mlprims::detail::require_shape(t, {size, size}, arg);
   std::vector<unsigned char> storage;

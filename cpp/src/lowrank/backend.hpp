@@ -26,8 +26,7 @@ class CpuDenseOps final : public DenseOps<T> {
                  std::int64_t ldo) const override;
   void orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const override;
   void gram(std::int64_t rows, std::int64_t n, const T* a, std::int64_t lda, double* out) const override;
-  bool svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u,
-           T* vt) const override;
+  bool svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u, T* vt) const override;
   bool symmetric_eigen(std::int64_t n, double* a, std::vector<double>& host_eigenvalues) const override;
   bool cholesky(std::int64_t n, double* a) const override;
   void solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf, T* x,

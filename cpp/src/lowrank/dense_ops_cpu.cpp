@@ -51,16 +51,16 @@ void CpuDenseOps<T>::copy(const void* from, void* to, std::size_t bytes) const {
 }
 
 template <class T>
-void CpuDenseOps<T>::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
-                           T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
-                           std::int64_t ldc) const {
+void CpuDenseOps<T>::gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+                          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+                          std::int64_t ldc) const {
   // Column-major C = op(A) op(B) is row-major C^T = op(B)^T op(A)^T.
   linalg::gemm<T>(transpose_b, transpose_a, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc);
 }
 
 template <class T>
 void CpuDenseOps<T>::transpose(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, T* out,
-                                std::int64_t ldo) const {
+                               std::int64_t ldo) const {
   for (std::int64_t j = 0; j < cols; ++j) {
     for (std::int64_t i = 0; i < rows; ++i) out[j + i * ldo] = a[i + j * lda];
   }
@@ -89,7 +89,7 @@ void CpuDenseOps<T>::gram(std::int64_t rows, std::int64_t n, const T* a, std::in
 
 template <class T>
 bool CpuDenseOps<T>::svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u,
-                          T* vt) const {
+                         T* vt) const {
   // The packed column-major A is the row-major A^T (n x m) = U' S V'^T; then A = V' S U'^T, and
   // LAPACK's row-major V'^T (n x m) and U' (n x n) are the column-major U and V^T of A.
   std::vector<T> at = packed(m, n, a, lda);
@@ -114,13 +114,13 @@ bool CpuDenseOps<T>::cholesky(std::int64_t n, double* a) const {
 
 template <class T>
 void CpuDenseOps<T>::solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf,
-                                  T* x, std::int64_t ldx) const {
+                                 T* x, std::int64_t ldx) const {
   linalg::solve_lower(transposed, n, k, factor, ldf, x, ldx);
 }
 
 template <class T>
 void CpuDenseOps<T>::scale(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
-                            const T* col_scale) const {
+                           const T* col_scale) const {
   for (std::int64_t j = 0; j < cols; ++j) {
     for (std::int64_t i = 0; i < rows; ++i) {
       T value = a[i + j * lda];
@@ -137,7 +137,7 @@ void CpuDenseOps<T>::scale(std::int64_t rows, std::int64_t cols, T* a, std::int6
 // for a times a power of two.
 template <class T>
 double CpuDenseOps<T>::frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
-                                       bool& finite) const {
+                                      bool& finite) const {
   T probe = 0;
   double sum = 0.0;
   for (std::int64_t j = 0; j < cols; ++j) {

@@ -57,8 +57,8 @@ void project_and_orthonormalize(const DenseOps<T>& ops, std::int64_t s, std::int
 // Columns of the orthonormal y (s x k) whose overlap with `basis` is above rounding level: 10 sqrt(s)
 // eps, a few times what the rounding of the s-term products that measure it can leave.
 template <class T>
-std::vector<std::int64_t> overlapping_columns(const DenseOps<T>& ops, std::int64_t s, std::int64_t done,
-                                              const T* basis, std::int64_t k, const T* y, T* coefficients) {
+std::vector<std::int64_t> overlapping_columns(const DenseOps<T>& ops, std::int64_t s, std::int64_t done, const T* basis,
+                                              std::int64_t k, const T* y, T* coefficients) {
   ops.gemm(true, false, done, k, s, T(1), basis, s, y, s, T(0), coefficients, done);
   const std::vector<T> overlap = ops.download_vector(coefficients, done * k);
   const T limit = T(10) * std::sqrt(static_cast<T>(s)) * std::numeric_limits<T>::epsilon();
@@ -122,8 +122,10 @@ void orthogonalize_against(const DenseOps<T>& ops, std::int64_t s, std::int64_t 
     if (!(after[j] > noise * before[j])) exhausted.push_back(j);
   }
   fill_with_noise(ops, s, exhausted, y, normal);
-  if (!exhausted.empty()) project_and_orthonormalize(ops, s, done, basis, k, y, coefficients);
-  else ops.orthonormalize(s, k, y, s);
+  if (!exhausted.empty())
+    project_and_orthonormalize(ops, s, done, basis, k, y, coefficients);
+  else
+    ops.orthonormalize(s, k, y, s);
   project_and_orthonormalize(ops, s, done, basis, k, y, coefficients);
   for (int attempt = 0; attempt < 3; ++attempt) {
     const std::vector<std::int64_t> bad = overlapping_columns(ops, s, done, basis, k, y, coefficients);
@@ -252,7 +254,7 @@ BackendFactors<T> factors_from_basis(const ShortSide<T>& x, const T* q, std::int
 // The full SVD of A, truncated.
 template <class T>
 BackendFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
-                               std::int64_t rank) {
+                                std::int64_t rank) {
   // The SVD wants a tall matrix: A itself or A^T.
   const bool transposed = rows < cols;
   const std::int64_t tall = std::max(rows, cols), p = std::min(rows, cols);
@@ -281,7 +283,7 @@ BackendFactors<T> exact_factors(const DenseOps<T>& ops, std::int64_t rows, std::
 
 template <class T>
 BackendFactors<T> krylov_factors(const ShortSide<T>& x, std::int64_t rank, const KrylovShape& shape,
-                                std::uint64_t seed) {
+                                 std::uint64_t seed) {
   BackendArray<T> q = krylov_basis(x, shape.block, shape.iterations, seed);
   BackendFactors<T> f = factors_from_basis(x, q.data(), shape.size(), rank);
   f.method = SvdMethod::kKrylov;
@@ -292,7 +294,7 @@ BackendFactors<T> krylov_factors(const ShortSide<T>& x, std::int64_t rank, const
 
 template <class T>
 BackendFactors<T> dense_ops_truncated_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
-                                          std::int64_t rank, const SvdOptions& options) {
+                                              std::int64_t rank, const SvdOptions& options) {
   // The plan is made in W's terms: W = A^T is cols x rows.
   const std::int64_t m = cols, n = rows, p = std::min(m, n);
   const SvdMethod method = resolve_method(m, n, rank, options, precision_of<T>());
@@ -316,9 +318,9 @@ BackendFactors<T> dense_ops_truncated_factors(const DenseOps<T>& ops, std::int64
   return exact_factors(ops, rows, cols, a, rank);
 }
 
-#define MLPRIMS_INSTANTIATE(T)                                                                                   \
+#define MLPRIMS_INSTANTIATE(T)                                                                                        \
   template BackendFactors<T> dense_ops_truncated_factors<T>(const DenseOps<T>&, std::int64_t, std::int64_t, const T*, \
-                                                        std::int64_t, const SvdOptions&);                        \
+                                                            std::int64_t, const SvdOptions&);
 
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)

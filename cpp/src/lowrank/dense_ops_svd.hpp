@@ -30,6 +30,6 @@ struct BackendFactors {
 // Rank-`rank` factors of the column-major rows x cols matrix a (ld rows), 1 <= rank <= min.
 template <class T>
 BackendFactors<T> dense_ops_truncated_factors(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, const T* a,
-                                          std::int64_t rank, const SvdOptions& options);
+                                              std::int64_t rank, const SvdOptions& options);
 
 }  // namespace mlprims::lowrank::detail

@@ -135,7 +135,7 @@ class AlsUpdates {
   }
 
   const ElementwiseProblem& p_;
-  std::vector<double> weighted_target_;  // w . W
+  std::vector<double> weighted_target_;     // w . W
   std::vector<std::pair<int, int>> pairs_;  // (k, l), k <= l, in packed order (column by column)
   std::vector<double> rhs_, products_, gram_;
 };

@@ -40,9 +40,8 @@ double elementwise_objective(const ElementwiseProblem& problem, const double* a,
 
 // Improves a (m x r) and b (n x r) in place; f never increases. Uses iteration's max_iter, tol
 // and callback (with sqrt(f)) as given (defaults resolved), and options for the EM fallback's SVD.
-AlsOutcome alternating_least_squares(const ElementwiseProblem& problem, std::vector<double>& a,
-                                     std::vector<double>& b, const SvdOptions& options,
-                                     const IterativeOptions& iteration);
+AlsOutcome alternating_least_squares(const ElementwiseProblem& problem, std::vector<double>& a, std::vector<double>& b,
+                                     const SvdOptions& options, const IterativeOptions& iteration);
 
 // (rows, cols) >= 0 with rows cols^T the best rank-one approximation of sqrt(w) (power iteration;
 // the Perron vectors of a nonnegative matrix are nonnegative).

@@ -9,7 +9,6 @@
 #include "lowrank/argument_checks.hpp"
 #include "lowrank/backend.hpp"
 #include "lowrank/elementwise.hpp"
-#include "lowrank/backend.hpp"
 #include "lowrank/truncated_factors.hpp"
 #include "lowrank/weighted_closed_form.hpp"
 #include "mlprims/core/error.hpp"
@@ -77,7 +76,8 @@ LowRankResult solve_on_host(const char* function, const TensorView& W, std::int6
   T* s_out = static_cast<T*>(singular_values.data());
   for (std::int64_t k = 0; k < rank; ++k) {
     const SingularValueSplit split = split_singular_value(options.placement, canonical.s[k]);
-    for (std::int64_t i = 0; i < m; ++i) left_out[i * rank + k] = static_cast<T>(canonical.u[i * rank + k] * split.left);
+    for (std::int64_t i = 0; i < m; ++i)
+      left_out[i * rank + k] = static_cast<T>(canonical.u[i * rank + k] * split.left);
     for (std::int64_t j = 0; j < n; ++j) right_out[k * n + j] = static_cast<T>(canonical.vt[k * n + j] * split.right);
     s_out[k] = static_cast<T>(canonical.s[k]);
   }
@@ -95,8 +95,8 @@ LowRankResult solve_on_host(const char* function, const TensorView& W, std::int6
 
 LowRankResult solve_on_host_as_typed(const char* function, const TensorView& W, std::int64_t rank,
                                      const TensorView& weights, const SvdOptions& options,
-                                     const IterativeOptions& iteration, const TensorView& left,
-                                     const TensorView& right, const TensorView& singular_values) {
+                                     const IterativeOptions& iteration, const TensorView& left, const TensorView& right,
+                                     const TensorView& singular_values) {
   return W.dtype() == DType::kFloat64
              ? solve_on_host<double>(function, W, rank, weights, options, iteration, left, right, singular_values)
              : solve_on_host<float>(function, W, rank, weights, options, iteration, left, right, singular_values);
@@ -104,10 +104,9 @@ LowRankResult solve_on_host_as_typed(const char* function, const TensorView& W, 
 
 }  // namespace
 
-LowRankResult solve_elementwise(const char* function, const TensorView& W, std::int64_t rank,
-                                const TensorView& weights, const SvdOptions& options,
-                                const IterativeOptions& iteration, const TensorView& left, const TensorView& right,
-                                const TensorView& singular_values) {
+LowRankResult solve_elementwise(const char* function, const TensorView& W, std::int64_t rank, const TensorView& weights,
+                                const SvdOptions& options, const IterativeOptions& iteration, const TensorView& left,
+                                const TensorView& right, const TensorView& singular_values) {
 #if defined(MLPRIMS_WITH_CUDA)
   if (W.device().is_cuda()) {
     const auto memory = make_cuda_dense_ops<float>(W.device().index, W.stream());
@@ -118,10 +117,10 @@ LowRankResult solve_elementwise(const char* function, const TensorView& W, std::
     std::vector<unsigned char> host_left(static_cast<std::size_t>(left.numel()) * item),
         host_right(static_cast<std::size_t>(right.numel()) * item),
         host_s(static_cast<std::size_t>(singular_values.numel()) * item);
-    const LowRankResult result = solve_on_host_as_typed(
-        function, host_w, rank, host_weights, options, iteration, TensorView(host_left.data(), W.dtype(), left.shape()),
-        TensorView(host_right.data(), W.dtype(), right.shape()),
-        TensorView(host_s.data(), W.dtype(), singular_values.shape()));
+    const LowRankResult result = solve_on_host_as_typed(function, host_w, rank, host_weights, options, iteration,
+                                                        TensorView(host_left.data(), W.dtype(), left.shape()),
+                                                        TensorView(host_right.data(), W.dtype(), right.shape()),
+                                                        TensorView(host_s.data(), W.dtype(), singular_values.shape()));
     memory->upload(host_left.data(), left.data(), host_left.size());
     memory->upload(host_right.data(), right.data(), host_right.size());
     memory->upload(host_s.data(), singular_values.data(), host_s.size());

@@ -12,9 +12,8 @@
 namespace mlprims::lowrank::detail {
 
 // W and the outputs checked by the caller (check_problem).
-LowRankResult solve_elementwise(const char* function, const TensorView& W, std::int64_t rank,
-                                const TensorView& weights, const SvdOptions& options,
-                                const IterativeOptions& iteration, const TensorView& left, const TensorView& right,
-                                const TensorView& singular_values);
+LowRankResult solve_elementwise(const char* function, const TensorView& W, std::int64_t rank, const TensorView& weights,
+                                const SvdOptions& options, const IterativeOptions& iteration, const TensorView& left,
+                                const TensorView& right, const TensorView& singular_values);
 
 }  // namespace mlprims::lowrank::detail

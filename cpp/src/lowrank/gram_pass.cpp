@@ -98,10 +98,10 @@ void gram_pass(std::int64_t m, std::int64_t n, const T* a, const T* z, std::int6
   gemm_product(true, m, n, a, y, b, z_next);
 }
 
-#define MLPRIMS_INSTANTIATE(T)                                                                                 \
-  template void gemm_product<T>(bool, std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*);      \
-  template bool gram_pass_is_fused<T>(std::int64_t);                                                          \
-  template void range_product<T>(std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*);           \
+#define MLPRIMS_INSTANTIATE(T)                                                                           \
+  template void gemm_product<T>(bool, std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*); \
+  template bool gram_pass_is_fused<T>(std::int64_t);                                                     \
+  template void range_product<T>(std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*);      \
   template void gram_pass<T>(std::int64_t, std::int64_t, const T*, const T*, std::int64_t, T*, T*);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)

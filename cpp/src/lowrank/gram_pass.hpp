@@ -30,10 +30,10 @@ bool gram_pass_is_fused(std::int64_t b);
 void gram_rows(std::int64_t rows, std::int64_t n, const float* w, const float* zt, std::int64_t b, float* y,
                float* acc);
 
-#define MLPRIMS_DECLARE_GRAM_KERNELS(ISA)                                                                \
-  namespace ISA {                                                                                        \
+#define MLPRIMS_DECLARE_GRAM_KERNELS(ISA)                                                                      \
+  namespace ISA {                                                                                              \
   void gram_rows(std::int64_t rows, std::int64_t n, const float* w, const float* zt, std::int64_t b, float* y, \
-                 float* acc);                                                                            \
+                 float* acc);                                                                                  \
   }
 
 MLPRIMS_DECLARE_GRAM_KERNELS(baseline)

@@ -133,8 +133,7 @@ void add_transposed_product(std::int64_t rows, std::int64_t n, const float* w, c
       axpy_tile<kAxpyColumns, kAxpyVectors>(rows, n, w + k, y + c, b, acc + c * n + k);
     }
     if (c < b) {
-      axpy_tile_narrow<kAxpyColumns, kAxpyVectors>(static_cast<int>(b - c), rows, n, w + k, y + c, b,
-                                                   acc + c * n + k);
+      axpy_tile_narrow<kAxpyColumns, kAxpyVectors>(static_cast<int>(b - c), rows, n, w + k, y + c, b, acc + c * n + k);
     }
   }
   for (std::int64_t c = 0; c < b; ++c) {

@@ -32,13 +32,13 @@ using detail::require_nonnegative;
 // SVD, or with the device algorithm when `host_backend` (tests: the GPU's code on the CPU).
 template <class T>
 LowRankResult closed_form(const char* function, const TensorView& W, std::int64_t rank, const Weights& weights,
-                           const SvdOptions& options, const TensorView& left, const TensorView& right,
-                           const TensorView& singular_values, bool host_backend) {
+                          const SvdOptions& options, const TensorView& left, const TensorView& right,
+                          const TensorView& singular_values, bool host_backend) {
 #if defined(MLPRIMS_WITH_CUDA)
   if (W.device().is_cuda()) {
     const auto ops = detail::make_cuda_dense_ops<T>(W.device().index, W.stream());
-    return detail::solve_weighted<T>(*ops, detail::dense_ops_truncated_factors<T>, function, W, rank, weights,
-                                     options, left, right, singular_values);
+    return detail::solve_weighted<T>(*ops, detail::dense_ops_truncated_factors<T>, function, W, rank, weights, options,
+                                     left, right, singular_values);
   }
 #endif
   const detail::TruncatedSvd<T> svd =
@@ -79,7 +79,7 @@ LowRankResult run(const char* function, const TensorView& W, std::int64_t rank, 
 }  // namespace
 
 LowRankResult truncated_svd(const TensorView& W, std::int64_t rank, const SvdOptions& options, const TensorView& left,
-                           const TensorView& right, const TensorView& singular_values) {
+                            const TensorView& right, const TensorView& singular_values) {
   return run("truncated_svd", W, rank, Weights{}, options, IterativeOptions{}, left, right, singular_values);
 }
 
@@ -90,8 +90,8 @@ LowRankResult weighted_svd(const TensorView& W, std::int64_t rank, const Weights
 }
 
 LowRankResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t rank, int input_axis,
-                     const SvdOptions& options, const TensorView& left, const TensorView& right,
-                     const TensorView& singular_values) {
+                    const SvdOptions& options, const TensorView& left, const TensorView& right,
+                    const TensorView& singular_values) {
   const char* function = "fwsvd";
   check_problem(function, W, rank, left, right, singular_values);
   if (input_axis != 0 && input_axis != 1) {
@@ -122,17 +122,16 @@ LowRankResult fwsvd(const TensorView& W, const TensorView& fisher, std::int64_t 
     throw ValueError(arg.prefix() + " must not be all zero (the objective would be 0 for any factors)");
   }
   Weights weights;
-  (input_axis == 0 ? weights.row_weights : weights.col_weights) =
-      TensorView(sums.data(), DType::kFloat64, {features});
+  (input_axis == 0 ? weights.row_weights : weights.col_weights) = TensorView(sums.data(), DType::kFloat64, {features});
   return run(function, W, rank, weights, options, IterativeOptions{}, left, right, singular_values);
 }
 
 namespace detail {
 
 LowRankResult solve_with_device_algorithm(const char* function, const TensorView& W, std::int64_t rank,
-                                         const Weights& weights, const SvdOptions& options,
-                                         const IterativeOptions& iteration, const TensorView& left,
-                                         const TensorView& right, const TensorView& singular_values) {
+                                          const Weights& weights, const SvdOptions& options,
+                                          const IterativeOptions& iteration, const TensorView& left,
+                                          const TensorView& right, const TensorView& singular_values) {
   return run(function, W, rank, weights, options, iteration, left, right, singular_values, /*host_backend=*/true);
 }
 

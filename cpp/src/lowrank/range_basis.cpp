@@ -73,11 +73,11 @@ std::vector<double> column_norms(std::int64_t m, std::int64_t cols, const T* y) 
 // `done` columns. Degenerate directions are replaced by random ones: any orthonormal extension of
 // the basis keeps B = Q^T W exact, it only has to be orthonormal. A column that lies in the span
 // (an exhausted Krylov space: W of lower rank than the basis) keeps after the projections only
-// rounding noise, mostly along the basis again (the rounding of the coefficients); normalized, it overlapped the basis by up to
-// 1000 eps after the checks below and cost the factors digits that depended on the BLAS kernel
-// (rank-5 W, rank 8, float64: 1e-13 to 5e-13 relative against 8e-15 from the exact SVD). Such a
-// column (part outside the span below 10 sqrt(m + done) eps of its norm, the rounding of its
-// projection) is replaced before it is normalized; with none, the cost is as before (two norms).
+// rounding noise, mostly along the basis again (the rounding of the coefficients); normalized, it overlapped the basis
+// by up to 1000 eps after the checks below and cost the factors digits that depended on the BLAS kernel (rank-5 W, rank
+// 8, float64: 1e-13 to 5e-13 relative against 8e-15 from the exact SVD). Such a column (part outside the span below 10
+// sqrt(m + done) eps of its norm, the rounding of its projection) is replaced before it is normalized; with none, the
+// cost is as before (two norms).
 template <class T>
 void next_orthonormal_block(std::int64_t m, std::int64_t cols, const T* q, std::int64_t ldq, std::int64_t done, T* y,
                             GaussianSampler& normal) {
@@ -204,9 +204,9 @@ RangeBasis<T> block_krylov_basis(std::int64_t m, std::int64_t n, const T* a, std
   return basis;
 }
 
-#define MLPRIMS_INSTANTIATE(T)                                                                                    \
-  template RangeBasis<T> subspace_iteration_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int,     \
-                                                     std::uint64_t);                                              \
+#define MLPRIMS_INSTANTIATE(T)                                                                                         \
+  template RangeBasis<T> subspace_iteration_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int,          \
+                                                     std::uint64_t);                                                   \
   template RangeBasis<T> block_krylov_basis<T>(std::int64_t, std::int64_t, const T*, std::int64_t, int, std::uint64_t, \
                                                KrylovSpace);
 MLPRIMS_INSTANTIATE(float)

@@ -29,8 +29,7 @@ std::vector<T> leading_columns(const std::vector<T>& from, std::int64_t rows, st
 
 // Thin SVD of the row-major rows x cols matrix `work` (destroyed), truncated to `rank`.
 template <class T>
-TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std::vector<T>& work,
-                                       std::int64_t rank) {
+TruncatedFactors<T> thin_svd_truncated(std::int64_t rows, std::int64_t cols, std::vector<T>& work, std::int64_t rank) {
   const std::int64_t p = std::min(rows, cols);
   std::vector<T> u(static_cast<std::size_t>(rows * p)), s(static_cast<std::size_t>(p)),
       vt(static_cast<std::size_t>(p * cols));
@@ -76,15 +75,15 @@ std::optional<TruncatedFactors<float>> factors_from_gram(std::int64_t m, std::in
   // U = Q vectors is orthonormal up to float32 rounding summed over `size` terms (~1e-5 at
   // size ~1000): made orthonormal again.
   f.u.resize(static_cast<std::size_t>(m * rank));
-  linalg::gemm<float>(false, false, m, rank, size, 1.0f, basis.q.data(), size, vectors.data(), rank, 0.0f,
-                      f.u.data(), rank);
+  linalg::gemm<float>(false, false, m, rank, size, 1.0f, basis.q.data(), size, vectors.data(), rank, 0.0f, f.u.data(),
+                      rank);
   linalg::orthonormalize_columns_keeping_signs(m, rank, f.u.data());
   // V S = (W^T Q) vectors; its orthonormalized columns are V (the normalization divides by s_i).
   // A QR rather than a division: column i carries an error ~ eps32 s_1 / s_i that would otherwise
   // show as a loss of orthogonality.
   std::vector<float> v(static_cast<std::size_t>(n * rank));
-  linalg::gemm<float>(false, false, n, rank, size, 1.0f, basis.wt_q.data(), size, vectors.data(), rank, 0.0f,
-                      v.data(), rank);
+  linalg::gemm<float>(false, false, n, rank, size, 1.0f, basis.wt_q.data(), size, vectors.data(), rank, 0.0f, v.data(),
+                      rank);
   linalg::orthonormalize_columns_keeping_signs(n, rank, v.data());
   f.vt.resize(static_cast<std::size_t>(rank * n));
   linalg::transpose(n, rank, v.data(), f.vt.data());
@@ -100,8 +99,8 @@ TruncatedFactors<T> factors_from_basis(std::int64_t m, std::int64_t n, RangeBasi
   TruncatedFactors<T> small = thin_svd_truncated(n, basis.size, basis.wt_q, rank);
   TruncatedFactors<T> f;
   f.u.resize(static_cast<std::size_t>(m * rank));
-  linalg::gemm<T>(false, true, m, rank, basis.size, T(1), basis.q.data(), basis.size, small.vt.data(), basis.size,
-                  T(0), f.u.data(), rank);
+  linalg::gemm<T>(false, true, m, rank, basis.size, T(1), basis.q.data(), basis.size, small.vt.data(), basis.size, T(0),
+                  f.u.data(), rank);
   f.s = std::move(small.s);
   f.vt.resize(static_cast<std::size_t>(rank * n));
   linalg::transpose(n, rank, small.u.data(), f.vt.data());
@@ -165,8 +164,7 @@ TruncatedFactors<T> truncated_factors(std::int64_t m, std::int64_t n, const T* a
     // Renormalized after every product, so that float32 keeps the small singular directions.
     const std::int64_t p = std::min(m, n);
     const std::int64_t block = std::min(p, rank + std::min(oversample_for(method, rank, options), p));
-    RangeBasis<T> basis =
-        subspace_iteration_basis(m, n, a, block, subspace_iterations_for(options), options.seed);
+    RangeBasis<T> basis = subspace_iteration_basis(m, n, a, block, subspace_iterations_for(options), options.seed);
     TruncatedFactors<T> f = factors_from_basis(m, n, basis, rank);
     f.method = method;
     return f;
@@ -189,9 +187,9 @@ BackendFactors<T> cpu_truncated_factors(const DenseOps<T>& ops, std::int64_t row
   return out;
 }
 
-#define MLPRIMS_INSTANTIATE(T)                                                                                       \
-  template TruncatedFactors<T> truncated_factors<T>(std::int64_t, std::int64_t, const T*, std::int64_t, \
-                                                    const SvdOptions&);                                  \
+#define MLPRIMS_INSTANTIATE(T)                                                                                  \
+  template TruncatedFactors<T> truncated_factors<T>(std::int64_t, std::int64_t, const T*, std::int64_t,         \
+                                                    const SvdOptions&);                                         \
   template BackendFactors<T> cpu_truncated_factors<T>(const DenseOps<T>&, std::int64_t, std::int64_t, const T*, \
                                                       std::int64_t, const SvdOptions&);
 MLPRIMS_INSTANTIATE(float)

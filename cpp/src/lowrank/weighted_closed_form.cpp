@@ -166,8 +166,8 @@ double weighted_factors(const DenseOps<T>& ops, TruncatedSvd<T> svd, const Weigh
 
 template <class T>
 LowRankResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const char* function, const TensorView& W,
-                              std::int64_t rank, const Weights& weights, const SvdOptions& options,
-                              const TensorView& left, const TensorView& right, const TensorView& singular_values) {
+                             std::int64_t rank, const Weights& weights, const SvdOptions& options,
+                             const TensorView& left, const TensorView& right, const TensorView& singular_values) {
   WeightedProblem<T> problem;
   problem.m = W.shape(0);
   problem.n = W.shape(1);
@@ -200,16 +200,16 @@ LowRankResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const 
   if (present(weights.right_gram)) {
     problem.right_root = root_on_backend(weights.right_gram, problem.n, "right_gram", result.right_shift);
   }
-  result.error = weighted_factors(ops, svd, problem, rank, options, static_cast<T*>(left.data()),
-                                           static_cast<T*>(right.data()), static_cast<T*>(singular_values.data()),
-                                           result.method);
+  result.error =
+      weighted_factors(ops, svd, problem, rank, options, static_cast<T*>(left.data()), static_cast<T*>(right.data()),
+                       static_cast<T*>(singular_values.data()), result.method);
   return result;
 }
 
-#define MLPRIMS_INSTANTIATE(T)                                                                                 \
+#define MLPRIMS_INSTANTIATE(T)                                                                                  \
   template LowRankResult solve_weighted<T>(const DenseOps<T>&, TruncatedSvd<T>, const char*, const TensorView&, \
-                                            std::int64_t, const Weights&, const SvdOptions&, const TensorView&,  \
-                                            const TensorView&, const TensorView&);
+                                           std::int64_t, const Weights&, const SvdOptions&, const TensorView&,  \
+                                           const TensorView&, const TensorView&);
 MLPRIMS_INSTANTIATE(float)
 MLPRIMS_INSTANTIATE(double)
 #undef MLPRIMS_INSTANTIATE

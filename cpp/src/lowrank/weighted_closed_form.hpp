@@ -26,12 +26,12 @@ using TruncatedSvd = BackendFactors<T> (*)(const DenseOps<T>& ops, std::int64_t 
 template <class T>
 struct WeightedProblem {
   std::int64_t m = 0, n = 0;
-  const T* w = nullptr;              // W, row-major m x n, back end memory
-  double w_norm = 0.0;               // ||W||_F
-  std::vector<double> row_weights;   // host, m values; empty: none
-  std::vector<double> col_weights;   // host, n values; empty: none
-  BackendArray<T> left_root;         // m x m lower Cholesky root of left_gram (upper part 0); empty: none
-  BackendArray<T> right_root;        // n x n, of right_gram
+  const T* w = nullptr;             // W, row-major m x n, back end memory
+  double w_norm = 0.0;              // ||W||_F
+  std::vector<double> row_weights;  // host, m values; empty: none
+  std::vector<double> col_weights;  // host, n values; empty: none
+  BackendArray<T> left_root;        // m x m lower Cholesky root of left_gram (upper part 0); empty: none
+  BackendArray<T> right_root;       // n x n, of right_gram
 };
 
 // How a singular value s is split between the factors: left = u (s * left), right = (s * right) v^T.
@@ -40,9 +40,12 @@ struct SingularValueSplit {
 };
 inline SingularValueSplit split_singular_value(Placement placement, double s) {
   switch (placement) {
-    case Placement::kLeft: return {s, 1.0};
-    case Placement::kRight: return {1.0, s};
-    case Placement::kBalanced: return {std::sqrt(s), std::sqrt(s)};
+    case Placement::kLeft:
+      return {s, 1.0};
+    case Placement::kRight:
+      return {1.0, s};
+    case Placement::kBalanced:
+      return {std::sqrt(s), std::sqrt(s)};
   }
   return {s, 1.0};
 }
@@ -51,7 +54,7 @@ inline SingularValueSplit split_singular_value(Placement placement, double s) {
 // memory or on W's device. Element-wise weights are not handled here (elementwise_solve.hpp).
 template <class T>
 LowRankResult solve_weighted(const DenseOps<T>& ops, TruncatedSvd<T> svd, const char* function, const TensorView& W,
-                              std::int64_t rank, const Weights& weights, const SvdOptions& options,
-                              const TensorView& left, const TensorView& right, const TensorView& singular_values);
+                             std::int64_t rank, const Weights& weights, const SvdOptions& options,
+                             const TensorView& left, const TensorView& right, const TensorView& singular_values);
 
 }  // namespace mlprims::lowrank::detail

@@ -26,8 +26,7 @@ GradientRows checked_gradients(const TensorView& grads, ArgRef arg) {
   checks::require_ndim(grads, 2, arg);
   checks::require_cuda_build(grads, arg);
   if (grads.shape(0) < 1) {
-    throw ValueError(arg.prefix() + " must hold at least one gradient (m >= 1), got shape " +
-                     shape_str(grads.shape()));
+    throw ValueError(arg.prefix() + " must hold at least one gradient (m >= 1), got shape " + shape_str(grads.shape()));
   }
   if (grads.shape(1) < 1) {
     throw ValueError(arg.prefix() + " must have at least one column (d >= 1), got shape " + shape_str(grads.shape()));

@@ -17,10 +17,8 @@ const ColumnKernels& kernels() {
   static const ColumnKernels baseline_set{baseline::combine_columns, baseline::project_columns,
                                           baseline::widen_columns};
 #if defined(MLPRIMS_SIMD_X86)
-  static const ColumnKernels v3_set{x86_64_v3::combine_columns, x86_64_v3::project_columns,
-                                    x86_64_v3::widen_columns};
-  static const ColumnKernels v4_set{x86_64_v4::combine_columns, x86_64_v4::project_columns,
-                                    x86_64_v4::widen_columns};
+  static const ColumnKernels v3_set{x86_64_v3::combine_columns, x86_64_v3::project_columns, x86_64_v3::widen_columns};
+  static const ColumnKernels v4_set{x86_64_v4::combine_columns, x86_64_v4::project_columns, x86_64_v4::widen_columns};
 #else
   const ColumnKernels& v3_set = baseline_set;
   const ColumnKernels& v4_set = baseline_set;
@@ -30,8 +28,8 @@ const ColumnKernels& kernels() {
 
 }  // namespace
 
-void combine_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* coefficients,
-                     int nrhs, double* acc) {
+void combine_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* coefficients, int nrhs,
+                     double* acc) {
   kernels().combine(g, begin, end, coefficients, nrhs, acc);
 }
 

@@ -11,8 +11,8 @@
 namespace mlprims::mfac::detail {
 
 // acc[r * width + c] = sum_i coefficients[r * m + i] * G[i, begin + c], r < nrhs, width = end - begin.
-void combine_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* coefficients,
-                     int nrhs, double* acc);
+void combine_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* coefficients, int nrhs,
+                     double* acc);
 
 // q[r * m + i] += sum_c G[i, begin + c] * source[r * source_ld + begin + c], r < nrhs.
 void project_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* source,
@@ -28,12 +28,12 @@ std::int64_t fused_chunk_columns(const GradientRows& g);
 // cache, and long contiguous runs of each row keep the hardware prefetchers streaming.
 std::int64_t streaming_chunk_columns(const GradientRows& g, int nrhs);
 
-#define MLPRIMS_DECLARE_COLUMN_KERNELS(ISA)                                                                      \
-  namespace ISA {                                                                                                \
+#define MLPRIMS_DECLARE_COLUMN_KERNELS(ISA)                                                                     \
+  namespace ISA {                                                                                               \
   void combine_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* coefficients, \
-                       int nrhs, double* acc);                                                                   \
+                       int nrhs, double* acc);                                                                  \
   void project_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* source,       \
-                       std::int64_t source_ld, int nrhs, double* q);                                             \
+                       std::int64_t source_ld, int nrhs, double* q);                                            \
   bool widen_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, double* out);                 \
   }
 

@@ -96,11 +96,10 @@ bool widen_typed(const GradientRows& g, std::int64_t begin, std::int64_t end, do
 
 }  // namespace
 
-void combine_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* coefficients,
-                     int nrhs, double* acc) {
-  with_storage_type(g.dtype, [&](auto tag) {
-    combine_typed<typename decltype(tag)::type>(g, begin, end, coefficients, nrhs, acc);
-  });
+void combine_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* coefficients, int nrhs,
+                     double* acc) {
+  with_storage_type(
+      g.dtype, [&](auto tag) { combine_typed<typename decltype(tag)::type>(g, begin, end, coefficients, nrhs, acc); });
 }
 
 void project_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, const double* source,
@@ -111,7 +110,8 @@ void project_columns(const GradientRows& g, std::int64_t begin, std::int64_t end
 }
 
 bool widen_columns(const GradientRows& g, std::int64_t begin, std::int64_t end, double* out) {
-  return with_storage_type(g.dtype, [&](auto tag) { return widen_typed<typename decltype(tag)::type>(g, begin, end, out); });
+  return with_storage_type(g.dtype,
+                           [&](auto tag) { return widen_typed<typename decltype(tag)::type>(g, begin, end, out); });
 }
 
 }  // namespace mlprims::mfac::detail::MLPRIMS_ISA

@@ -40,7 +40,7 @@ std::unique_ptr<FisherEngine> make_fisher_engine(std::unique_ptr<GradientPasses>
                                                  std::int64_t block_size);
 // `window_passes` owns a zeroed buffer of `window` rows (make_cpu_window, make_cuda_window in
 // backend.hpp).
-std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes,
-                                                   std::int64_t window, double damp, std::int64_t refactor_interval);
+std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes, std::int64_t window,
+                                                   double damp, std::int64_t refactor_interval);
 
 }  // namespace mlprims::mfac::detail

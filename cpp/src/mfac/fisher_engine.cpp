@@ -15,7 +15,8 @@ class WoodburyFisher final : public FisherEngine {
         solver_(*passes_, damp, static_cast<double>(passes_->rows().rows), block_size, passes_->rows().rows,
                 /*force_woodbury=*/false) {
     switch (solver_.build_factors()) {
-      case FactorStatus::kOk: break;
+      case FactorStatus::kOk:
+        break;
       case FactorStatus::kNonFiniteGradients:
         throw ValueError("FisherInverse: 'grads' must be finite, found NaN or inf");
       case FactorStatus::kGramOverflows:

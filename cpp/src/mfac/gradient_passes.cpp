@@ -25,7 +25,8 @@ VectorBuffer GradientPasses::allocate(std::int64_t count) const {
   {
     const std::lock_guard<std::mutex> lock(cache_mutex_);
     // The smallest cached buffer that is large enough.
-    const auto fits = std::find_if(cache_.begin(), cache_.end(), [count](const VectorBuffer& b) { return b.count_ >= count; });
+    const auto fits =
+        std::find_if(cache_.begin(), cache_.end(), [count](const VectorBuffer& b) { return b.count_ >= count; });
     if (fits != cache_.end()) {
       buffer = std::move(*fits);
       cache_.erase(fits);

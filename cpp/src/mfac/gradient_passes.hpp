@@ -58,8 +58,7 @@ class VectorBuffer {
  public:
   using Release = std::function<void(double*)>;
   VectorBuffer() = default;
-  VectorBuffer(double* data, Release release, std::int64_t count = 0)
-      : data_(data, release), count_(count) {}
+  VectorBuffer(double* data, Release release, std::int64_t count = 0) : data_(data, release), count_(count) {}
   VectorBuffer(VectorBuffer&&) noexcept = default;
   VectorBuffer& operator=(VectorBuffer&& other) noexcept;
   ~VectorBuffer();

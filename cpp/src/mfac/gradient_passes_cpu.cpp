@@ -28,7 +28,7 @@ void add_norm(const double* v, std::int64_t n, ScaledSumOfSquares& sum) {
   constexpr double kSmall = 0x1p-450, kLarge = 0x1p450;
   if (largest == 0.0) return;
   if (largest >= kSmall && largest <= kLarge) {  // also false for NaN
-    sum.add(std::sqrt(squares));                  // adds `squares` to the scaled sum
+    sum.add(std::sqrt(squares));                 // adds `squares` to the scaled sum
     return;
   }
   for (std::int64_t i = 0; i < n; ++i) sum.add(v[i]);
@@ -75,7 +75,8 @@ class CpuPasses final : public GradientPasses {
   }
 
   void project(Select select, int k, const double* v, double* q) const override {
-    sweep(select, k, nullptr, [](std::int64_t, std::int64_t, const double*, ScaledSumOfSquares*) {}, v, q, nullptr);
+    sweep(
+        select, k, nullptr, [](std::int64_t, std::int64_t, const double*, ScaledSumOfSquares*) {}, v, q, nullptr);
   }
 
   void combine(const Combination& c) const override {
@@ -164,14 +165,16 @@ class CpuPasses final : public GradientPasses {
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
       for (std::size_t t = 0; t < columns.size(); ++t) {
-        for (std::int64_t i = 0; i < m; ++i) values[t * m + i] = widen(reinterpret_cast<const T*>(g_.row(i)), columns[t]);
+        for (std::int64_t i = 0; i < m; ++i)
+          values[t * m + i] = widen(reinterpret_cast<const T*>(g_.row(i)), columns[t]);
       }
     });
     return values;
   }
 
   VectorBuffer allocate_memory(std::int64_t count) const override {
-    return VectorBuffer(new double[static_cast<std::size_t>(count)], [](double* p) { delete[] p; }, count);
+    return VectorBuffer(
+        new double[static_cast<std::size_t>(count)], [](double* p) { delete[] p; }, count);
   }
   void copy(const double* from, double* to, std::int64_t count) const override { std::copy(from, from + count, to); }
   void download(const double* from, double* host, std::int64_t count) const override { copy(from, host, count); }
@@ -248,8 +251,8 @@ class CpuPasses final : public GradientPasses {
  private:
   // One pass over the columns of the selected blocks, in chunks: acc = c_b^T G over the chunk
   // (when coefficients are given, else nullptr), finish(begin, end, acc, sums) writes the chunk's
-  // outputs and may add to 2k scaled sums of squares (norms receives their 2k norms), then G times `project_source` over the chunk is added to
-  // project_out (k x m per block). A chunk is still in cache for the projection.
+  // outputs and may add to 2k scaled sums of squares (norms receives their 2k norms), then G times `project_source`
+  // over the chunk is added to project_out (k x m per block). A chunk is still in cache for the projection.
   template <class Finish>
   void sweep(Select select, int k, const double* coefficients, Finish&& finish, const double* project_source,
              double* project_out, double* norms) const {
@@ -325,7 +328,8 @@ class CpuPasses final : public GradientPasses {
         const BlockRange& block = *chosen[c];
         for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
           run_chunk(index[c], begin, std::min(block.end, begin + chunk), acc.data(),
-                    project_out != nullptr ? project_out + index[c] * k * m : nullptr, private_norms.data() + t * 2 * k);
+                    project_out != nullptr ? project_out + index[c] * k * m : nullptr,
+                    private_norms.data() + t * 2 * k);
         }
       }
     }

@@ -78,9 +78,12 @@ struct StorageTag {
 template <class F>
 decltype(auto) with_storage_type(DType dtype, F&& f) {
   switch (dtype) {
-    case DType::kFloat64: return f(StorageTag<double>{});
-    case DType::kBFloat16: return f(StorageTag<std::uint16_t>{});
-    default: return f(StorageTag<float>{});
+    case DType::kFloat64:
+      return f(StorageTag<double>{});
+    case DType::kBFloat16:
+      return f(StorageTag<std::uint16_t>{});
+    default:
+      return f(StorageTag<float>{});
   }
 }
 

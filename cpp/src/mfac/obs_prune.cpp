@@ -55,7 +55,9 @@ void obs_prune(const TensorView& weights, const FisherInverse& finv, double spar
   for (std::int64_t j = 0; j < d; ++j) scores[j] = w[j] * w[j] / (2.0 * diagonal[j]);
   std::vector<std::int64_t> order(static_cast<std::size_t>(d));
   std::iota(order.begin(), order.end(), 0);
-  const auto lower = [&](std::int64_t a, std::int64_t b) { return scores[a] < scores[b] || (scores[a] == scores[b] && a < b); };
+  const auto lower = [&](std::int64_t a, std::int64_t b) {
+    return scores[a] < scores[b] || (scores[a] == scores[b] && a < b);
+  };
   std::nth_element(order.begin(), order.begin() + dropped_count, order.end(), lower);
 
   // dw = F^{-1}(-v), v_q = w_q / diag_q on the dropped set.

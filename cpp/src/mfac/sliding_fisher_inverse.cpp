@@ -2,8 +2,8 @@
 
 #include "core/checks.hpp"
 #include "mfac/argument_checks.hpp"
-#include "mfac/engines.hpp"
 #include "mfac/backend.hpp"
+#include "mfac/engines.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/mfac.hpp"
 

@@ -36,8 +36,10 @@ class SlidingWindow final : public SlidingEngine {
         solver_(*passes_, damp, 1.0, 0, window, /*force_woodbury=*/true) {
     // Half the room of K's diagonal for c damp, half for a gradient's squared norm.
     if (!(static_cast<double>(window) * damp <= 0.5 * kLargestDiagonal)) {
-      throw ValueError("SlidingFisherInverse: 'window' * 'damp' must be <= 2.2e307 (K = c damp I + G G^T must stay "
-                       "finite), got " + std::to_string(static_cast<double>(window) * damp));
+      throw ValueError(
+          "SlidingFisherInverse: 'window' * 'damp' must be <= 2.2e307 (K = c damp I + G G^T must stay "
+          "finite), got " +
+          std::to_string(static_cast<double>(window) * damp));
     }
     largest_norm_ = std::sqrt(0.5 * kLargestDiagonal);
   }
@@ -103,8 +105,8 @@ class SlidingWindow final : public SlidingEngine {
                          dtype_name(passes_->rows().dtype) + " (an entry beyond its range)" + unchanged);
       }
       throw ValueError(std::string(function) + ": 'g' is too large for the Gram matrix G G^T in float64: ||g|| = " +
-                       mlprims::detail::format_double(stored_norm, 3) + " must be <= " +
-                       mlprims::detail::format_double(largest_norm_, 3) +
+                       mlprims::detail::format_double(stored_norm, 3) +
+                       " must be <= " + mlprims::detail::format_double(largest_norm_, 3) +
                        " (scale the gradients: dividing them by s and damp by s^2 scales F^{-1} by s^2)" + unchanged);
     };
     if (stored_exactly) {
@@ -150,7 +152,8 @@ class SlidingWindow final : public SlidingEngine {
       refactor();
     }
     // ||F|| >= (c damp + lambda_max(G G^T)) / c, warm-started power iterations on the Gram matrix.
-    const double lambda = largest_eigenvalue_bound(count, gram_.data(), window_, kPowerIterations, power_vector_.data());
+    const double lambda =
+        largest_eigenvalue_bound(count, gram_.data(), window_, kPowerIterations, power_vector_.data());
     solver_.set_norm_bound(damp_ + lambda / static_cast<double>(count));
     return result;
   }
@@ -223,8 +226,8 @@ class SlidingWindow final : public SlidingEngine {
 
 }  // namespace
 
-std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes,
-                                                   std::int64_t window, double damp, std::int64_t refactor_interval) {
+std::unique_ptr<SlidingEngine> make_sliding_engine(std::unique_ptr<GradientPasses> window_passes, std::int64_t window,
+                                                   double damp, std::int64_t refactor_interval) {
   return std::make_unique<SlidingWindow>(std::move(window_passes), window, damp, refactor_interval);
 }
 

@@ -10,8 +10,8 @@ namespace mlprims::mfac::detail {
 
 struct SymmetricFactor {
   std::int64_t n = 0;
-  double* data = nullptr;   // n x n, column-major, ld = n (owned by the caller's storage)
-  bool cholesky = true;     // false: LDL^T with `pivots`
+  double* data = nullptr;  // n x n, column-major, ld = n (owned by the caller's storage)
+  bool cholesky = true;    // false: LDL^T with `pivots`
   std::vector<int> pivots;
 };
 

@@ -20,9 +20,7 @@ constexpr double kConverged = 4.0 * std::numeric_limits<double>::epsilon();
 // of its factor and of the products below DBL_MAX (a quarter: the solves add a few such terms).
 const double kLargestDiagonal = 0.25 * std::numeric_limits<double>::max();
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 WoodburySolver::WoodburySolver(GradientPasses& passes, double damp, double scale, std::int64_t block_size,
                                std::int64_t max_rows, bool force_woodbury)

@@ -19,10 +19,10 @@ struct BesselChunkFunctions {
 // Chosen once, on first use.
 const BesselChunkFunctions& bessel_chunk_functions();
 
-#define MLPRIMS_DECLARE_BESSEL_CHUNKS(ISA)                                             \
-  namespace ISA {                                                                      \
-  void log_iv_chunk(const double* v, const double* x, double* out, std::int64_t n);   \
-  void log_kv_chunk(const double* v, const double* x, double* out, std::int64_t n);   \
+#define MLPRIMS_DECLARE_BESSEL_CHUNKS(ISA)                                          \
+  namespace ISA {                                                                   \
+  void log_iv_chunk(const double* v, const double* x, double* out, std::int64_t n); \
+  void log_kv_chunk(const double* v, const double* x, double* out, std::int64_t n); \
   }
 
 MLPRIMS_DECLARE_BESSEL_CHUNKS(baseline)

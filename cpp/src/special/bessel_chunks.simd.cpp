@@ -54,7 +54,7 @@ inline void run_region(const std::uint8_t* codes, const double* v, const double*
 #pragma omp simd reduction(+ : matching)
   for (std::int64_t i = 0; i < n; ++i) matching += codes[i] == code;
   if (matching == n) return region_loop<R, kI>(v, x, out, n);
-  // Filled up to `count` below (GCC cannot see that the loop reads no further).
+    // Filled up to `count` below (GCC cannot see that the loop reads no further).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
   alignas(64) double vb[kElementwiseChunk], xb[kElementwiseChunk], ob[kElementwiseChunk];

@@ -10,8 +10,7 @@ namespace {
 using detail::BesselFunction;
 using mlprims::detail::ArgRef;
 
-void run(BesselFunction function, const char* name, const TensorView& v, const TensorView& x,
-         const TensorView& out) {
+void run(BesselFunction function, const char* name, const TensorView& v, const TensorView& x, const TensorView& out) {
   const ArgRef v_arg{name, "v"}, x_arg{name, "x"}, out_arg{name, "out"};
   mlprims::detail::require_floating(v, v_arg);
   mlprims::detail::require_dtype(x, v.dtype(), x_arg);

@@ -65,12 +65,18 @@ double log_kv_cpu(double v, double x) {
 
 void bessel_cpu(BesselFunction function, const TensorView& v, const TensorView& x, const TensorView& out) {
   switch (function) {
-    case BesselFunction::kLogIv: return run_cpu(v, x, out, apply_log_iv);
-    case BesselFunction::kLogKv: return run_cpu(v, x, out, apply_log_kv);
-    case BesselFunction::kIvRatio: return run_cpu(v, x, out, apply<iv_ratio>);
-    case BesselFunction::kLogIvDerivative: return run_cpu(v, x, out, apply<log_iv_derivative>);
-    case BesselFunction::kLogKvDerivative: return run_cpu(v, x, out, apply<log_kv_derivative>);
-    case BesselFunction::kIvRatioDerivative: return run_cpu(v, x, out, apply<iv_ratio_derivative>);
+    case BesselFunction::kLogIv:
+      return run_cpu(v, x, out, apply_log_iv);
+    case BesselFunction::kLogKv:
+      return run_cpu(v, x, out, apply_log_kv);
+    case BesselFunction::kIvRatio:
+      return run_cpu(v, x, out, apply<iv_ratio>);
+    case BesselFunction::kLogIvDerivative:
+      return run_cpu(v, x, out, apply<log_iv_derivative>);
+    case BesselFunction::kLogKvDerivative:
+      return run_cpu(v, x, out, apply<log_kv_derivative>);
+    case BesselFunction::kIvRatioDerivative:
+      return run_cpu(v, x, out, apply<iv_ratio_derivative>);
   }
 }
 

@@ -17,7 +17,7 @@ struct WorstRow {
 };
 
 struct WeightedSum {
-  std::vector<double> sum;   // sum_i w_i X[i, :], length p
+  std::vector<double> sum;  // sum_i w_i X[i, :], length p
   double total_weight = 0.0;
   WorstRow worst_row;
   std::int64_t bad_weight_index = -1;  // first negative or non-finite weight, -1 if none

@@ -49,8 +49,8 @@ void require_unit_rows(const detail::WorstRow& worst, DType dtype, ArgRef arg) {
   }
 }
 
-void run_normalizer(detail::NormalizerFunction function, const char* name, const TensorView& kappa,
-                    std::int64_t dim, const TensorView& out) {
+void run_normalizer(detail::NormalizerFunction function, const char* name, const TensorView& kappa, std::int64_t dim,
+                    const TensorView& out) {
   const ArgRef kappa_arg{name, "kappa"}, out_arg{name, "out"};
   const double p = checked_dim(dim, name);
   checks::require_floating(kappa, kappa_arg);
@@ -84,12 +84,20 @@ std::int64_t check_points(const TensorView& X, ArgRef arg) {
 double unit_norm_tolerance(DType stored) {
   double unit_roundoff = 0.0, floor = 1e-4;
   switch (stored) {
-    case DType::kFloat16: unit_roundoff = std::ldexp(1.0, -11); break;
-    case DType::kBFloat16: unit_roundoff = std::ldexp(1.0, -8); break;
-    case DType::kFloat32: unit_roundoff = std::ldexp(1.0, -24); break;
-    case DType::kFloat64: unit_roundoff = std::ldexp(1.0, -53), floor = 1e-5; break;
-    default: throw TypeError(std::string("unit_norm_tolerance: 'stored' must be a floating dtype, got ") +
-                             dtype_name(stored));
+    case DType::kFloat16:
+      unit_roundoff = std::ldexp(1.0, -11);
+      break;
+    case DType::kBFloat16:
+      unit_roundoff = std::ldexp(1.0, -8);
+      break;
+    case DType::kFloat32:
+      unit_roundoff = std::ldexp(1.0, -24);
+      break;
+    case DType::kFloat64:
+      unit_roundoff = std::ldexp(1.0, -53), floor = 1e-5;
+      break;
+    default:
+      throw TypeError(std::string("unit_norm_tolerance: 'stored' must be a floating dtype, got ") + dtype_name(stored));
   }
   return std::fmax(floor, 4.0 * unit_roundoff);
 }

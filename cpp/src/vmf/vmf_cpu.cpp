@@ -20,7 +20,9 @@ struct MatrixReader {
   std::int64_t col_stride;
 
   explicit MatrixReader(const TensorView& t)
-      : data(static_cast<const char*>(t.data())), dtype(t.dtype()), row_stride(t.stride(0)),
+      : data(static_cast<const char*>(t.data())),
+        dtype(t.dtype()),
+        row_stride(t.stride(0)),
         col_stride(t.ndim() > 1 ? t.stride(1) : 0) {}
 
   double operator()(std::int64_t i, std::int64_t j) const {
@@ -43,15 +45,16 @@ void keep_worse(WorstRow& worst, std::int64_t index, double squared_norm) {
 }  // namespace
 
 void normalizer_cpu(NormalizerFunction function, const TensorView& kappa, double p, const TensorView& out) {
-  mlprims::detail::run_elementwise_cpu<1>({&kappa}, out, [function, p](const double* const* in, double* o,
-                                                                        std::int64_t n) {
-    const double* k = in[0];
-    if (function == NormalizerFunction::kLogNormalizer) {
-      for (std::int64_t i = 0; i < n; ++i) o[i] = log_normalizer(k[i], p);
-    } else {
-      for (std::int64_t i = 0; i < n; ++i) o[i] = mean_resultant_length(k[i], p);
-    }
-  });
+  mlprims::detail::run_elementwise_cpu<1>({&kappa}, out,
+                                          [function, p](const double* const* in, double* o, std::int64_t n) {
+                                            const double* k = in[0];
+                                            if (function == NormalizerFunction::kLogNormalizer) {
+                                              for (std::int64_t i = 0; i < n; ++i) o[i] = log_normalizer(k[i], p);
+                                            } else {
+                                              for (std::int64_t i = 0; i < n; ++i)
+                                                o[i] = mean_resultant_length(k[i], p);
+                                            }
+                                          });
 }
 
 WorstRow log_prob_cpu(const TensorView& X, const std::vector<double>& direction, double kappa, double log_c,

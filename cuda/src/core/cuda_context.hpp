@@ -25,8 +25,7 @@ class CudaContext {
  public:
   CudaContext(int device, cudaStream_t stream) : device_(device), stream_(stream) {}
   // The device and stream of a CUDA tensor.
-  explicit CudaContext(const TensorView& t)
-      : CudaContext(t.device().index, static_cast<cudaStream_t>(t.stream())) {}
+  explicit CudaContext(const TensorView& t) : CudaContext(t.device().index, static_cast<cudaStream_t>(t.stream())) {}
   ~CudaContext();
   CudaContext(const CudaContext&) = delete;
   CudaContext& operator=(const CudaContext&) = delete;

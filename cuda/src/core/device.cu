@@ -1,8 +1,8 @@
 // CUDA runtime queries and small host<->device vector moves.
 #include <vector>
 
-#include "core/cuda_device.hpp"
 #include "core/cuda_common.cuh"
+#include "core/cuda_device.hpp"
 #include "core/vector_io.hpp"
 
 namespace mlprims::detail {
@@ -24,7 +24,8 @@ __global__ void gather_to_double(const char* data, DType dtype, std::int64_t str
   out[j] = load_as_double_device(data, dtype, j * stride);
 }
 
-__global__ void scatter_from_double(const double* values, std::int64_t n, char* data, DType dtype, std::int64_t stride) {
+__global__ void scatter_from_double(const double* values, std::int64_t n, char* data, DType dtype,
+                                    std::int64_t stride) {
   const std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (j >= n) return;
   store_from_double_device(data, dtype, j * stride, values[j]);
@@ -49,9 +50,8 @@ void write_vector_cuda(const std::vector<double>& values, const TensorView& out)
   const DeviceGuard guard(out);
   const DeviceBuffer<double> buffer(n, out.device().index, stream_of(out));
   buffer.upload(values.data(), n);
-  scatter_from_double<<<blocks_for(n, 256), 256, 0, buffer.stream()>>>(buffer.data(), n,
-                                                                       static_cast<char*>(out.data()), out.dtype(),
-                                                                       out.stride(0));
+  scatter_from_double<<<blocks_for(n, 256), 256, 0, buffer.stream()>>>(buffer.data(), n, static_cast<char*>(out.data()),
+                                                                       out.dtype(), out.stride(0));
   cuda_check(cudaGetLastError(), "write_vector: kernel launch");
 }
 

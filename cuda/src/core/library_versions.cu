@@ -23,8 +23,8 @@ std::string version_of(GetProperty get_property) {
 std::string cuda_library_versions() {
   int runtime = 0;
   cudaRuntimeGetVersion(&runtime);
-  return "CUDA runtime " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) +
-         ", cuBLAS " + version_of(cublasGetProperty) + ", cuSOLVER " + version_of(cusolverGetProperty);
+  return "CUDA runtime " + std::to_string(runtime / 1000) + "." + std::to_string(runtime % 1000 / 10) + ", cuBLAS " +
+         version_of(cublasGetProperty) + ", cuSOLVER " + version_of(cusolverGetProperty);
 }
 
 }  // namespace mlprims::detail

@@ -23,22 +23,22 @@ inline int blas_int(std::int64_t value, const std::string& what) {
 }
 
 inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                         const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
-                         float* c, int ldc) {
+                                const float* alpha, const float* a, int lda, const float* b, int ldb, const float* beta,
+                                float* c, int ldc) {
   return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 inline cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                         const double* alpha, const double* a, int lda, const double* b, int ldb, const double* beta,
-                         double* c, int ldc) {
+                                const double* alpha, const double* a, int lda, const double* b, int ldb,
+                                const double* beta, double* c, int ldc) {
   return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
-inline cublasStatus_t trsm_call(cublasHandle_t h, cublasOperation_t trans, int m, int n, const float* alpha, const float* a,
-                         int lda, float* b, int ldb) {
+inline cublasStatus_t trsm_call(cublasHandle_t h, cublasOperation_t trans, int m, int n, const float* alpha,
+                                const float* a, int lda, float* b, int ldb) {
   return cublasStrsm(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, trans, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b,
                      ldb);
 }
 inline cublasStatus_t trsm_call(cublasHandle_t h, cublasOperation_t trans, int m, int n, const double* alpha,
-                         const double* a, int lda, double* b, int ldb) {
+                                const double* a, int lda, double* b, int ldb) {
   return cublasDtrsm(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, trans, CUBLAS_DIAG_NON_UNIT, m, n, alpha, a, lda, b,
                      ldb);
 }
@@ -48,27 +48,28 @@ inline cusolverStatus_t geqrf_size(cusolverDnHandle_t h, int m, int n, float* a,
 inline cusolverStatus_t geqrf_size(cusolverDnHandle_t h, int m, int n, double* a, int lda, int* size) {
   return cusolverDnDgeqrf_bufferSize(h, m, n, a, lda, size);
 }
-inline cusolverStatus_t geqrf_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, float* tau, float* work, int lwork,
-                            int* info) {
+inline cusolverStatus_t geqrf_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, float* tau, float* work,
+                                   int lwork, int* info) {
   return cusolverDnSgeqrf(h, m, n, a, lda, tau, work, lwork, info);
 }
 inline cusolverStatus_t geqrf_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, double* tau, double* work,
-                            int lwork, int* info) {
+                                   int lwork, int* info) {
   return cusolverDnDgeqrf(h, m, n, a, lda, tau, work, lwork, info);
 }
-inline cusolverStatus_t orgqr_size(cusolverDnHandle_t h, int m, int n, const float* a, int lda, const float* tau, int* size) {
+inline cusolverStatus_t orgqr_size(cusolverDnHandle_t h, int m, int n, const float* a, int lda, const float* tau,
+                                   int* size) {
   return cusolverDnSorgqr_bufferSize(h, m, n, n, a, lda, tau, size);
 }
 inline cusolverStatus_t orgqr_size(cusolverDnHandle_t h, int m, int n, const double* a, int lda, const double* tau,
-                            int* size) {
+                                   int* size) {
   return cusolverDnDorgqr_bufferSize(h, m, n, n, a, lda, tau, size);
 }
 inline cusolverStatus_t orgqr_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, const float* tau, float* work,
-                            int lwork, int* info) {
+                                   int lwork, int* info) {
   return cusolverDnSorgqr(h, m, n, n, a, lda, tau, work, lwork, info);
 }
-inline cusolverStatus_t orgqr_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, const double* tau, double* work,
-                            int lwork, int* info) {
+inline cusolverStatus_t orgqr_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, const double* tau,
+                                   double* work, int lwork, int* info) {
   return cusolverDnDorgqr(h, m, n, n, a, lda, tau, work, lwork, info);
 }
 inline cusolverStatus_t gesvd_size(cusolverDnHandle_t h, int m, int n, float*, int* size) {
@@ -78,11 +79,11 @@ inline cusolverStatus_t gesvd_size(cusolverDnHandle_t h, int m, int n, double*, 
   return cusolverDnDgesvd_bufferSize(h, m, n, size);
 }
 inline cusolverStatus_t gesvd_call(cusolverDnHandle_t h, int m, int n, float* a, int lda, float* s, float* u, int ldu,
-                            float* vt, int ldvt, float* work, int lwork, int* info) {
+                                   float* vt, int ldvt, float* work, int lwork, int* info) {
   return cusolverDnSgesvd(h, 'S', 'S', m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, nullptr, info);
 }
-inline cusolverStatus_t gesvd_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, double* s, double* u, int ldu,
-                            double* vt, int ldvt, double* work, int lwork, int* info) {
+inline cusolverStatus_t gesvd_call(cusolverDnHandle_t h, int m, int n, double* a, int lda, double* s, double* u,
+                                   int ldu, double* vt, int ldvt, double* work, int lwork, int* info) {
   return cusolverDnDgesvd(h, 'S', 'S', m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, nullptr, info);
 }
 

@@ -128,8 +128,7 @@ __global__ void diagonal_signs_kernel(std::int64_t n, const T* a, std::int64_t l
 template <class T>
 class CudaDenseOps final : public DenseOps<T> {
  public:
-  CudaDenseOps(int device, cudaStream_t stream)
-      : context_(device, stream), device_(device), stream_(stream) {
+  CudaDenseOps(int device, cudaStream_t stream) : context_(device, stream), device_(device), stream_(stream) {
     info_ = this->template allocate<int>(1);
   }
 
@@ -157,9 +156,9 @@ class CudaDenseOps final : public DenseOps<T> {
             std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) const override {
     if (m == 0 || n == 0) return;
     const DeviceGuard guard(device_);
-    cublas_check(gemm_call(context_.blas(), transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N, transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N,
-                           as_int(m, "m"), as_int(n, "n"), as_int(k, "k"), &alpha, a, as_int(lda, "lda"), b,
-                           as_int(ldb, "ldb"), &beta, c, as_int(ldc, "ldc")),
+    cublas_check(gemm_call(context_.blas(), transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                           transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(m, "m"), as_int(n, "n"), as_int(k, "k"),
+                           &alpha, a, as_int(lda, "lda"), b, as_int(ldb, "ldb"), &beta, c, as_int(ldc, "ldc")),
                  "gemm");
   }
 
@@ -181,10 +180,12 @@ class CudaDenseOps final : public DenseOps<T> {
     cusolver_check(orgqr_size(context_.solver(), mi, ni, a, ldi, tau.data(), &q_size), "orgqr_bufferSize");
     BackendArray<T> work = this->template allocate<T>(std::max(qr_size, q_size));
     const int lwork = static_cast<int>(work.count());
-    cusolver_check(geqrf_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "geqrf");
+    cusolver_check(geqrf_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()),
+                   "geqrf");
     diagonal_signs_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream_>>>(n, a, lda, signs.data());
     cuda_check(cudaGetLastError(), "lowrank: diagonal signs");
-    cusolver_check(orgqr_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()), "orgqr");
+    cusolver_check(orgqr_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()),
+                   "orgqr");
     // Column j of Q times sign(R_jj): then q_j^T a_j = |R_jj| >= 0.
     scale(m, n, a, lda, nullptr, signs.data());
   }
@@ -203,21 +204,20 @@ class CudaDenseOps final : public DenseOps<T> {
       wide = widened.data();
       ld = rows;
     }
-    cublas_check(cublasDsyrk(context_.blas(), CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, as_int(n, "n"), as_int(rows, "rows"), &one,
-                             wide, as_int(ld, "lda"), &zero, out, as_int(n, "n")),
+    cublas_check(cublasDsyrk(context_.blas(), CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, as_int(n, "n"), as_int(rows, "rows"),
+                             &one, wide, as_int(ld, "lda"), &zero, out, as_int(n, "n")),
                  "syrk");
   }
 
-  bool svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u,
-           T* vt) const override {
+  bool svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u, T* vt) const override {
     require_tall(m, n, "svd");
     const DeviceGuard guard(device_);
     const int mi = as_int(m, "m"), ni = as_int(n, "n");
     int size = 0;
     cusolver_check(gesvd_size(context_.solver(), mi, ni, a, &size), "gesvd_bufferSize");
     BackendArray<T> work = this->template allocate<T>(size), s = this->template allocate<T>(n);
-    cusolver_check(gesvd_call(context_.solver(), mi, ni, a, as_int(lda, "lda"), s.data(), u, mi, vt, ni, work.data(), size,
-                              info_.data()),
+    cusolver_check(gesvd_call(context_.solver(), mi, ni, a, as_int(lda, "lda"), s.data(), u, mi, vt, ni, work.data(),
+                              size, info_.data()),
                    "gesvd");
     host_s = this->download_vector(s.data(), n);
     return converged("gesvd");
@@ -228,12 +228,12 @@ class CudaDenseOps final : public DenseOps<T> {
     const int ni = as_int(n, "n");
     BackendArray<double> w = this->template allocate<double>(n);
     int size = 0;
-    cusolver_check(cusolverDnDsyevd_bufferSize(context_.solver(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni,
-                                               w.data(), &size),
+    cusolver_check(cusolverDnDsyevd_bufferSize(context_.solver(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni,
+                                               a, ni, w.data(), &size),
                    "syevd_bufferSize");
     BackendArray<double> work = this->template allocate<double>(size);
-    cusolver_check(cusolverDnDsyevd(context_.solver(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni, w.data(),
-                                    work.data(), size, info_.data()),
+    cusolver_check(cusolverDnDsyevd(context_.solver(), CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, ni, a, ni,
+                                    w.data(), work.data(), size, info_.data()),
                    "syevd");
     host_eigenvalues = this->download_vector(w.data(), n);
     return converged("syevd");
@@ -243,10 +243,12 @@ class CudaDenseOps final : public DenseOps<T> {
     const DeviceGuard guard(device_);
     const int ni = as_int(n, "n");
     int size = 0;
-    cusolver_check(cusolverDnDpotrf_bufferSize(context_.solver(), CUBLAS_FILL_MODE_LOWER, ni, a, ni, &size), "potrf_bufferSize");
+    cusolver_check(cusolverDnDpotrf_bufferSize(context_.solver(), CUBLAS_FILL_MODE_LOWER, ni, a, ni, &size),
+                   "potrf_bufferSize");
     BackendArray<double> work = this->template allocate<double>(size);
-    cusolver_check(cusolverDnDpotrf(context_.solver(), CUBLAS_FILL_MODE_LOWER, ni, a, ni, work.data(), size, info_.data()),
-                   "potrf");
+    cusolver_check(
+        cusolverDnDpotrf(context_.solver(), CUBLAS_FILL_MODE_LOWER, ni, a, ni, work.data(), size, info_.data()),
+        "potrf");
     return converged("potrf");
   }
 
@@ -255,8 +257,8 @@ class CudaDenseOps final : public DenseOps<T> {
     if (n == 0 || k == 0) return;
     const DeviceGuard guard(device_);
     const T one = 1;
-    cublas_check(trsm_call(context_.blas(), transposed ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(n, "n"), as_int(k, "k"), &one,
-                           factor, as_int(ldf, "ldf"), x, as_int(ldx, "ldx")),
+    cublas_check(trsm_call(context_.blas(), transposed ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(n, "n"), as_int(k, "k"),
+                           &one, factor, as_int(ldf, "ldf"), x, as_int(ldx, "ldx")),
                  "trsm");
   }
 
@@ -264,8 +266,8 @@ class CudaDenseOps final : public DenseOps<T> {
              const T* col_scale) const override {
     if (rows * cols == 0 || (row_scale == nullptr && col_scale == nullptr)) return;
     const DeviceGuard guard(device_);
-    scale_kernel<T><<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, row_scale,
-                                                                                 col_scale);
+    scale_kernel<T>
+        <<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, row_scale, col_scale);
     cuda_check(cudaGetLastError(), "lowrank: scale");
   }
 

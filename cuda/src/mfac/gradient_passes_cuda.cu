@@ -10,8 +10,8 @@
 #include <cmath>
 #include <map>
 #include <memory>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -34,10 +34,10 @@ using mlprims::detail::DeviceGuard;
 using mlprims::linalg::blas_int;
 
 constexpr int kThreads = 256;
-constexpr std::int64_t kProjectSegment = 4096;   // columns per thread block of the projection
-constexpr int kCombineColumns = 4;               // columns per thread of the combination
+constexpr std::int64_t kProjectSegment = 4096;  // columns per thread block of the projection
+constexpr int kCombineColumns = 4;              // columns per thread of the combination
 constexpr std::int64_t kCombineSegment = kThreads * kCombineColumns;
-constexpr int kCoefficientTile = 64;             // rows of coefficients staged in shared memory
+constexpr int kCoefficientTile = 64;  // rows of coefficients staged in shared memory
 
 // A run of columns within one block, the unit of work of a thread block.
 struct Segment {
@@ -142,7 +142,8 @@ __global__ void project_kernel(DeviceRows g, const Segment* segments, const doub
   block_sums<kRows * K>(acc, totals);
   if (threadIdx.x < kRows * K) {
     const int row = threadIdx.x / K, r = threadIdx.x % K;
-    if (row < rows) atomicAdd(&q[(static_cast<std::int64_t>(s.block) * K + r) * g.rows + first + row], totals[threadIdx.x]);
+    if (row < rows)
+      atomicAdd(&q[(static_cast<std::int64_t>(s.block) * K + r) * g.rows + first + row], totals[threadIdx.x]);
   }
 }
 
@@ -171,7 +172,8 @@ __global__ void combine_kernel(DeviceRows g, const Segment* segments, CombineArg
     for (std::int64_t i0 = 0; i0 < m; i0 += kCoefficientTile) {
       const int tile_rows = static_cast<int>(min(static_cast<std::int64_t>(kCoefficientTile), m - i0));
       __syncthreads();
-      for (int t = threadIdx.x; t < K * tile_rows; t += blockDim.x) tile[t / tile_rows][t % tile_rows] = c_block[(t / tile_rows) * m + i0 + t % tile_rows];
+      for (int t = threadIdx.x; t < K * tile_rows; t += blockDim.x)
+        tile[t / tile_rows][t % tile_rows] = c_block[(t / tile_rows) * m + i0 + t % tile_rows];
       __syncthreads();
       for (int c = 0; c < kCombineColumns; ++c) {
         const std::int64_t j = s.begin + threadIdx.x + static_cast<std::int64_t>(c) * blockDim.x;
@@ -325,15 +327,24 @@ __global__ void widen_row_kernel(const char* row, std::int64_t d, double* to) {
 template <class F>
 void with_rhs_count(int k, F&& f) {
   switch (k) {
-    case 1: return f(std::integral_constant<int, 1>{});
-    case 2: return f(std::integral_constant<int, 2>{});
-    case 3: return f(std::integral_constant<int, 3>{});
-    case 4: return f(std::integral_constant<int, 4>{});
-    case 5: return f(std::integral_constant<int, 5>{});
-    case 6: return f(std::integral_constant<int, 6>{});
-    case 7: return f(std::integral_constant<int, 7>{});
-    case 8: return f(std::integral_constant<int, 8>{});
-    default: throw Error("M-FAC CUDA: at most 8 right-hand sides per pass (internal error)");
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 5:
+      return f(std::integral_constant<int, 5>{});
+    case 6:
+      return f(std::integral_constant<int, 6>{});
+    case 7:
+      return f(std::integral_constant<int, 7>{});
+    case 8:
+      return f(std::integral_constant<int, 8>{});
+    default:
+      throw Error("M-FAC CUDA: at most 8 right-hand sides per pass (internal error)");
   }
 }
 
@@ -345,7 +356,10 @@ class CudaPasses final : public GradientPasses {
 
   // Over an owned, zeroed window buffer. The window follows its callers' streams (load()).
   CudaPasses(std::int64_t window, std::int64_t dim, DType dtype, const Device& device)
-      : GradientPasses(GradientRows{}), context_(device.index, nullptr), device_(device.index), stream_(nullptr),
+      : GradientPasses(GradientRows{}),
+        context_(device.index, nullptr),
+        device_(device.index),
+        stream_(nullptr),
         follows_callers_(true) {
     storage_ = context_.zeros<char>(window * dim * static_cast<std::int64_t>(dtype_size(dtype)));
     g_.data = storage_.data();
@@ -414,7 +428,9 @@ class CudaPasses final : public GradientPasses {
     cuda_check(cudaMemsetAsync(result.data(), 0, n * n * sizeof(double), stream_), "gram: cudaMemsetAsync");
     const DeviceBuffer<int> nonfinite = context_.zeros<int>(1);
     // Chunks of at most 2^25 widened values (256 MB).
-    const std::int64_t chunk = block.dense ? block.width() : std::max<std::int64_t>(1024, (std::int64_t{1} << 25) / std::max<std::int64_t>(m, 1));
+    const std::int64_t chunk =
+        block.dense ? block.width()
+                    : std::max<std::int64_t>(1024, (std::int64_t{1} << 25) / std::max<std::int64_t>(m, 1));
     const VectorBuffer columns = allocate(m * std::min(chunk, block.width()));
     const double one = 1.0;
     for (std::int64_t begin = block.begin; begin < block.end; begin += chunk) {
@@ -467,23 +483,23 @@ class CudaPasses final : public GradientPasses {
       const double* right = columns.data();
       if (factor.cholesky) {
         // W <- W L^{-T}: row c becomes (L^{-1} g_c)^T.
-        cublas_check(cublasDtrsm(context_.blas(), CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
-                                 CUBLAS_DIAG_NON_UNIT, blas_int(width, "diagonal: width"), blas_int(m, "diagonal: m"),
-                                 &one, device_matrix.data(), blas_int(m, "diagonal: m"), columns.data(),
-                                 blas_int(width, "diagonal: width")),
-                     "diagonal: cublasDtrsm");
+        cublas_check(
+            cublasDtrsm(context_.blas(), CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT,
+                        blas_int(width, "diagonal: width"), blas_int(m, "diagonal: m"), &one, device_matrix.data(),
+                        blas_int(m, "diagonal: m"), columns.data(), blas_int(width, "diagonal: width")),
+            "diagonal: cublasDtrsm");
       } else {
         // Y = W K^{-1}: row c becomes (K^{-1} g_c)^T.
-        cublas_check(cublasDsymm(context_.blas(), CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER,
-                                 blas_int(width, "diagonal: width"), blas_int(m, "diagonal: m"), &one,
-                                 device_matrix.data(), blas_int(m, "diagonal: m"), columns.data(),
-                                 blas_int(width, "diagonal: width"), &zero, solved.data(),
-                                 blas_int(width, "diagonal: width")),
-                     "diagonal: cublasDsymm");
+        cublas_check(
+            cublasDsymm(context_.blas(), CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER, blas_int(width, "diagonal: width"),
+                        blas_int(m, "diagonal: m"), &one, device_matrix.data(), blas_int(m, "diagonal: m"),
+                        columns.data(), blas_int(width, "diagonal: width"), &zero, solved.data(),
+                        blas_int(width, "diagonal: width")),
+            "diagonal: cublasDsymm");
         right = solved.data();
       }
       row_dots_kernel<<<blocks_for(width, kThreads), kThreads, 0, stream_>>>(columns.data(), right, width, m,
-                                                                               results.data());
+                                                                             results.data());
       cuda_check(cudaGetLastError(), "diagonal: kernel launch");
       download(results.data(), out + (begin - block.begin), width);
     }
@@ -499,8 +515,8 @@ class CudaPasses final : public GradientPasses {
     const VectorBuffer gathered = allocate(count * m);
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      gather_columns_kernel<T><<<blocks_for(count * m, kThreads), kThreads, 0, stream_>>>(
-          rows_view(), indices.data(), count, gathered.data());
+      gather_columns_kernel<T><<<blocks_for(count * m, kThreads), kThreads, 0, stream_>>>(rows_view(), indices.data(),
+                                                                                          count, gathered.data());
     });
     cuda_check(cudaGetLastError(), "entries: kernel launch");
     download(gathered.data(), values.data(), count * m);
@@ -614,8 +630,8 @@ class CudaPasses final : public GradientPasses {
   void widen(std::int64_t begin, std::int64_t width, double* out, int* flag) const {
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      widen_kernel<T><<<blocks_for(g_.rows * width, kThreads), kThreads, 0, stream_>>>(rows_view(), begin, width, out,
-                                                                                       flag);
+      widen_kernel<T>
+          <<<blocks_for(g_.rows * width, kThreads), kThreads, 0, stream_>>>(rows_view(), begin, width, out, flag);
     });
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
   }

@@ -30,12 +30,18 @@ void launch(const TensorView& v, const TensorView& x, const TensorView& out) {
 
 void bessel_cuda(BesselFunction function, const TensorView& v, const TensorView& x, const TensorView& out) {
   switch (function) {
-    case BesselFunction::kLogIv: return launch<BesselFunction::kLogIv>(v, x, out);
-    case BesselFunction::kLogKv: return launch<BesselFunction::kLogKv>(v, x, out);
-    case BesselFunction::kIvRatio: return launch<BesselFunction::kIvRatio>(v, x, out);
-    case BesselFunction::kLogIvDerivative: return launch<BesselFunction::kLogIvDerivative>(v, x, out);
-    case BesselFunction::kLogKvDerivative: return launch<BesselFunction::kLogKvDerivative>(v, x, out);
-    case BesselFunction::kIvRatioDerivative: return launch<BesselFunction::kIvRatioDerivative>(v, x, out);
+    case BesselFunction::kLogIv:
+      return launch<BesselFunction::kLogIv>(v, x, out);
+    case BesselFunction::kLogKv:
+      return launch<BesselFunction::kLogKv>(v, x, out);
+    case BesselFunction::kIvRatio:
+      return launch<BesselFunction::kIvRatio>(v, x, out);
+    case BesselFunction::kLogIvDerivative:
+      return launch<BesselFunction::kLogIvDerivative>(v, x, out);
+    case BesselFunction::kLogKvDerivative:
+      return launch<BesselFunction::kLogKvDerivative>(v, x, out);
+    case BesselFunction::kIvRatioDerivative:
+      return launch<BesselFunction::kIvRatioDerivative>(v, x, out);
   }
 }
 

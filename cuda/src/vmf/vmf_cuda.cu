@@ -14,8 +14,8 @@
 namespace mlprims::vmf::detail {
 namespace {
 
-using mlprims::detail::DeviceBuffer;
 using mlprims::detail::cuda_check;
+using mlprims::detail::DeviceBuffer;
 using mlprims::detail::load_as_double_device;
 using mlprims::detail::stream_of;
 
@@ -146,9 +146,9 @@ WorstRow log_prob_cuda(const TensorView& X, const std::vector<double>& direction
   const DeviceBuffer<unsigned long long> worst(1, X.device().index, stream);
   worst.zero();
   device_direction.upload(direction.data(), p);
-  log_prob_kernel<<<warp_blocks(n), kThreads, 0, stream>>>(matrix_view(X), n, p, device_direction.data(), kappa,
-                                                           log_c, static_cast<char*>(out.data()), out.dtype(),
-                                                           out.stride(0), worst.data());
+  log_prob_kernel<<<warp_blocks(n), kThreads, 0, stream>>>(matrix_view(X), n, p, device_direction.data(), kappa, log_c,
+                                                           static_cast<char*>(out.data()), out.dtype(), out.stride(0),
+                                                           worst.data());
   cuda_check(cudaGetLastError(), "log_prob: kernel launch");
   return decode_worst(worst.to_host()[0], X);
 }
@@ -177,8 +177,7 @@ WeightedSum weighted_sum_cuda(const TensorView& X, const TensorView* weights) {
   const std::int64_t rows_per_chunk = std::max<std::int64_t>(256, (n + 65534) / 65535);
   const dim3 grid(static_cast<unsigned int>((p + kThreads - 1) / kThreads),
                   static_cast<unsigned int>((n + rows_per_chunk - 1) / rows_per_chunk));
-  column_sum_kernel<<<grid, kThreads, 0, stream>>>(matrix_view(X), n, p, weights_view, weighted, rows_per_chunk,
-                                                   sum);
+  column_sum_kernel<<<grid, kThreads, 0, stream>>>(matrix_view(X), n, p, weights_view, weighted, rows_per_chunk, sum);
   cuda_check(cudaGetLastError(), "fit: kernel launch");
 
   WeightedSum result;

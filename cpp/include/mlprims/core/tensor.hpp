@@ -55,8 +55,7 @@ class TensorView {
   TensorView(void* data, DType dtype, Shape shape, Shape strides = {}, Device device = Device::cpu(),
              bool read_only = false);
   // A read-only view of const data.
-  TensorView(const void* data, DType dtype, Shape shape, Shape strides = {},
-             Device device = Device::cpu());
+  TensorView(const void* data, DType dtype, Shape shape, Shape strides = {}, Device device = Device::cpu());
 
   void* data() const { return data_; }
   template <class T>

@@ -91,8 +91,12 @@ MLPRIMS_HD inline DoubleDouble log_double_double(double x) {
   const double z = s * s;
   // |z| <= 0.0295: ten terms leave < 1e-19.
   const double r =
-      z * (2.0 / 3 + z * (2.0 / 5 + z * (2.0 / 7 + z * (2.0 / 9 + z * (2.0 / 11 + z * (2.0 / 13 + z * (2.0 / 15 +
-      z * (2.0 / 17 + z * (2.0 / 19 + z * (2.0 / 21))))))))));
+      z * (2.0 / 3 +
+           z * (2.0 / 5 +
+                z * (2.0 / 7 +
+                     z * (2.0 / 9 +
+                          z * (2.0 / 11 +
+                               z * (2.0 / 13 + z * (2.0 / 15 + z * (2.0 / 17 + z * (2.0 / 19 + z * (2.0 / 21))))))))));
   const double half_f2 = 0.5 * f * f;
   const DoubleDouble head = two_sum(kd * kLn2Hi, f);
   const double tail = head.lo + ((s * (half_f2 + r) - half_f2) + kd * kLn2Lo);
@@ -131,9 +135,20 @@ MLPRIMS_HD inline double exp_moderate(double x) {
   const auto k = static_cast<std::int64_t>(bits_of(shifted) - bits_of(kShift));
   const double r = fused_multiply_add(-kd, kLn2Lo, fused_multiply_add(-kd, kLn2Hi, x));
   // |r| <= 0.347: terms through r^13/13! leave < 1e-17.
-  const double p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720 +
-      r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800 +
-      r * (1.0 / 479001600 + r * (1.0 / 6227020800.0)))))))))))));
+  const double p =
+      1.0 +
+      r * (1.0 +
+           r * (1.0 / 2 +
+                r * (1.0 / 6 +
+                     r * (1.0 / 24 +
+                          r * (1.0 / 120 +
+                               r * (1.0 / 720 +
+                                    r * (1.0 / 5040 +
+                                         r * (1.0 / 40320 +
+                                              r * (1.0 / 362880 +
+                                                   r * (1.0 / 3628800 +
+                                                        r * (1.0 / 39916800 + r * (1.0 / 479001600 +
+                                                                                   r * (1.0 / 6227020800.0)))))))))))));
   return double_from_bits(bits_of(p) + (static_cast<std::uint64_t>(k) << 52));
 }
 

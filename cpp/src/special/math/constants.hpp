@@ -9,7 +9,7 @@ namespace mlprims::special::detail {
 
 constexpr double kPi = 3.141592653589793;
 constexpr double kLn2 = 0.6931471805599453;
-constexpr double kHalfLog2Pi = 0.9189385332046728;      // log(2*pi)/2
+constexpr double kHalfLog2Pi = 0.9189385332046728;       // log(2*pi)/2
 constexpr double kHalfLogPiOver2 = 0.22579135264472744;  // log(pi/2)/2
 constexpr double kEulerGamma = 0.5772156649015329;
 constexpr double kEpsilon = 2.220446049250313e-16;

@@ -78,15 +78,24 @@ MLPRIMS_HD inline double log_kv_general(double v, double x) {
 
 MLPRIMS_HD inline double log_iv(double v, double x) {
   switch (region_of_i(v, x)) {
-    case Region::kHankel: return log_iv_in<Region::kHankel>(v, x);
-    case Region::kDebye5: return log_iv_in<Region::kDebye5>(v, x);
-    case Region::kDebye10: return log_iv_in<Region::kDebye10>(v, x);
-    case Region::kDebye18: return log_iv_in<Region::kDebye18>(v, x);
-    case Region::kDebyeNearRoot5: return log_iv_in<Region::kDebyeNearRoot5>(v, x);
-    case Region::kDebyeNearRoot18: return log_iv_in<Region::kDebyeNearRoot18>(v, x);
-    case Region::kSeries19: return log_iv_in<Region::kSeries19>(v, x);
-    case Region::kSeries40: return log_iv_in<Region::kSeries40>(v, x);
-    default: return log_iv_general(v, x);
+    case Region::kHankel:
+      return log_iv_in<Region::kHankel>(v, x);
+    case Region::kDebye5:
+      return log_iv_in<Region::kDebye5>(v, x);
+    case Region::kDebye10:
+      return log_iv_in<Region::kDebye10>(v, x);
+    case Region::kDebye18:
+      return log_iv_in<Region::kDebye18>(v, x);
+    case Region::kDebyeNearRoot5:
+      return log_iv_in<Region::kDebyeNearRoot5>(v, x);
+    case Region::kDebyeNearRoot18:
+      return log_iv_in<Region::kDebyeNearRoot18>(v, x);
+    case Region::kSeries19:
+      return log_iv_in<Region::kSeries19>(v, x);
+    case Region::kSeries40:
+      return log_iv_in<Region::kSeries40>(v, x);
+    default:
+      return log_iv_general(v, x);
   }
 }
 
@@ -94,25 +103,38 @@ MLPRIMS_HD inline double log_iv(double v, double x) {
 MLPRIMS_HD inline LogKAndRatio log_kv_small_any(double v, double x) {
   const int steps = recurrence_steps(v);
   switch (region_of_k(v, x)) {
-    case Region::kTemme: return log_kv_small<Region::kTemme>(v, x, steps);
-    case Region::kQuadrature0: return log_kv_small<Region::kQuadrature0>(v, x, steps);
-    case Region::kQuadrature1: return log_kv_small<Region::kQuadrature1>(v, x, steps);
-    case Region::kQuadrature2: return log_kv_small<Region::kQuadrature2>(v, x, steps);
-    default: return log_kv_small<Region::kTemme, 0, true>(v, x, steps);  // 1e-100 <= x < 1e-10
+    case Region::kTemme:
+      return log_kv_small<Region::kTemme>(v, x, steps);
+    case Region::kQuadrature0:
+      return log_kv_small<Region::kQuadrature0>(v, x, steps);
+    case Region::kQuadrature1:
+      return log_kv_small<Region::kQuadrature1>(v, x, steps);
+    case Region::kQuadrature2:
+      return log_kv_small<Region::kQuadrature2>(v, x, steps);
+    default:
+      return log_kv_small<Region::kTemme, 0, true>(v, x, steps);  // 1e-100 <= x < 1e-10
   }
 }
 
 MLPRIMS_HD inline double log_kv(double v, double x) {
   v = ::fabs(v);
   switch (region_of_k(v, x)) {
-    case Region::kHankel: return log_kv_in<Region::kHankel>(v, x);
-    case Region::kDebye5: return log_kv_in<Region::kDebye5>(v, x);
-    case Region::kDebye10: return log_kv_in<Region::kDebye10>(v, x);
-    case Region::kDebye18: return log_kv_in<Region::kDebye18>(v, x);
-    case Region::kDebyeNearRoot5: return log_kv_in<Region::kDebyeNearRoot5>(v, x);
-    case Region::kDebyeNearRoot18: return log_kv_in<Region::kDebyeNearRoot18>(v, x);
-    case Region::kGeneral: return log_kv_general(v, x);
-    default: return log_kv_small_any(v, x).log_k;
+    case Region::kHankel:
+      return log_kv_in<Region::kHankel>(v, x);
+    case Region::kDebye5:
+      return log_kv_in<Region::kDebye5>(v, x);
+    case Region::kDebye10:
+      return log_kv_in<Region::kDebye10>(v, x);
+    case Region::kDebye18:
+      return log_kv_in<Region::kDebye18>(v, x);
+    case Region::kDebyeNearRoot5:
+      return log_kv_in<Region::kDebyeNearRoot5>(v, x);
+    case Region::kDebyeNearRoot18:
+      return log_kv_in<Region::kDebyeNearRoot18>(v, x);
+    case Region::kGeneral:
+      return log_kv_general(v, x);
+    default:
+      return log_kv_small_any(v, x).log_k;
   }
 }
 

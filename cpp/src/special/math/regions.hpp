@@ -44,9 +44,7 @@ constexpr int kRegionCount = 13;
 MLPRIMS_HD inline bool near_eta_root(double v, double x) { return ::fabs(x - kEtaRootHi * v) < 0.08 * v; }
 
 // Outside the Debye region: rho = sqrt(v^2 + x^2) < 25.
-MLPRIMS_HD inline bool in_small_region(double v, double x) {
-  return v * v + x * x < kDebyeMinRho * kDebyeMinRho;
-}
+MLPRIMS_HD inline bool in_small_region(double v, double x) { return v * v + x * x < kDebyeMinRho * kDebyeMinRho; }
 
 MLPRIMS_HD inline Region debye_region(double v, double x, double rho2) {
   if (in_hankel_region(v, x)) return Region::kHankel;

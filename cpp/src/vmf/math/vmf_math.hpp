@@ -36,8 +36,6 @@ MLPRIMS_HD inline double log_normalizer(double kappa, double p) {
 }
 
 // A_p(kappa) = I_{p/2}(kappa) / I_{p/2-1}(kappa), the mean resultant length.
-MLPRIMS_HD inline double mean_resultant_length(double kappa, double p) {
-  return iv_ratio(0.5 * p, kappa);
-}
+MLPRIMS_HD inline double mean_resultant_length(double kappa, double p) { return iv_ratio(0.5 * p, kappa); }
 
 }  // namespace mlprims::vmf::detail
