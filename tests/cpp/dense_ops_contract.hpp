@@ -1,5 +1,5 @@
-// The contract of lowrank's DenseOps (cpp/src/lowrank/dense_ops.hpp), checked operation by
-// operation against plain loops in double, for any implementation: test_lowrank_device.cpp runs
+// The contract of linalg's DenseOps (cpp/src/linalg/dense_ops.hpp), checked operation by
+// operation against plain loops in double, for any implementation: test_dense_ops.cpp runs
 // it on the host implementation, test_cuda.cpp on the CUDA one (with a GPU). Data moves through
 // the implementation's own upload/download, with leading dimensions larger than the row count.
 #pragma once
@@ -14,12 +14,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "lowrank/dense_ops.hpp"
+#include "linalg/dense_ops.hpp"
 
 namespace dense_ops_contract {
 
-using mlprims::lowrank::detail::BackendArray;
-using mlprims::lowrank::detail::DenseOps;
+using mlprims::linalg::BackendArray;
+using mlprims::linalg::DenseOps;
 
 // A column-major rows x cols matrix with leading dimension ld, on the host.
 template <class T>

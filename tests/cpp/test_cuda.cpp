@@ -11,7 +11,7 @@
 
 #include "core/cuda_context.hpp"
 #include "dense_ops_contract.hpp"
-#include "lowrank/backend.hpp"
+#include "linalg/backend.hpp"
 #include "mlprims/core/build_info.hpp"
 #include "mlprims/core/tensor.hpp"
 #include "mlprims/lowrank.hpp"
@@ -296,6 +296,6 @@ TEST(CudaLowrank, WeightedSvdMatchesTheCpuFloat32) {
 
 TEST(CudaLowrank, DenseOpsMeetTheContract) {
   REQUIRE_GPU();
-  dense_ops_contract::check_all(*mlprims::lowrank::detail::make_cuda_dense_ops<double>(0, nullptr));
-  dense_ops_contract::check_all(*mlprims::lowrank::detail::make_cuda_dense_ops<float>(0, nullptr));
+  dense_ops_contract::check_all(*mlprims::linalg::make_cuda_dense_ops<double>(0, nullptr));
+  dense_ops_contract::check_all(*mlprims::linalg::make_cuda_dense_ops<float>(0, nullptr));
 }

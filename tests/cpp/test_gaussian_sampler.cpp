@@ -7,7 +7,7 @@
 
 #include "core/gaussian_sampler.hpp"
 
-using mlprims::core::GaussianSampler;
+using mlprims::detail::GaussianSampler;
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <array>
 #include <cmath>
 
-namespace mlprims::core {
+namespace mlprims::detail {
 namespace {
 
 // 128 layers of equal area under f(x) = exp(-x^2 / 2): the base layer (a rectangle of width
@@ -62,4 +62,4 @@ double GaussianSampler::tail(bool negative) {
   }
 }
 
-}  // namespace mlprims::core
+}  // namespace mlprims::detail

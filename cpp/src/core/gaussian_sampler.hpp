@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-namespace mlprims::core {
+namespace mlprims::detail {
 
 class GaussianSampler {
  public:
@@ -40,4 +40,4 @@ class GaussianSampler {
   std::uint64_t state_;
 };
 
-}  // namespace mlprims::core
+}  // namespace mlprims::detail

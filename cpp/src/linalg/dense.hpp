@@ -1,4 +1,5 @@
-// Dense factorizations on row-major matrices, float and double, for the low-rank module. LAPACK
+// Dense factorizations on row-major matrices, float and double (SVD, QR, well-conditioned bases,
+// triangular solves). LAPACK
 // is column-major: a row-major m x n array is the column-major n x m transpose, which each
 // wrapper takes into account. Call outside OpenMP parallel regions (BLAS threads itself).
 #pragma once

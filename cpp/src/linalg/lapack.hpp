@@ -1,5 +1,9 @@
+// The linear-algebra layer (mlprims::linalg), one for every primitive: blas.hpp (products),
+// dense.hpp (row-major factorizations, float and double), this file (double symmetric systems),
+// dense_ops.hpp (one back end's memory, CPU or CUDA, column-major).
+//
 // Thin C++ wrappers over the LAPACK/BLAS routines for small dense symmetric systems (column-major,
-// lower triangle), as used by the m x m systems of M-FAC. They thread inside the BLAS: call them
+// lower triangle, double): Cholesky, LDL^T, syrk, eigendecomposition. They thread inside the BLAS: call them
 // outside OpenMP parallel regions (an OpenBLAS built with pthreads warns and may hang there).
 // Errors from LAPACK's argument checks are programming errors and throw mlprims::Error; numerical
 // failure is reported through return values.

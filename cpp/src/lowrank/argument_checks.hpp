@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/checks.hpp"
-#include "lowrank/dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/core/tensor.hpp"
 

@@ -41,7 +41,7 @@ struct ShortSide {
 template <class T>
 BackendArray<T> gaussian_matrix(const DenseOps<T>& ops, std::int64_t rows, std::int64_t cols, std::uint64_t seed) {
   std::vector<T> host(static_cast<std::size_t>(rows * cols));
-  core::GaussianSampler(seed).fill(host.data(), rows * cols);
+  mlprims::detail::GaussianSampler(seed).fill(host.data(), rows * cols);
   return ops.upload_vector(host);
 }
 
@@ -87,7 +87,7 @@ std::vector<double> column_norms(const DenseOps<T>& ops, std::int64_t s, std::in
 
 template <class T>
 void fill_with_noise(const DenseOps<T>& ops, std::int64_t s, const std::vector<std::int64_t>& columns, T* y,
-                     core::GaussianSampler& normal) {
+                     mlprims::detail::GaussianSampler& normal) {
   std::vector<T> column(static_cast<std::size_t>(s));
   for (std::int64_t j : columns) {
     normal.fill(column.data(), s);
@@ -110,7 +110,7 @@ void fill_with_noise(const DenseOps<T>& ops, std::int64_t s, const std::vector<s
 // to), and a column above it gets one more projection, then a random replacement.
 template <class T>
 void orthogonalize_against(const DenseOps<T>& ops, std::int64_t s, std::int64_t done, const T* basis, std::int64_t k,
-                           T* y, T* coefficients, core::GaussianSampler& normal) {
+                           T* y, T* coefficients, mlprims::detail::GaussianSampler& normal) {
   const T eps = std::numeric_limits<T>::epsilon();
   const std::vector<double> before = column_norms(ops, s, k, y);
   ops.gemm(true, false, done, k, s, T(1), basis, s, y, s, T(0), coefficients, done);
@@ -145,7 +145,7 @@ BackendArray<T> krylov_basis(const ShortSide<T>& x, std::int64_t block, int iter
   x.apply(block, z.data(), q.data());
   ops.orthonormalize(s, block, q.data(), s);
   BackendArray<T> coefficients = ops.template allocate<T>(size * block);
-  core::GaussianSampler normal(seed ^ 0x9e3779b97f4a7c15ULL);  // replacements for exhausted directions
+  mlprims::detail::GaussianSampler normal(seed ^ 0x9e3779b97f4a7c15ULL);  // replacements for exhausted directions
   for (int i = 1; i <= iterations; ++i) {
     T* previous = q.data() + (i - 1) * block * s;
     T* next = q.data() + i * block * s;

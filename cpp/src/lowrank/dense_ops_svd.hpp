@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "lowrank/dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "mlprims/lowrank.hpp"
 
 namespace mlprims::lowrank::detail {

@@ -12,7 +12,7 @@
 namespace mlprims::lowrank::detail {
 namespace {
 
-using core::GaussianSampler;
+using mlprims::detail::GaussianSampler;
 
 // y (m x cols) <- W g for a Gaussian n x cols matrix g.
 template <class T>

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "lowrank/dense_ops.hpp"
+#include "lowrank/backend.hpp"
 #include "lowrank/dense_ops_svd.hpp"
 #include "mlprims/core/tensor.hpp"
 #include "mlprims/lowrank.hpp"

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace mlprims::lowrank::detail {
+namespace mlprims::linalg {
 
 // Allocation and transfers, independent of the element type.
 class BackendMemory {
@@ -125,4 +125,4 @@ class DenseOps : public BackendMemory {
   }
 };
 
-}  // namespace mlprims::lowrank::detail
+}  // namespace mlprims::linalg

@@ -1,4 +1,4 @@
-// DenseOps (lowrank/dense_ops.hpp) on a CUDA device: cuBLAS for products and triangular solves,
+// DenseOps (linalg/dense_ops.hpp) on a CUDA device: cuBLAS for products and triangular solves,
 // cuSOLVER for QR, SVD, symmetric eigendecomposition and Cholesky, and a few element-wise kernels.
 // Every operation is queued on the caller's stream; memory is stream-ordered (cudaMallocAsync), so
 // buffers never need a device-wide synchronization. Only operations that return values to the host
@@ -19,30 +19,31 @@
 #include "core/cuda_common.cuh"
 #include "core/cuda_context.hpp"
 #include "core/math/scaled_norm.hpp"
+#include "linalg/backend.hpp"
 #include "linalg/cublas_calls.hpp"
-#include "lowrank/backend.hpp"
 #include "mlprims/core/error.hpp"
 
-namespace mlprims::lowrank::detail {
+namespace mlprims::linalg {
 namespace {
 
 using mlprims::detail::blocks_for;
 using mlprims::detail::cuda_check;
 using mlprims::detail::CudaContext;
 using mlprims::detail::DeviceGuard;
-using namespace mlprims::linalg;  // the typed cuBLAS/cuSOLVER calls
 
 constexpr int kThreads = 256;
 
 // cuBLAS/cuSOLVER failures name the operation.
 void cublas_check(cublasStatus_t status, const char* what) {
-  mlprims::detail::cublas_check(status, std::string("lowrank: ") + what);
+  mlprims::detail::cublas_check(status, std::string("CUDA dense ops: ") + what);
 }
 void cusolver_check(cusolverStatus_t status, const char* what) {
-  mlprims::detail::cusolver_check(status, std::string("lowrank: ") + what);
+  mlprims::detail::cusolver_check(status, std::string("CUDA dense ops: ") + what);
 }
 
-int as_int(std::int64_t value, const char* what) { return linalg::blas_int(value, std::string("lowrank: ") + what); }
+int as_int(std::int64_t value, const char* what) {
+  return linalg::blas_int(value, std::string("CUDA dense ops: ") + what);
+}
 
 // ---- element-wise kernels (column-major, grid-stride) ----
 
@@ -138,18 +139,18 @@ class CudaDenseOps final : public DenseOps<T> {
   void free_bytes(void* data) const override { mlprims::detail::device_free(data, device_, stream_); }
   void upload(const void* host, void* to, std::size_t bytes) const override {
     const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(to, host, bytes, cudaMemcpyHostToDevice, stream_), "lowrank: upload");
+    cuda_check(cudaMemcpyAsync(to, host, bytes, cudaMemcpyHostToDevice, stream_), "CUDA dense ops: upload");
     // The host buffer may be freed on return: wait until the copy has read it.
-    cuda_check(cudaStreamSynchronize(stream_), "lowrank: upload");
+    cuda_check(cudaStreamSynchronize(stream_), "CUDA dense ops: upload");
   }
   void download(const void* from, void* host, std::size_t bytes) const override {
     const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(host, from, bytes, cudaMemcpyDeviceToHost, stream_), "lowrank: download");
-    cuda_check(cudaStreamSynchronize(stream_), "lowrank: download");
+    cuda_check(cudaMemcpyAsync(host, from, bytes, cudaMemcpyDeviceToHost, stream_), "CUDA dense ops: download");
+    cuda_check(cudaStreamSynchronize(stream_), "CUDA dense ops: download");
   }
   void copy(const void* from, void* to, std::size_t bytes) const override {
     const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, stream_), "lowrank: copy");
+    cuda_check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, stream_), "CUDA dense ops: copy");
   }
 
   void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
@@ -167,7 +168,7 @@ class CudaDenseOps final : public DenseOps<T> {
     if (rows * cols == 0) return;
     const DeviceGuard guard(device_);
     transpose_kernel<T><<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, out, ldo);
-    cuda_check(cudaGetLastError(), "lowrank: transpose");
+    cuda_check(cudaGetLastError(), "CUDA dense ops: transpose");
   }
 
   void orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const override {
@@ -183,7 +184,7 @@ class CudaDenseOps final : public DenseOps<T> {
     cusolver_check(geqrf_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()),
                    "geqrf");
     diagonal_signs_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream_>>>(n, a, lda, signs.data());
-    cuda_check(cudaGetLastError(), "lowrank: diagonal signs");
+    cuda_check(cudaGetLastError(), "CUDA dense ops: diagonal signs");
     cusolver_check(orgqr_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()),
                    "orgqr");
     // Column j of Q times sign(R_jj): then q_j^T a_j = |R_jj| >= 0.
@@ -268,7 +269,7 @@ class CudaDenseOps final : public DenseOps<T> {
     const DeviceGuard guard(device_);
     scale_kernel<T>
         <<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, row_scale, col_scale);
-    cuda_check(cudaGetLastError(), "lowrank: scale");
+    cuda_check(cudaGetLastError(), "CUDA dense ops: scale");
   }
 
   // float32 squares cannot over- or underflow in double: one pass. float64: the largest magnitude
@@ -278,17 +279,17 @@ class CudaDenseOps final : public DenseOps<T> {
     const DeviceGuard guard(device_);
     BackendArray<double> sum = this->template allocate<double>(1);
     BackendArray<int> flag = this->template allocate<int>(1);
-    cuda_check(cudaMemsetAsync(sum.data(), 0, sizeof(double), stream_), "lowrank: memset");
-    cuda_check(cudaMemsetAsync(flag.data(), 0, sizeof(int), stream_), "lowrank: memset");
+    cuda_check(cudaMemsetAsync(sum.data(), 0, sizeof(double), stream_), "CUDA dense ops: memset");
+    cuda_check(cudaMemsetAsync(flag.data(), 0, sizeof(int), stream_), "CUDA dense ops: memset");
     finite = true;
     if (rows * cols == 0) return 0.0;
     const unsigned int blocks = std::min(blocks_for(rows * cols, kThreads), 4096u);
     double scale = 1.0;
     if constexpr (std::is_same_v<T, double>) {
       BackendArray<unsigned long long> largest = this->template allocate<unsigned long long>(1);
-      cuda_check(cudaMemsetAsync(largest.data(), 0, sizeof(unsigned long long), stream_), "lowrank: memset");
+      cuda_check(cudaMemsetAsync(largest.data(), 0, sizeof(unsigned long long), stream_), "CUDA dense ops: memset");
       largest_magnitude_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, largest.data(), flag.data());
-      cuda_check(cudaGetLastError(), "lowrank: largest magnitude");
+      cuda_check(cudaGetLastError(), "CUDA dense ops: largest magnitude");
       finite = this->download_vector(flag.data(), 1)[0] == 0;
       if (!finite) return std::numeric_limits<double>::quiet_NaN();
       const unsigned long long bits = this->download_vector(largest.data(), 1)[0];
@@ -297,7 +298,7 @@ class CudaDenseOps final : public DenseOps<T> {
       scale = mlprims::detail::normalizing_power_of_two(magnitude);
     }
     scaled_squares_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, scale, sum.data(), flag.data());
-    cuda_check(cudaGetLastError(), "lowrank: squared norm");
+    cuda_check(cudaGetLastError(), "CUDA dense ops: squared norm");
     finite = this->download_vector(flag.data(), 1)[0] == 0;
     return std::sqrt(this->download_vector(sum.data(), 1)[0]) / scale;
   }
@@ -309,13 +310,13 @@ class CudaDenseOps final : public DenseOps<T> {
   bool converged(const char* what) const {
     const int info = this->download_vector(info_.data(), 1)[0];
     if (info < 0) {
-      throw Error(std::string("lowrank: ") + what + ": cuSOLVER rejected argument " + std::to_string(-info));
+      throw Error(std::string("CUDA dense ops: ") + what + ": cuSOLVER rejected argument " + std::to_string(-info));
     }
     return info == 0;
   }
 
   static void require_tall(std::int64_t m, std::int64_t n, const char* what) {
-    if (m < n) throw Error(std::string("lowrank: ") + what + " needs m >= n (internal error)");
+    if (m < n) throw Error(std::string("CUDA dense ops: ") + what + " needs m >= n (internal error)");
   }
 
   template <class From, class To>
@@ -323,7 +324,7 @@ class CudaDenseOps final : public DenseOps<T> {
     if (count == 0) return;
     const DeviceGuard guard(device_);
     convert_kernel<From, To><<<blocks_for(count, kThreads), kThreads, 0, stream_>>>(count, from, to);
-    cuda_check(cudaGetLastError(), "lowrank: convert");
+    cuda_check(cudaGetLastError(), "CUDA dense ops: convert");
   }
 
   // out (rows x n, ld rows, double) = a (rows x n, ld lda), column by column when a is strided.
@@ -353,4 +354,4 @@ std::unique_ptr<DenseOps<T>> make_cuda_dense_ops(int device, void* stream) {
 template std::unique_ptr<DenseOps<float>> make_cuda_dense_ops<float>(int, void*);
 template std::unique_ptr<DenseOps<double>> make_cuda_dense_ops<double>(int, void*);
 
-}  // namespace mlprims::lowrank::detail
+}  // namespace mlprims::linalg

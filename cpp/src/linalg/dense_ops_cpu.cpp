@@ -1,4 +1,4 @@
-#include "lowrank/backend.hpp"
+#include "linalg/backend.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "linalg/dense.hpp"
 #include "linalg/lapack.hpp"
 
-namespace mlprims::lowrank::detail {
+namespace mlprims::linalg {
 namespace {
 
 // Column-major rows x cols (ld) to packed column-major, and back.
@@ -175,4 +175,4 @@ void CpuDenseOps<T>::narrow(std::int64_t count, const double* from, T* to) const
 template class CpuDenseOps<float>;
 template class CpuDenseOps<double>;
 
-}  // namespace mlprims::lowrank::detail
+}  // namespace mlprims::linalg
