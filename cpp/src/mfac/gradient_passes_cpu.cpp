@@ -67,11 +67,7 @@ class CpuPasses final : public GradientPasses {
   // Owning variant for the sliding window.
   CpuPasses(std::int64_t window, std::int64_t dim, DType dtype)
       : GradientPasses(GradientRows{}), storage_(static_cast<std::size_t>(window * dim) * dtype_size(dtype), 0) {
-    g_.data = storage_.data();
-    g_.dtype = dtype;
-    g_.rows = 0;
-    g_.cols = dim;
-    g_.row_stride = dim;
+    g_ = GradientRows::window(storage_.data(), dtype, dim);
   }
 
   void project(Select select, int k, const double* v, double* q) const override {

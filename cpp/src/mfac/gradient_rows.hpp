@@ -66,6 +66,9 @@ struct GradientRows {
 
   std::int64_t element_size() const { return static_cast<std::int64_t>(dtype_size(dtype)); }
   const char* row(std::int64_t i) const { return data + i * row_stride * element_size(); }
+
+  // A sliding window's buffer of contiguous rows of `dim` values, none present yet.
+  static GradientRows window(const char* data, DType dtype, std::int64_t dim) { return {data, dtype, 0, dim, dim}; }
 };
 
 template <class T>

@@ -362,11 +362,7 @@ class CudaPasses final : public GradientPasses {
         stream_(nullptr),
         follows_callers_(true) {
     storage_ = context_.zeros<char>(window * dim * static_cast<std::int64_t>(dtype_size(dtype)));
-    g_.data = storage_.data();
-    g_.dtype = dtype;
-    g_.rows = 0;
-    g_.cols = dim;
-    g_.row_stride = dim;
+    g_ = GradientRows::window(storage_.data(), dtype, dim);
   }
 
   void project(Select select, int k, const double* v, double* q) const override {
