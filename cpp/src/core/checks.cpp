@@ -41,6 +41,10 @@ void require_same_device(const TensorView& t, const Device& device, ArgRef arg) 
   }
 }
 
+void require_contiguous(const TensorView& t, ArgRef arg) {
+  if (!t.is_contiguous()) throw ValueError(arg.prefix() + " must be C-contiguous");
+}
+
 void require_writable(const TensorView& t, ArgRef arg) {
   if (t.read_only()) throw ValueError(arg.prefix() + " must be writable, got a read-only array");
   require_distinct_elements(t, arg);

@@ -21,6 +21,7 @@ void require_dtype(const TensorView& t, DType dtype, ArgRef arg);
 void require_same_device(const TensorView& t, const Device& device, ArgRef arg);
 // An output: writable, with every element at its own memory location.
 void require_writable(const TensorView& t, ArgRef arg);
+void require_contiguous(const TensorView& t, ArgRef arg);  // C-contiguous
 void require_distinct_elements(const TensorView& t, ArgRef arg);
 void require_ndim(const TensorView& t, int ndim, ArgRef arg);
 void require_shape(const TensorView& t, const Shape& shape, ArgRef arg);

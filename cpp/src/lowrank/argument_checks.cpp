@@ -6,10 +6,6 @@ namespace mlprims::lowrank::detail {
 
 using mlprims::detail::format_double;
 
-void require_contiguous(const TensorView& t, ArgRef arg) {
-  if (!t.is_contiguous()) throw ValueError(arg.prefix() + " must be C-contiguous");
-}
-
 TensorView host_view(const TensorView& t, const TensorView& W, const BackendMemory& memory,
                      std::vector<unsigned char>& storage, ArgRef arg) {
   require_contiguous(t, arg);

@@ -21,7 +21,7 @@ using mlprims::detail::ArgRef;
 // Optional inputs are views without data.
 inline bool present(const TensorView& t) { return t.data() != nullptr; }
 
-void require_contiguous(const TensorView& t, ArgRef arg);
+using mlprims::detail::require_contiguous;
 
 // A tensor's values readable on the host: the tensor itself when it is in CPU memory, else a copy
 // downloaded through `memory` (the back end of W) into `storage`; a tensor on another device than
