@@ -9,7 +9,8 @@ fails (-inf/inf/nan) on a large part of that range, while these functions stay f
 Method (after Plesner et al., "Accurate Computation of the Logarithm of Modified Bessel
 Functions on GPUs", ICS 2024, with different regions): with rho = sqrt(v^2 + x^2), the uniform
 Debye expansion (1 to 18 terms chosen by rho) for rho >= 25; below it the ascending series (I)
-and Temme's series / Steed's continued fraction with forward recurrence (K). The ratio uses
+and, for K, Temme's series (x <= 1/2) or a trapezoidal rule on its integral representation, with
+forward recurrence in the order (docs/design_notes.md, "log-Bessel method"). The ratio uses
 Perron's continued fraction (Gautschi & Slavik 1978), never a difference of logarithms.
 
 All functions broadcast ``v`` against ``x`` like numpy, accept numpy arrays, torch tensors (CPU
