@@ -12,24 +12,12 @@
 
 #include "core/broadcast.hpp"
 #include "core/parallel.hpp"
+#include "core/typed_access.hpp"
 #include "mlprims/core/tensor.hpp"
 
 namespace mlprims::detail {
 
 constexpr std::int64_t kElementwiseChunk = 1024;
-
-inline double load_as_double(const char* p, DType dtype) {
-  return dtype == DType::kFloat64 ? *reinterpret_cast<const double*>(p)
-                                  : static_cast<double>(*reinterpret_cast<const float*>(p));
-}
-
-inline void store_from_double(char* p, DType dtype, double value) {
-  if (dtype == DType::kFloat64) {
-    *reinterpret_cast<double*>(p) = value;
-  } else {
-    *reinterpret_cast<float*>(p) = static_cast<float>(value);
-  }
-}
 
 // Walks `count` elements of an operand from the multi-index `start` (row-major over `shape`).
 template <class Visit>
@@ -113,8 +101,9 @@ void run_elementwise_cpu(const std::array<const TensorView*, N>& inputs, const T
           out_direct ? reinterpret_cast<double*>(out_op.data) + start : buffers.data() + N * kElementwiseChunk;
       kernel(in_ptrs.data(), out_ptr, count);
       if (!out_direct) {
-        walk(shape, out_op, start, count,
-             [&](std::int64_t i, const char* p) { store_from_double(const_cast<char*>(p), out_op.dtype, out_ptr[i]); });
+        walk(shape, out_op, start, count, [&](std::int64_t i, const char* p) {
+          store_from_double(const_cast<char*>(p), out_op.dtype, 0, out_ptr[i]);
+        });
       }
     }
   }

@@ -24,7 +24,7 @@ void write_vector(const std::vector<double>& values, const TensorView& out) {
   const auto element = static_cast<std::int64_t>(dtype_size(out.dtype()));
   char* data = static_cast<char*>(out.data());
   for (std::int64_t j = 0; j < out.shape(0); ++j)
-    store_from_double(data + j * out.stride(0) * element, out.dtype(), values[j]);
+    store_from_double(data + j * out.stride(0) * element, out.dtype(), 0, values[j]);
 }
 
 std::vector<std::int64_t> read_indices(const TensorView& t) {

@@ -12,25 +12,7 @@
 namespace mlprims::vmf::detail {
 namespace {
 
-// Element (i, j) of a float32/float64 matrix view, as double.
-struct MatrixReader {
-  const char* data;
-  DType dtype;
-  std::int64_t row_stride;
-  std::int64_t col_stride;
-
-  explicit MatrixReader(const TensorView& t)
-      : data(static_cast<const char*>(t.data())),
-        dtype(t.dtype()),
-        row_stride(t.stride(0)),
-        col_stride(t.ndim() > 1 ? t.stride(1) : 0) {}
-
-  double operator()(std::int64_t i, std::int64_t j) const {
-    const std::int64_t offset = i * row_stride + j * col_stride;
-    return dtype == DType::kFloat64 ? reinterpret_cast<const double*>(data)[offset]
-                                    : static_cast<double>(reinterpret_cast<const float*>(data)[offset]);
-  }
-};
+using mlprims::detail::MatrixReader;
 
 double squared_deviation(double squared_norm) {
   return std::isnan(squared_norm) ? std::numeric_limits<double>::infinity() : std::fabs(squared_norm - 1.0);
@@ -60,7 +42,7 @@ void normalizer_cpu(NormalizerFunction function, const TensorView& kappa, double
 WorstRow log_prob_cpu(const TensorView& X, const std::vector<double>& direction, double kappa, double log_c,
                       const TensorView& out) {
   const std::int64_t n = X.shape(0), p = X.shape(1);
-  const MatrixReader x(X);
+  const MatrixReader x = MatrixReader::of(X);
   char* out_data = static_cast<char*>(out.data());
   const std::int64_t out_stride = out.stride(0);
   const auto out_element = static_cast<std::int64_t>(dtype_size(out.dtype()));
@@ -77,7 +59,7 @@ WorstRow log_prob_cpu(const TensorView& X, const std::vector<double>& direction,
       squared_norm += value * value;
     }
     keep_worse(worst[static_cast<std::size_t>(mlprims::detail::thread_index())], i, squared_norm);
-    mlprims::detail::store_from_double(out_data + i * out_stride * out_element, out.dtype(), log_c + kappa * dot);
+    mlprims::detail::store_from_double(out_data + i * out_stride * out_element, out.dtype(), 0, log_c + kappa * dot);
   }
   WorstRow result;
   for (const WorstRow& w : worst) {
@@ -88,8 +70,9 @@ WorstRow log_prob_cpu(const TensorView& X, const std::vector<double>& direction,
 
 WeightedSum weighted_sum_cpu(const TensorView& X, const TensorView* weights) {
   const std::int64_t n = X.shape(0), p = X.shape(1);
-  const MatrixReader x(X);
-  const std::optional<MatrixReader> w = weights ? std::optional<MatrixReader>(MatrixReader(*weights)) : std::nullopt;
+  const MatrixReader x = MatrixReader::of(X);
+  const std::optional<MatrixReader> w =
+      weights ? std::optional<MatrixReader>(MatrixReader::of(*weights)) : std::nullopt;
   const int threads = mlprims::detail::threads_for(n * p, 1 << 15);
   std::vector<WeightedSum> partial(static_cast<std::size_t>(threads));
 #if defined(_OPENMP)

@@ -21,14 +21,14 @@ namespace {
 __global__ void gather_to_double(const char* data, DType dtype, std::int64_t stride, std::int64_t n, double* out) {
   const std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (j >= n) return;
-  out[j] = load_as_double_device(data, dtype, j * stride);
+  out[j] = load_as_double(data, dtype, j * stride);
 }
 
 __global__ void scatter_from_double(const double* values, std::int64_t n, char* data, DType dtype,
                                     std::int64_t stride) {
   const std::int64_t j = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (j >= n) return;
-  store_from_double_device(data, dtype, j * stride, values[j]);
+  store_from_double(data, dtype, j * stride, values[j]);
 }
 
 }  // namespace

@@ -37,8 +37,8 @@ __global__ void elementwise_kernel(CudaOperands<N> ops, std::int64_t total, Func
       for (int k = 0; k <= N; ++k) offsets[k] += index * ops.strides[k][d];
     }
     double args[N];
-    for (int k = 0; k < N; ++k) args[k] = load_as_double_device(ops.inputs[k], ops.input_dtypes[k], offsets[k]);
-    store_from_double_device(ops.out, ops.out_dtype, offsets[N], function(args));
+    for (int k = 0; k < N; ++k) args[k] = load_as_double(ops.inputs[k], ops.input_dtypes[k], offsets[k]);
+    store_from_double(ops.out, ops.out_dtype, offsets[N], function(args));
   }
 }
 

@@ -289,7 +289,7 @@ __global__ void load_kernel(StridedView x, std::int64_t first, std::int64_t k, s
   for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < k * d;
        t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t r = t / d, j = t % d;
-    to[t] = mlprims::detail::load_as_double_device(x.data, x.dtype, (first + r) * x.row_stride + j * x.column_stride);
+    to[t] = mlprims::detail::load_as_double(x.data, x.dtype, (first + r) * x.row_stride + j * x.column_stride);
   }
 }
 
@@ -297,8 +297,8 @@ __global__ void store_kernel(const double* from, std::int64_t first, std::int64_
   for (std::int64_t t = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < k * d;
        t += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
     const std::int64_t r = t / d, j = t % d;
-    mlprims::detail::store_from_double_device(out.data, out.dtype, (first + r) * out.row_stride + j * out.column_stride,
-                                              from[t]);
+    mlprims::detail::store_from_double(out.data, out.dtype, (first + r) * out.row_stride + j * out.column_stride,
+                                       from[t]);
   }
 }
 

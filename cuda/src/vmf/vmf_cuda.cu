@@ -16,7 +16,7 @@ namespace {
 
 using mlprims::detail::cuda_check;
 using mlprims::detail::DeviceBuffer;
-using mlprims::detail::load_as_double_device;
+using mlprims::detail::load_as_double;
 using mlprims::detail::stream_of;
 
 struct NormalizerOp {
@@ -28,19 +28,8 @@ struct NormalizerOp {
   }
 };
 
-struct MatrixView {
-  const char* data;
-  DType dtype;
-  std::int64_t row_stride;
-  std::int64_t col_stride;
-  __device__ double operator()(std::int64_t i, std::int64_t j) const {
-    return load_as_double_device(data, dtype, i * row_stride + j * col_stride);
-  }
-};
-
-MatrixView matrix_view(const TensorView& t) {
-  return {static_cast<const char*>(t.data()), t.dtype(), t.stride(0), t.ndim() > 1 ? t.stride(1) : 0};
-}
+using MatrixView = mlprims::detail::MatrixReader;
+MatrixView matrix_view(const TensorView& t) { return MatrixView::of(t); }
 
 // Rows are ranked by |squared norm - 1| (NaN ranks highest) through one 64-bit key:
 // the float bits of the deviation above the row index, so atomicMax finds the worst row.
@@ -70,7 +59,7 @@ __global__ void log_prob_kernel(MatrixView x, std::int64_t n, std::int64_t p, co
     dot = warp_sum(dot);
     squared_norm = warp_sum(squared_norm);
     if (lane == 0) {
-      mlprims::detail::store_from_double_device(out, out_dtype, i * out_stride, log_c + kappa * dot);
+      mlprims::detail::store_from_double(out, out_dtype, i * out_stride, log_c + kappa * dot);
       atomicMax(worst, row_key(squared_norm, i));
     }
   }
