@@ -64,6 +64,14 @@ bool svd_thin(std::int64_t m, std::int64_t n, T* a, T* s, T* u, T* vt) {
 
 namespace {
 
+// The row-major m x l matrix y as a column-major copy, the layout LAPACK factors in place.
+template <class T>
+std::vector<T> column_major_copy(std::int64_t m, std::int64_t l, const T* y) {
+  std::vector<T> a(static_cast<std::size_t>(m * l));
+  transpose(m, l, y, a.data());
+  return a;
+}
+
 // Q of a Householder QR: orthonormal columns even for a rank-deficient y (completed).
 template <class T>
 void householder_orthonormalize(std::int64_t m, std::int64_t l, T* y) {
@@ -71,8 +79,7 @@ void householder_orthonormalize(std::int64_t m, std::int64_t l, T* y) {
   // the short-wide column-major view of y ran 3x slower, in level-2 kernels).
   const int rows = blas_int(m, "m"), cols = blas_int(l, "l");
   if (rows == 0 || cols == 0) return;
-  std::vector<T> a(static_cast<std::size_t>(m * l));  // column-major m x l
-  transpose(m, l, y, a.data());
+  std::vector<T> a = column_major_copy(m, l, y);
   std::vector<T> tau(static_cast<std::size_t>(cols));
   int info = 0, query_size = -1;
   T query = 0;
@@ -177,8 +184,7 @@ void well_conditioned_basis(std::int64_t m, std::int64_t l, T* y) {
   // a narrow panel does not (the power iterations of sklearn's randomized_svd and fbpca do the same).
   const int rows = blas_int(m, "m"), cols = blas_int(l, "l");
   if (rows == 0 || cols == 0) return;
-  std::vector<T> a(static_cast<std::size_t>(m * l));  // column-major m x l
-  transpose(m, l, y, a.data());
+  std::vector<T> a = column_major_copy(m, l, y);
   std::vector<int> pivots(static_cast<std::size_t>(cols));
   int info = 0;
   apply_blas_threads();
