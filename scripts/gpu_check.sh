@@ -5,7 +5,7 @@
 # comes from .gpu-deps/ (scripts/gpu_prepare.sh, run beforehand where pip and apt-get work).
 #   1. the CUDA build (sm_90) with the C++ tests; ctest (CUDA cases included)
 #   2. compute-sanitizer (memcheck) on the C++ CUDA tests
-#   3. the package built with CUDA; the Python tests marked cuda (and the rest of the suite)
+#   3. the package built with CUDA; the Python tests marked cuda
 #   4. the GPU benchmarks, JSON results into the output folder
 # Everything it reports lands in OUTPUT (default $OUT, else ./gpu-results): at most 8 files.
 # Each step has its own time limit, so that the whole stays under 8 minutes on 16 cores.

@@ -82,9 +82,7 @@ class MFAC(torch.optim.Optimizer):
 
     Examples
     --------
-    >>> from typing import Any
-
-import torch
+    >>> import torch
     >>> from mlprims.mfac import MFAC
     >>> generator = torch.Generator().manual_seed(0)
     >>> X, y = torch.randn(64, 8, generator=generator), torch.randn(64, 1, generator=generator)

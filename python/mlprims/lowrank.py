@@ -166,9 +166,9 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
         caller chose float64 for accuracy, and on flat spectra a Krylov basis gets within 1e-10
         of the optimum only with ~16 blocks, which costs as much as the exact SVD or more (times
         in BENCHMARKS.md, "Truncated SVD"; pass method='krylov' for the float32-grade 1.001x at a
-        fraction of the time). 'auto' for float32 W: 'krylov' when min(m, n) >= 256
-        and its basis is at most 0.6 min(m, n) columns, else 'randomized' when 3 (rank +
-        oversample) <= min(m, n), else 'exact'. For the same error 'krylov' makes about half the
+        fraction of the time). 'auto' for float32 W: 'exact' when min(m, n) < 256;
+        otherwise 'krylov' when its basis is at most 0.6 min(m, n) columns, else 'randomized'
+        when 3 (rank + oversample) <= min(m, n), else 'exact'. For the same error 'krylov' makes about half the
         flops of 'randomized'.
     oversample : 'krylov': blocks of rank + oversample columns where that is at most 40, else of
         ceil(rank / 2) + oversample, at least 40 (and 40 where that is at most 44 and W is not
@@ -185,7 +185,7 @@ def truncated_svd(W, rank: int, *, method: str = "auto", oversample: int | None 
         of the optimum in float32 on flat, slowly decaying and Gaussian spectra, whose crowded
         top singular values converge slowest (tested from 256 x 256 to 2048 x 2048; 5.6e-4 above
         the optimum at worst up to 4096 x 4096).
-    seed : seed of the Gaussian test matrix (default 0: results are reproducible).
+    seed : seed of the Gaussian test matrix; None (default) means 0, so results are reproducible.
     singular_values_on : 'left' (left = U S, right = V^T), 'right' (left = U, right = S V^T) or
         'balanced' (sqrt(S) on both).
 

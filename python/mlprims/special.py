@@ -7,8 +7,9 @@ overflows double precision beyond x ~ 713, and K_v(x) underflows, so SciPy's ``l
 fails (-inf/inf/nan) on a large part of that range, while these functions stay finite.
 
 Method (after Plesner et al., "Accurate Computation of the Logarithm of Modified Bessel
-Functions on GPUs", ICS 2024, with different regions): with rho = sqrt(v^2 + x^2), the uniform
-Debye expansion (1 to 18 terms chosen by rho) for rho >= 25; below it the ascending series (I)
+Functions on GPUs", ICS 2024, with different regions): the Hankel expansion for large arguments
+(x >= 1000, v^2 <= 0.005 x); else, with rho = sqrt(v^2 + x^2), the uniform Debye expansion (1 to
+18 terms chosen by rho) for rho >= 25; below it the ascending series (I)
 and, for K, Temme's series (x <= 1/2) or a trapezoidal rule on its integral representation, with
 forward recurrence in the order (docs/design_notes.md, "log-Bessel method"). The ratio uses
 Perron's continued fraction (Gautschi & Slavik 1978), never a difference of logarithms.
@@ -45,7 +46,8 @@ def log_iv(v, x, *, out=None) -> Array:
 
     Returns
     -------
-    Array of the broadcast shape of ``v`` and ``x``; float32 if both are float32, else float64.
+    Array of the broadcast shape of ``v`` and ``x``; float32 when the array inputs are
+    float32/float16/bfloat16 (Python scalars take the arrays' dtype), else float64.
 
     Edge values: log I_0(0) = 0, log I_v(0) = -inf for v > 0, log I_v(inf) = inf, NaN in
     either argument gives NaN. Accuracy (float64): |error| <= 1e-14 * max(1, |log I_v(x)|)
@@ -81,7 +83,8 @@ def log_kv(v, x, *, out=None) -> Array:
 
     Returns
     -------
-    Array of the broadcast shape of ``v`` and ``x``; float32 if both are float32, else float64.
+    Array of the broadcast shape of ``v`` and ``x``; float32 when the array inputs are
+    float32/float16/bfloat16 (Python scalars take the arrays' dtype), else float64.
 
     Edge values: log K_v(0) = +inf, log K_v(inf) = -inf, NaN in either argument gives NaN.
     Accuracy (float64): |error| <= 1e-14 * max(1, |log K_v(x)|) for |v| in [0, 1e5] and
@@ -119,7 +122,7 @@ def iv_ratio(v, x, *, out=None) -> Array:
 
     Returns
     -------
-    Array in [0, 1) of the broadcast shape; 0 at x = 0, 1 at x = inf. Accuracy (float64):
+    Array in [0, 1] of the broadcast shape; 0 at x = 0, 1 at x = inf. Accuracy (float64):
     relative error <= 1e-14 for v in [0.5, 1e5], x in [1e-6, 1e9]. Cost: a continued fraction
     of a few to a few dozen terms per element.
 

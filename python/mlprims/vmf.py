@@ -69,7 +69,7 @@ def log_normalizer(kappa, dim: int) -> Array:
 
     Returns
     -------
-    Array shaped like ``kappa`` (float32 for float32 input, else float64). Accurate to ~1e-14
+    Array shaped like ``kappa`` (float32 for float32/float16/bfloat16 input, else float64). Accurate to ~1e-14
     relative; near kappa = 0 the kappa^(p/2-1) factor is cancelled analytically, not numerically.
 
     Examples

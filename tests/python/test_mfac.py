@@ -571,6 +571,9 @@ def test_gradient_whose_squares_overflow_is_refused():
         FisherInverse(np.ones((3, 10)), 1e308)
     with pytest.raises(ValueError, match=r"'window' \* 'damp' must be <= 2.2e307"):
         SlidingFisherInverse(10, 4, 1e308)
+    # The product is printed as a number, not 310 digits of std::to_string.
+    with pytest.raises(ValueError, match=r"finite\), got 4e\+307$"):
+        SlidingFisherInverse(10, 4, 1e307)
 
 
 def _representable_scales():

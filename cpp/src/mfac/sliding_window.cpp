@@ -39,7 +39,7 @@ class SlidingWindow final : public SlidingEngine {
       throw ValueError(
           "SlidingFisherInverse: 'window' * 'damp' must be <= 2.2e307 (K = c damp I + G G^T must stay "
           "finite), got " +
-          std::to_string(static_cast<double>(window) * damp));
+          mlprims::detail::format_double(static_cast<double>(window) * damp));
     }
     largest_norm_ = std::sqrt(0.5 * kLargestDiagonal);
   }
