@@ -8,11 +8,19 @@
 #include "linalg/lapack.hpp"
 #include "lowrank/argument_checks.hpp"
 #include "lowrank/svd_plan.hpp"
-#include "lowrank/zero_weight_fit.hpp"
 #include "mlprims/core/error.hpp"
 
 namespace mlprims::lowrank::detail {
 namespace {
+
+// gram (rank x rank, column-major, lower triangle read) <- the Cholesky factor of gram plus a
+// relative ridge of 1e-12, which keeps a rank-deficient fitting factor solvable.
+void factor_fit_gram(std::int64_t rank, std::vector<double>& gram) {
+  double trace = 0.0;
+  for (std::int64_t a = 0; a < rank; ++a) trace += gram[a * rank + a];
+  for (std::int64_t a = 0; a < rank; ++a) gram[a * rank + a] += 1e-12 * trace / rank + 1e-300;
+  if (!linalg::cholesky(rank, gram.data(), rank)) throw Error("lowrank: zero-weight fit failed (internal error)");
+}
 
 // The reciprocals of weights as T, 0 for a zero weight.
 template <class T>

@@ -129,34 +129,35 @@ __global__ void diagonal_signs_kernel(std::int64_t n, const T* a, std::int64_t l
 template <class T>
 class CudaDenseOps final : public DenseOps<T> {
  public:
-  CudaDenseOps(int device, cudaStream_t stream) : context_(device, stream), device_(device), stream_(stream) {
-    info_ = this->template allocate<int>(1);
-  }
+  CudaDenseOps(int device, cudaStream_t stream) : context_(device, stream) { info_ = this->template allocate<int>(1); }
 
   void* allocate_bytes(std::size_t bytes) const override {
-    return mlprims::detail::device_allocate(bytes, device_, stream_);
+    return mlprims::detail::device_allocate(bytes, context_.device(), context_.stream());
   }
-  void free_bytes(void* data) const override { mlprims::detail::device_free(data, device_, stream_); }
+  void free_bytes(void* data) const override {
+    mlprims::detail::device_free(data, context_.device(), context_.stream());
+  }
   void upload(const void* host, void* to, std::size_t bytes) const override {
-    const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(to, host, bytes, cudaMemcpyHostToDevice, stream_), "CUDA dense ops: upload");
+    const DeviceGuard guard(context_.device());
+    cuda_check(cudaMemcpyAsync(to, host, bytes, cudaMemcpyHostToDevice, context_.stream()), "CUDA dense ops: upload");
     // The host buffer may be freed on return: wait until the copy has read it.
-    cuda_check(cudaStreamSynchronize(stream_), "CUDA dense ops: upload");
+    cuda_check(cudaStreamSynchronize(context_.stream()), "CUDA dense ops: upload");
   }
   void download(const void* from, void* host, std::size_t bytes) const override {
-    const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(host, from, bytes, cudaMemcpyDeviceToHost, stream_), "CUDA dense ops: download");
-    cuda_check(cudaStreamSynchronize(stream_), "CUDA dense ops: download");
+    const DeviceGuard guard(context_.device());
+    cuda_check(cudaMemcpyAsync(host, from, bytes, cudaMemcpyDeviceToHost, context_.stream()),
+               "CUDA dense ops: download");
+    cuda_check(cudaStreamSynchronize(context_.stream()), "CUDA dense ops: download");
   }
   void copy(const void* from, void* to, std::size_t bytes) const override {
-    const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, stream_), "CUDA dense ops: copy");
+    const DeviceGuard guard(context_.device());
+    cuda_check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, context_.stream()), "CUDA dense ops: copy");
   }
 
   void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
             std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) const override {
     if (m == 0 || n == 0) return;
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     cublas_check(gemm_call(context_.blas(), transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                            transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(m, "m"), as_int(n, "n"), as_int(k, "k"),
                            &alpha, a, as_int(lda, "lda"), b, as_int(ldb, "ldb"), &beta, c, as_int(ldc, "ldc")),
@@ -166,14 +167,15 @@ class CudaDenseOps final : public DenseOps<T> {
   void transpose(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda, T* out,
                  std::int64_t ldo) const override {
     if (rows * cols == 0) return;
-    const DeviceGuard guard(device_);
-    transpose_kernel<T><<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, out, ldo);
+    const DeviceGuard guard(context_.device());
+    transpose_kernel<T>
+        <<<blocks_for(rows * cols, kThreads), kThreads, 0, context_.stream()>>>(rows, cols, a, lda, out, ldo);
     cuda_check(cudaGetLastError(), "CUDA dense ops: transpose");
   }
 
   void orthonormalize(std::int64_t m, std::int64_t n, T* a, std::int64_t lda) const override {
     require_tall(m, n, "orthonormalize");
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const int mi = as_int(m, "m"), ni = as_int(n, "n"), ldi = as_int(lda, "lda");
     BackendArray<T> tau = this->template allocate<T>(n), signs = this->template allocate<T>(n);
     int qr_size = 0, q_size = 0;
@@ -183,7 +185,7 @@ class CudaDenseOps final : public DenseOps<T> {
     const int lwork = static_cast<int>(work.count());
     cusolver_check(geqrf_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()),
                    "geqrf");
-    diagonal_signs_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream_>>>(n, a, lda, signs.data());
+    diagonal_signs_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, context_.stream()>>>(n, a, lda, signs.data());
     cuda_check(cudaGetLastError(), "CUDA dense ops: diagonal signs");
     cusolver_check(orgqr_call(context_.solver(), mi, ni, a, ldi, tau.data(), work.data(), lwork, info_.data()),
                    "orgqr");
@@ -192,7 +194,7 @@ class CudaDenseOps final : public DenseOps<T> {
   }
 
   void gram(std::int64_t rows, std::int64_t n, const T* a, std::int64_t lda, double* out) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const double one = 1.0, zero = 0.0;
     const double* wide = nullptr;
     std::int64_t ld = lda;
@@ -212,7 +214,7 @@ class CudaDenseOps final : public DenseOps<T> {
 
   bool svd(std::int64_t m, std::int64_t n, T* a, std::int64_t lda, std::vector<T>& host_s, T* u, T* vt) const override {
     require_tall(m, n, "svd");
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const int mi = as_int(m, "m"), ni = as_int(n, "n");
     int size = 0;
     cusolver_check(gesvd_size(context_.solver(), mi, ni, a, &size), "gesvd_bufferSize");
@@ -225,7 +227,7 @@ class CudaDenseOps final : public DenseOps<T> {
   }
 
   bool symmetric_eigen(std::int64_t n, double* a, std::vector<double>& host_eigenvalues) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const int ni = as_int(n, "n");
     BackendArray<double> w = this->template allocate<double>(n);
     int size = 0;
@@ -241,7 +243,7 @@ class CudaDenseOps final : public DenseOps<T> {
   }
 
   bool cholesky(std::int64_t n, double* a) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const int ni = as_int(n, "n");
     int size = 0;
     cusolver_check(cusolverDnDpotrf_bufferSize(context_.solver(), CUBLAS_FILL_MODE_LOWER, ni, a, ni, &size),
@@ -256,7 +258,7 @@ class CudaDenseOps final : public DenseOps<T> {
   void solve_lower(bool transposed, std::int64_t n, std::int64_t k, const T* factor, std::int64_t ldf, T* x,
                    std::int64_t ldx) const override {
     if (n == 0 || k == 0) return;
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const T one = 1;
     cublas_check(trsm_call(context_.blas(), transposed ? CUBLAS_OP_T : CUBLAS_OP_N, as_int(n, "n"), as_int(k, "k"),
                            &one, factor, as_int(ldf, "ldf"), x, as_int(ldx, "ldx")),
@@ -266,9 +268,9 @@ class CudaDenseOps final : public DenseOps<T> {
   void scale(std::int64_t rows, std::int64_t cols, T* a, std::int64_t lda, const T* row_scale,
              const T* col_scale) const override {
     if (rows * cols == 0 || (row_scale == nullptr && col_scale == nullptr)) return;
-    const DeviceGuard guard(device_);
-    scale_kernel<T>
-        <<<blocks_for(rows * cols, kThreads), kThreads, 0, stream_>>>(rows, cols, a, lda, row_scale, col_scale);
+    const DeviceGuard guard(context_.device());
+    scale_kernel<T><<<blocks_for(rows * cols, kThreads), kThreads, 0, context_.stream()>>>(rows, cols, a, lda,
+                                                                                           row_scale, col_scale);
     cuda_check(cudaGetLastError(), "CUDA dense ops: scale");
   }
 
@@ -276,19 +278,21 @@ class CudaDenseOps final : public DenseOps<T> {
   // first, then the squares for a times a power of two.
   double frobenius_norm(std::int64_t rows, std::int64_t cols, const T* a, std::int64_t lda,
                         bool& finite) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     BackendArray<double> sum = this->template allocate<double>(1);
     BackendArray<int> flag = this->template allocate<int>(1);
-    cuda_check(cudaMemsetAsync(sum.data(), 0, sizeof(double), stream_), "CUDA dense ops: memset");
-    cuda_check(cudaMemsetAsync(flag.data(), 0, sizeof(int), stream_), "CUDA dense ops: memset");
+    cuda_check(cudaMemsetAsync(sum.data(), 0, sizeof(double), context_.stream()), "CUDA dense ops: memset");
+    cuda_check(cudaMemsetAsync(flag.data(), 0, sizeof(int), context_.stream()), "CUDA dense ops: memset");
     finite = true;
     if (rows * cols == 0) return 0.0;
     const unsigned int blocks = std::min(blocks_for(rows * cols, kThreads), 4096u);
     double scale = 1.0;
     if constexpr (std::is_same_v<T, double>) {
       BackendArray<unsigned long long> largest = this->template allocate<unsigned long long>(1);
-      cuda_check(cudaMemsetAsync(largest.data(), 0, sizeof(unsigned long long), stream_), "CUDA dense ops: memset");
-      largest_magnitude_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, largest.data(), flag.data());
+      cuda_check(cudaMemsetAsync(largest.data(), 0, sizeof(unsigned long long), context_.stream()),
+                 "CUDA dense ops: memset");
+      largest_magnitude_kernel<T>
+          <<<blocks, kThreads, 0, context_.stream()>>>(rows, cols, a, lda, largest.data(), flag.data());
       cuda_check(cudaGetLastError(), "CUDA dense ops: largest magnitude");
       finite = this->download_vector(flag.data(), 1)[0] == 0;
       if (!finite) return std::numeric_limits<double>::quiet_NaN();
@@ -297,7 +301,8 @@ class CudaDenseOps final : public DenseOps<T> {
       std::memcpy(&magnitude, &bits, sizeof(double));
       scale = mlprims::detail::normalizing_power_of_two(magnitude);
     }
-    scaled_squares_kernel<T><<<blocks, kThreads, 0, stream_>>>(rows, cols, a, lda, scale, sum.data(), flag.data());
+    scaled_squares_kernel<T>
+        <<<blocks, kThreads, 0, context_.stream()>>>(rows, cols, a, lda, scale, sum.data(), flag.data());
     cuda_check(cudaGetLastError(), "CUDA dense ops: squared norm");
     finite = this->download_vector(flag.data(), 1)[0] == 0;
     return std::sqrt(this->download_vector(sum.data(), 1)[0]) / scale;
@@ -322,8 +327,8 @@ class CudaDenseOps final : public DenseOps<T> {
   template <class From, class To>
   void convert(std::int64_t count, const From* from, To* to) const {
     if (count == 0) return;
-    const DeviceGuard guard(device_);
-    convert_kernel<From, To><<<blocks_for(count, kThreads), kThreads, 0, stream_>>>(count, from, to);
+    const DeviceGuard guard(context_.device());
+    convert_kernel<From, To><<<blocks_for(count, kThreads), kThreads, 0, context_.stream()>>>(count, from, to);
     cuda_check(cudaGetLastError(), "CUDA dense ops: convert");
   }
 
@@ -339,8 +344,6 @@ class CudaDenseOps final : public DenseOps<T> {
   // Leases the cuBLAS/cuSOLVER handles on first use (a pure download needs none), for this
   // object's lifetime, bound to its stream.
   CudaContext context_;
-  int device_;
-  cudaStream_t stream_;
   BackendArray<int> info_;  // cuSOLVER's status output
 };
 

@@ -352,27 +352,24 @@ class CudaPasses final : public GradientPasses {
  public:
   // Over gradients in the caller's GPU memory (stream: the caller's, for all work).
   CudaPasses(const GradientRows& g, const Device& device, cudaStream_t stream)
-      : GradientPasses(g), context_(device.index, stream), device_(device.index), stream_(stream) {}
+      : GradientPasses(g), context_(device.index, stream) {}
 
   // Over an owned, zeroed window buffer. The window follows its callers' streams (load()).
   CudaPasses(std::int64_t window, std::int64_t dim, DType dtype, const Device& device)
-      : GradientPasses(GradientRows{}),
-        context_(device.index, nullptr),
-        device_(device.index),
-        stream_(nullptr),
-        follows_callers_(true) {
+      : GradientPasses(GradientRows{}), context_(device.index, nullptr), follows_callers_(true) {
     storage_ = context_.zeros<char>(window * dim * static_cast<std::int64_t>(dtype_size(dtype)));
     g_ = GradientRows::window(storage_.data(), dtype, dim);
   }
 
   void project(Select select, int k, const double* v, double* q) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const std::int64_t m = g_.rows;
     const std::size_t size = blocks_.size() * static_cast<std::size_t>(k * m);
     const std::vector<Segment>& segments = segments_for(select, kProjectSegment);
     if (segments.empty() || m == 0) return;
     const VectorBuffer q_device = allocate(static_cast<std::int64_t>(size));
-    cuda_check(cudaMemsetAsync(q_device.data(), 0, size * sizeof(double), stream_), "project: cudaMemsetAsync");
+    cuda_check(cudaMemsetAsync(q_device.data(), 0, size * sizeof(double), context_.stream()),
+               "project: cudaMemsetAsync");
     launch_project(select, k, v, q_device.data());
     std::vector<double> host(size);
     download(q_device.data(), host.data(), static_cast<std::int64_t>(size));
@@ -380,7 +377,7 @@ class CudaPasses final : public GradientPasses {
   }
 
   void combine(const Combination& c) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const std::int64_t m = g_.rows;
     const std::vector<Segment>& segments = segments_for(c.select, kCombineSegment);
     if (c.norms != nullptr) std::fill(c.norms, c.norms + 2 * c.k, 0.0);
@@ -403,7 +400,7 @@ class CudaPasses final : public GradientPasses {
       using T = typename decltype(tag)::type;
       with_rhs_count(c.k, [&](auto count) {
         constexpr int K = decltype(count)::value;
-        combine_kernel<T, K><<<static_cast<unsigned int>(segments.size()), kThreads, 0, stream_>>>(
+        combine_kernel<T, K><<<static_cast<unsigned int>(segments.size()), kThreads, 0, context_.stream()>>>(
             rows_view(), device_segments.data(), p);
       });
     });
@@ -417,11 +414,11 @@ class CudaPasses final : public GradientPasses {
   }
 
   bool gram(const BlockRange& block, double* out) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const std::int64_t m = g_.rows;
     const std::int64_t n = block.dense ? block.width() : m;
     const VectorBuffer result = allocate(n * n);
-    cuda_check(cudaMemsetAsync(result.data(), 0, n * n * sizeof(double), stream_), "gram: cudaMemsetAsync");
+    cuda_check(cudaMemsetAsync(result.data(), 0, n * n * sizeof(double), context_.stream()), "gram: cudaMemsetAsync");
     const DeviceBuffer<int> nonfinite = context_.zeros<int>(1);
     // Chunks of at most 2^25 widened values (256 MB).
     const std::int64_t chunk =
@@ -452,7 +449,7 @@ class CudaPasses final : public GradientPasses {
   }
 
   void woodbury_quadratic(const BlockRange& block, const SymmetricFactor& factor, double* out) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const std::int64_t m = g_.rows;
     // With K = L L^T: g^T K^{-1} g = ||L^{-1} g||^2 (triangular solve); after the LDL^T fallback,
     // g^T K^{-1} g from the explicit inverse.
@@ -494,15 +491,15 @@ class CudaPasses final : public GradientPasses {
             "diagonal: cublasDsymm");
         right = solved.data();
       }
-      row_dots_kernel<<<blocks_for(width, kThreads), kThreads, 0, stream_>>>(columns.data(), right, width, m,
-                                                                             results.data());
+      row_dots_kernel<<<blocks_for(width, kThreads), kThreads, 0, context_.stream()>>>(columns.data(), right, width, m,
+                                                                                       results.data());
       cuda_check(cudaGetLastError(), "diagonal: kernel launch");
       download(results.data(), out + (begin - block.begin), width);
     }
   }
 
   std::vector<double> gather_columns(const std::vector<std::int64_t>& columns) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const std::int64_t m = g_.rows;
     const auto count = static_cast<std::int64_t>(columns.size());
     std::vector<double> values(static_cast<std::size_t>(count * m));
@@ -511,8 +508,8 @@ class CudaPasses final : public GradientPasses {
     const VectorBuffer gathered = allocate(count * m);
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      gather_columns_kernel<T><<<blocks_for(count * m, kThreads), kThreads, 0, stream_>>>(rows_view(), indices.data(),
-                                                                                          count, gathered.data());
+      gather_columns_kernel<T><<<blocks_for(count * m, kThreads), kThreads, 0, context_.stream()>>>(
+          rows_view(), indices.data(), count, gathered.data());
     });
     cuda_check(cudaGetLastError(), "entries: kernel launch");
     download(gathered.data(), values.data(), count * m);
@@ -522,41 +519,41 @@ class CudaPasses final : public GradientPasses {
   // Stream-ordered, freed on the stream current at release: the buffers may outlive this object's
   // derived part (the base class's cache goes last), so the free reads a shared copy of the stream.
   VectorBuffer allocate_memory(std::int64_t count) const override {
-    auto* p = static_cast<double*>(
-        mlprims::detail::device_allocate(static_cast<std::size_t>(count) * sizeof(double), device_, stream_));
-    const int device = device_;
+    auto* p = static_cast<double*>(mlprims::detail::device_allocate(static_cast<std::size_t>(count) * sizeof(double),
+                                                                    context_.device(), context_.stream()));
+    const int device = context_.device();
     return VectorBuffer(
         p, [device, stream = current_stream_](double* data) { mlprims::detail::device_free(data, device, *stream); },
         count);
   }
 
   void copy(const double* from, double* to, std::int64_t count) const override {
-    const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(to, from, count * sizeof(double), cudaMemcpyDeviceToDevice, stream_),
+    const DeviceGuard guard(context_.device());
+    cuda_check(cudaMemcpyAsync(to, from, count * sizeof(double), cudaMemcpyDeviceToDevice, context_.stream()),
                "M-FAC: cudaMemcpyAsync");
   }
 
   void download(const double* from, double* host, std::int64_t count) const override {
-    const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(host, from, count * sizeof(double), cudaMemcpyDeviceToHost, stream_),
+    const DeviceGuard guard(context_.device());
+    cuda_check(cudaMemcpyAsync(host, from, count * sizeof(double), cudaMemcpyDeviceToHost, context_.stream()),
                "M-FAC: cudaMemcpyAsync");
-    cuda_check(cudaStreamSynchronize(stream_), "M-FAC: cudaStreamSynchronize");
+    cuda_check(cudaStreamSynchronize(context_.stream()), "M-FAC: cudaStreamSynchronize");
   }
 
   void upload(const double* host, double* to, std::int64_t count) const override {
-    const DeviceGuard guard(device_);
-    cuda_check(cudaMemcpyAsync(to, host, count * sizeof(double), cudaMemcpyHostToDevice, stream_),
+    const DeviceGuard guard(context_.device());
+    cuda_check(cudaMemcpyAsync(to, host, count * sizeof(double), cudaMemcpyHostToDevice, context_.stream()),
                "M-FAC: cudaMemcpyAsync");
     // `host` is pageable and may be reused by the caller at once.
-    cuda_check(cudaStreamSynchronize(stream_), "M-FAC: cudaStreamSynchronize");
+    cuda_check(cudaStreamSynchronize(context_.stream()), "M-FAC: cudaStreamSynchronize");
   }
 
   void norms(const double* v, int k, double* out) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const dim3 grid(std::min<unsigned int>(blocks_for(g_.cols, kThreads), 1024), static_cast<unsigned int>(k));
     const std::int64_t pair_count = static_cast<std::int64_t>(grid.x) * k;
     const VectorBuffer partials = allocate(2 * pair_count);
-    norms_kernel<<<grid, kThreads, 0, stream_>>>(v, g_.cols, partials.data());
+    norms_kernel<<<grid, kThreads, 0, context_.stream()>>>(v, g_.cols, partials.data());
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
     std::vector<double> pairs(static_cast<std::size_t>(2 * pair_count));
     download(partials.data(), pairs.data(), 2 * pair_count);
@@ -564,39 +561,39 @@ class CudaPasses final : public GradientPasses {
   }
 
   void load(const TensorView& x, std::int64_t first, int k, double* to) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     if (follows_callers_) {
       follow(static_cast<cudaStream_t>(x.stream()));
     } else {
       context_.wait_for(static_cast<cudaStream_t>(x.stream()));
     }
     const std::int64_t d = g_.cols;
-    load_kernel<<<blocks_for(k * d, kThreads), kThreads, 0, stream_>>>(view_of(x), first, k, d, to);
+    load_kernel<<<blocks_for(k * d, kThreads), kThreads, 0, context_.stream()>>>(view_of(x), first, k, d, to);
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
   }
 
   void store(const double* from, std::int64_t first, int k, const TensorView& out) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const std::int64_t d = g_.cols;
-    store_kernel<<<blocks_for(k * d, kThreads), kThreads, 0, stream_>>>(from, first, k, d, view_of(out));
+    store_kernel<<<blocks_for(k * d, kThreads), kThreads, 0, context_.stream()>>>(from, first, k, d, view_of(out));
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
     // The result is complete before the caller's stream goes on.
-    cuda_check(cudaStreamSynchronize(stream_), "M-FAC: cudaStreamSynchronize");
+    cuda_check(cudaStreamSynchronize(context_.stream()), "M-FAC: cudaStreamSynchronize");
   }
 
   void store_row(std::int64_t slot, const double* from) override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     char* row = storage_.data() + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
-    store_row_kernel<<<blocks_for(g_.cols, kThreads), kThreads, 0, stream_>>>(from, g_.cols, g_.dtype, row);
+    store_row_kernel<<<blocks_for(g_.cols, kThreads), kThreads, 0, context_.stream()>>>(from, g_.cols, g_.dtype, row);
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
   }
 
   void widen_row(std::int64_t slot, double* to) const override {
-    const DeviceGuard guard(device_);
+    const DeviceGuard guard(context_.device());
     const char* row = storage_.data() + static_cast<std::size_t>(slot * g_.cols) * dtype_size(g_.dtype);
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      widen_row_kernel<T><<<blocks_for(g_.cols, kThreads), kThreads, 0, stream_>>>(row, g_.cols, to);
+      widen_row_kernel<T><<<blocks_for(g_.cols, kThreads), kThreads, 0, context_.stream()>>>(row, g_.cols, to);
     });
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
   }
@@ -608,9 +605,8 @@ class CudaPasses final : public GradientPasses {
   // its own buffers are then freed in order there. Gradient views (FisherInverse) keep the stream
   // they were built on and only wait for their inputs' streams: they may serve several threads.
   void follow(cudaStream_t stream) const {
-    if (stream == stream_) return;
+    if (stream == context_.stream()) return;
     context_.follow(stream);
-    stream_ = stream;
     *current_stream_ = stream;
     storage_.set_stream(stream);
     for (auto& [key, segments] : device_segments_) segments.set_stream(stream);
@@ -626,8 +622,8 @@ class CudaPasses final : public GradientPasses {
   void widen(std::int64_t begin, std::int64_t width, double* out, int* flag) const {
     with_storage_type(g_.dtype, [&](auto tag) {
       using T = typename decltype(tag)::type;
-      widen_kernel<T>
-          <<<blocks_for(g_.rows * width, kThreads), kThreads, 0, stream_>>>(rows_view(), begin, width, out, flag);
+      widen_kernel<T><<<blocks_for(g_.rows * width, kThreads), kThreads, 0, context_.stream()>>>(rows_view(), begin,
+                                                                                                 width, out, flag);
     });
     cuda_check(cudaGetLastError(), "M-FAC: kernel launch");
   }
@@ -641,7 +637,8 @@ class CudaPasses final : public GradientPasses {
         constexpr int kRows = K == 1 ? 8 : (K == 2 ? 4 : (K <= 4 ? 2 : 1));
         const dim3 grid(static_cast<unsigned int>(segments.count()),
                         static_cast<unsigned int>((g_.rows + kRows - 1) / kRows));
-        project_kernel<T, K, kRows><<<grid, kThreads, 0, stream_>>>(rows_view(), segments.data(), v, q_device);
+        project_kernel<T, K, kRows>
+            <<<grid, kThreads, 0, context_.stream()>>>(rows_view(), segments.data(), v, q_device);
       });
     });
     cuda_check(cudaGetLastError(), "project: kernel launch");
@@ -671,9 +668,8 @@ class CudaPasses final : public GradientPasses {
   }
 
   mutable CudaContext context_;  // declared first: the buffers below are freed before it
-  int device_;
-  mutable cudaStream_t stream_;  // context_.stream(), kept for the kernel launches
-  std::shared_ptr<cudaStream_t> current_stream_ = std::make_shared<cudaStream_t>(stream_);
+  // The stream for frees of buffers that may outlive this object (allocate_memory).
+  std::shared_ptr<cudaStream_t> current_stream_ = std::make_shared<cudaStream_t>(context_.stream());
   bool follows_callers_ = false;
   mutable DeviceBuffer<char> storage_;  // the sliding window's rows (empty for a view)
   mutable std::map<std::pair<int, std::int64_t>, std::vector<Segment>> host_segments_;
