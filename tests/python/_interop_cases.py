@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from mlprims import lowrank, mfac, special, vmf
+from mlprims import lowrank, mfac, ot, special, vmf
 
 # What an output's dtype is: the compute dtype of the inputs (float64 for float64 and integer
 # inputs, float32 for float32, float16 and bfloat16: the half-precision policy), a fixed dtype, or
@@ -41,6 +41,8 @@ class Case:
     """The float64 numpy computation to compare with, when `call` itself cannot take numpy."""
     scalar_only: bool = False
     """Takes 0-d values only (no DLPack objects)."""
+    cpu_only: bool = False
+    """No CUDA back end yet: CUDA inputs are a TypeError, tested on their own (test_ot.py)."""
 
     def __str__(self) -> str:
         return self.name
@@ -72,6 +74,9 @@ def _factors(result, to64) -> tuple:
 _V = np.array([[0.0], [1.0], [3.0]])
 _X = np.array([1.0, 2.0, 5.0, 9.0])
 _G = np.array([[1.0, -2, 0, 3, 1, -1], [0, 1, 2, -1, 3, 2], [2, 0, -1, 1, 0, 1], [-1, 3, 1, 0, 2, -2]])
+_OT_COSTS = np.array([[0.0, 1, 2, 3, 1], [1, 0, 1, 2, 2], [2, 1, 0, 1, 3], [3, 2, 1, 0, 1]])
+_OT_X = np.array([[0.0, 0], [1, 0], [0, 1], [2, 2], [1, 3]])
+_OT_Y = np.array([[1.0, 1], [0, 2], [3, 0], [2, 1]])
 _W = np.array([[3.0, -1, 2, 0, 1], [1, 4, -2, 1, 0], [0, 2, 5, -1, 3], [2, -3, 1, 4, -1], [-1, 0, 3, 2, 6],
                [4, 1, -1, -2, 2]])
 _UNIT_ROWS = np.array([[1.0, 0, 0], [0, 1, 0], [0, 0, -1], [-1, 0, 0]])
@@ -127,6 +132,12 @@ CASES = [
          lambda r, to64: (to64(r.weights), to64(r.mask)), output_dtypes=(POLICY, "bool")),
     Case("mfac.MFAC", {"w": np.array([1.0, -2, 0, 3, 1, 2]), "g": _G[3]}, _mfac_step, _arrays, _same,
          output_dtypes=(SAME_AS_INPUT,), integers=False, torch_only=True, reference=_mfac_reference),
+    Case("ot.sinkhorn", {"C": _OT_COSTS}, lambda C: ot.sinkhorn(None, None, C, 1.0, tol=1e-6),
+         lambda r: (r.f, r.g), lambda r, to64: (to64(r.f), to64(r.g), r.objective), cpu_only=True),
+    Case("ot.sinkhorn2", {"C": _OT_COSTS}, lambda C: ot.sinkhorn2(None, None, C, 1.0, tol=1e-6), _arrays, _same,
+         output_dtypes=(POLICY,), cpu_only=True),
+    Case("ot.sinkhorn_points", {"x": _OT_X, "y": _OT_Y}, lambda x, y: ot.sinkhorn_points(x, y, 4.0, tol=1e-6),
+         lambda r: (r.f, r.g), lambda r, to64: (to64(r.f), to64(r.g), r.objective), cpu_only=True),
     Case("lowrank.truncated_svd", {"W": _W}, lambda W: lowrank.truncated_svd(W, 2),
          lambda r: (r.left, r.right, r.singular_values), _factors),
     Case("lowrank.weighted_svd(row_weights)", {"W": _W, "d": np.array([1.0, 2, 3, 1, 2, 4])},

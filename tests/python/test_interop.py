@@ -297,8 +297,10 @@ _RTOL = {"float64": 1e-12, "float32": 2e-5, "float16": 2e-3, "bfloat16": 1.6e-2,
 
 
 def _applies(case, variant: str) -> bool:
-    _, framework, _, dtype = VARIANTS[variant]
+    _, framework, device, dtype = VARIANTS[variant]
     if case.torch_only and framework != "torch":
+        return False
+    if case.cpu_only and device != "cpu":
         return False
     if case.scalar_only and variant.startswith("dlpack"):
         return False  # a 0-d value, not an array object

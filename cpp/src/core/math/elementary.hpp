@@ -152,4 +152,13 @@ MLPRIMS_HD inline double exp_moderate(double x) {
   return double_from_bits(bits_of(p) + (static_cast<std::uint64_t>(k) << 52));
 }
 
+// exp(x) for every x, branch-free: results below the normal range are flushed to 0 (x < -708),
+// x > 708 gives inf, NaN stays NaN. For sums of exponentials (kernels, log-sum-exp), where a term
+// below 1e-308 of the largest one cannot change the sum.
+MLPRIMS_HD inline double exp_flush_to_zero(double x) {
+  const double clamped = x < -708.0 ? -708.0 : (x > 708.0 ? 708.0 : x);
+  const double value = exp_moderate(clamped);
+  return x < -708.0 ? 0.0 : (x > 708.0 ? kInfinityValue : (x == x ? value : x));
+}
+
 }  // namespace mlprims::detail

@@ -1,0 +1,171 @@
+#include "ot/sinkhorn_iterations.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/math/elementary.hpp"
+#include "core/parallel.hpp"
+
+namespace mlprims::ot::detail {
+namespace {
+
+// The scalings u, v are folded into the potentials and the kernel rebuilt once one of them leaves
+// [e^-kAbsorbAt, e^kAbsorbAt] (Schmitzer's stabilization). The kernel's entries below e^-708 are
+// flushed to zero; between rebuilds they grow by at most e^(2 kAbsorbAt), so what was flushed stays
+// below e^-500 of the mass, far under any tolerance; larger thresholds mean fewer rebuilds.
+constexpr double kAbsorbAt = 100.0;
+
+// The kernel K = exp((f_i + g_j - C_ij) / reg) of the dense cost, row-major n x m.
+void build_kernel(const CostRows& cost, double reg, const std::vector<double>& f, const std::vector<double>& g,
+                  std::vector<double>& K, int threads) {
+  const std::int64_t n = cost.rows(), m = cost.cols();
+  const double inv_reg = 1.0 / reg;
+  std::vector<double> g_scaled(static_cast<std::size_t>(m));
+  for (std::int64_t j = 0; j < m; ++j) g_scaled[j] = g[j] * inv_reg;
+  const int used = std::min(threads, mlprims::detail::threads_for(n * m, 1 << 15));
+#pragma omp parallel num_threads(used)
+  {
+    std::vector<double> scratch(static_cast<std::size_t>(m));
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double* c = cost.row(i, scratch.data());
+      const double fi = f[i] * inv_reg;
+      double* k = K.data() + i * m;
+#pragma omp simd
+      for (std::int64_t j = 0; j < m; ++j) k[j] = mlprims::detail::exp_flush_to_zero(fi + g_scaled[j] - c[j] * inv_reg);
+    }
+  }
+}
+
+// One read of K for half an iteration and the start of the next: u_i = a_i / (K v)_i row by row,
+// and, while the row is in cache, K^T u accumulated. False when some (K v)_i is not positive and finite.
+bool scale_rows(std::int64_t n, std::int64_t m, const std::vector<double>& K, const std::vector<double>& a,
+                const std::vector<double>& v, std::vector<double>& u, std::vector<double>& Ktu,
+                std::vector<std::vector<double>>& partial, int threads) {
+  const int used = std::min(threads, mlprims::detail::threads_for(n * m, 1 << 16));
+  partial.resize(static_cast<std::size_t>(used));
+  bool ok = true;
+#pragma omp parallel num_threads(used) reduction(&& : ok)
+  {
+    std::vector<double>& acc = partial[static_cast<std::size_t>(mlprims::detail::thread_index())];
+    acc.assign(static_cast<std::size_t>(m), 0.0);
+    double* out = acc.data();
+    const double* vv = v.data();
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double* k = K.data() + i * m;
+      double s = 0.0;
+#pragma omp simd reduction(+ : s)
+      for (std::int64_t j = 0; j < m; ++j) s += k[j] * vv[j];
+      const double ui = a[i] / s;
+      ok = ok && s > 0.0 && std::isfinite(ui);
+      u[i] = ui;
+#pragma omp simd
+      for (std::int64_t j = 0; j < m; ++j) out[j] += ui * k[j];
+    }
+  }
+  std::fill(Ktu.begin(), Ktu.end(), 0.0);
+  for (const auto& acc : partial) {
+    if (acc.empty()) continue;
+    for (std::int64_t j = 0; j < m; ++j) Ktu[j] += acc[j];
+  }
+  for (auto& acc : partial) acc.clear();
+  return ok;
+}
+
+double largest_log_magnitude(const std::vector<double>& s) {
+  double largest = 0.0;
+  for (const double x : s) largest = std::max(largest, std::fabs(std::log(x)));
+  return largest;
+}
+
+void fold(std::vector<double>& potential, const std::vector<double>& scaling, double reg) {
+  for (std::size_t i = 0; i < potential.size(); ++i) potential[i] += reg * std::log(scaling[i]);
+}
+
+}  // namespace
+
+SinkhornRun scaling_sinkhorn(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
+                             std::vector<double>& g, std::int64_t max_iter, double tol, std::int64_t first_iteration,
+                             const IterationHook& hook, int threads) {
+  const std::int64_t n = cost.rows(), m = cost.cols();
+  SinkhornRun run;
+  update_f(cost, w, reg, g.data(), f.data(), threads);  // rows exact: the kernel's rows sum to a
+  std::vector<double> K(static_cast<std::size_t>(n * m));
+  build_kernel(cost, reg, f, g, K, threads);
+  std::vector<double> u(n, 1.0), v(m, 1.0), Ktu(m);
+  std::vector<std::vector<double>> partial;
+  // (u_good, v_good): the last scalings whose error was measured, what f and g are made of.
+  std::vector<double> u_good = u, v_good = v;
+  while (run.iterations < max_iter) {
+    const bool rows_ok = scale_rows(n, m, K, w.a, v, u, Ktu, partial, threads);
+    bool ok = rows_ok;
+    double error = 0.0;
+    for (std::int64_t j = 0; j < m && ok; ++j) {
+      const double ratio = Ktu[j];
+      ok = ratio > 0.0 && std::isfinite(ratio);
+      error += std::fabs(v[j] * ratio - w.b[j]);
+    }
+    if (!ok) {
+      // A row or column of the kernel vanished at these potentials (costs far above the current
+      // potentials at small reg): a log-domain iteration from the last good iterate instead.
+      fold(f, u_good, reg);
+      fold(g, v_good, reg);
+      update_g(cost, w, reg, f.data(), g.data(), threads);
+      update_f(cost, w, reg, g.data(), f.data(), threads);
+      build_kernel(cost, reg, f, g, K, threads);
+      std::fill(u.begin(), u.end(), 1.0);
+      std::fill(v.begin(), v.end(), 1.0);
+      u_good = u, v_good = v;
+      ++run.iterations;
+      continue;
+    }
+    ++run.iterations;
+    u_good = u;
+    v_good = v;
+    run.error = error;
+    run.converged = error <= tol;
+    const bool stop = hook && hook(first_iteration + run.iterations, error);
+    if (run.converged || stop) break;
+    for (std::int64_t j = 0; j < m; ++j) v[j] = w.b[j] / Ktu[j];
+    if (largest_log_magnitude(u) > kAbsorbAt || largest_log_magnitude(v) > kAbsorbAt) {
+      fold(f, u, reg);
+      fold(g, v, reg);
+      build_kernel(cost, reg, f, g, K, threads);
+      std::fill(u.begin(), u.end(), 1.0);
+      std::fill(v.begin(), v.end(), 1.0);
+      u_good = u, v_good = v;
+    }
+  }
+  fold(f, u_good, reg);
+  fold(g, v_good, reg);
+  return run;
+}
+
+SinkhornRun log_sinkhorn(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
+                         std::vector<double>& g, std::int64_t max_iter, double tol, std::int64_t first_iteration,
+                         const IterationHook& hook, int threads) {
+  const std::int64_t n = cost.rows();
+  SinkhornRun run;
+  update_f(cost, w, reg, g.data(), f.data(), threads);
+  update_g(cost, w, reg, f.data(), g.data(), threads);  // columns exact
+  std::vector<double> f_next(static_cast<std::size_t>(n));
+  while (run.iterations < max_iter) {
+    update_f(cost, w, reg, g.data(), f_next.data(), threads);
+    // Rows of the current plan sum to a_i exp((f_i - f_next_i) / reg).
+    double error = 0.0;
+    for (std::int64_t i = 0; i < n; ++i) error += w.a[i] * std::fabs(std::expm1((f[i] - f_next[i]) / reg));
+    if (!std::isfinite(error)) error = std::numeric_limits<double>::infinity();
+    ++run.iterations;
+    run.error = error;
+    run.converged = error <= tol;
+    const bool stop = hook && hook(first_iteration + run.iterations, error);
+    if (run.converged || stop) break;
+    f.swap(f_next);
+    update_g(cost, w, reg, f.data(), g.data(), threads);
+  }
+  return run;
+}
+
+}  // namespace mlprims::ot::detail

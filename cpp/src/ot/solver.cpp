@@ -1,0 +1,169 @@
+#include "ot/solver.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ot/sinkhorn_iterations.hpp"
+
+namespace mlprims::ot::detail {
+namespace {
+
+// 'auto' starts Newton steps only when Sinkhorn's observed linear rate predicts more than this
+// many further iterations: a sparse Newton phase costs about that many Sinkhorn iterations
+// (each Newton step evaluates the plan, ~3 kernel reads, and tens of steps are typical).
+constexpr double kAutoNewtonAfter = 100.0;
+
+// A Newton step that leaves more than this fraction of the marginal error hands back to Sinkhorn.
+constexpr double kSlowNewtonRatio = 0.5;
+
+// Iterations Sinkhorn still needs from its recent linear rate (inf when it is not contracting).
+double predicted_iterations(const std::vector<double>& errors, double tol) {
+  if (errors.size() < 4) return std::numeric_limits<double>::infinity();
+  const std::size_t window = std::min<std::size_t>(10, errors.size() / 2);
+  const double last = errors.back(), earlier = errors[errors.size() - 1 - window];
+  if (!(last > 0.0) || !(earlier > last)) return std::numeric_limits<double>::infinity();
+  const double log_rate = std::log(last / earlier) / static_cast<double>(window);
+  return std::max(0.0, std::log(tol / last) / log_rate);
+}
+
+double weighted_sum(const std::vector<double>& weight, const std::vector<double>& value) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < weight.size(); ++i) s += weight[i] * value[i];
+  return s;
+}
+
+// The shift (f + t, g - t) with <a, f> = <b, g>.
+void normalize_shift(const Marginals& w, std::vector<double>& f, std::vector<double>& g) {
+  const double shift = (weighted_sum(w.b, g) - weighted_sum(w.a, f)) / (2.0 * w.mass);
+  if (!std::isfinite(shift)) return;
+  for (double& x : f) x += shift;
+  for (double& x : g) x -= shift;
+}
+
+}  // namespace
+
+SolveSettings resolve_settings(const IterativeOptions& iteration, const SinkhornOptions& options, std::int64_t n,
+                               std::int64_t m) {
+  SolveSettings s;
+  s.method = options.method;
+  if (iteration.tol >= 0.0) s.tol = iteration.tol;
+  if (iteration.max_iter >= 0) s.max_iter = iteration.max_iter;
+  s.callback = iteration.callback;
+  s.eps_scaling = options.eps_scaling;
+  if (options.warmup >= 0) s.warmup = std::max<std::int64_t>(options.warmup, 1);
+  if (options.newton_mass >= 0.0) s.newton_mass = options.newton_mass;
+  s.max_warmup = options.max_warmup;
+  const double density = options.density > 0.0 ? options.density : 10.0 / static_cast<double>(std::max<std::int64_t>(n, 1));
+  s.newton.keep_per_row = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(density * static_cast<double>(m))),
+                                                   options.density > 0.0 ? 1 : 2, std::max<std::int64_t>(m, 1));
+  s.newton.keep_per_row = std::min(s.newton.keep_per_row, m);
+  if (options.cg_tol > 0.0) s.newton.cg_tol = options.cg_tol;
+  if (options.cg_max_iter > 0) s.newton.cg_max_iter = options.cg_max_iter;
+  if (options.armijo > 0.0) s.newton.armijo = options.armijo;
+  if (options.max_line_search >= 0) s.newton.max_line_search = options.max_line_search;
+  return s;
+}
+
+SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
+                             std::vector<double>& g, const SolveSettings& settings, bool round_potentials,
+                             int threads) {
+  const auto sinkhorn = cost.is_dense() ? scaling_sinkhorn : log_sinkhorn;
+  SinkhornResult result;
+  std::int64_t done = 0;
+  bool user_stopped = false;
+  std::vector<double> errors;
+  const IterationHook hook = [&](std::int64_t iteration, double error) {
+    errors.push_back(error);
+    if (settings.callback && settings.callback(iteration, error)) user_stopped = true;
+    return user_stopped;
+  };
+
+  if (settings.eps_scaling && settings.method != Method::kSns) {
+    // Stages at reg 4^s times the target, from about the cost range down, each to a loose tolerance.
+    std::vector<double> stages;
+    for (double r = reg * 4.0; r < settings.cost_range; r *= 4.0) stages.push_back(r);
+    std::reverse(stages.begin(), stages.end());
+    for (const double stage_reg : stages) {
+      if (done >= settings.max_iter || user_stopped) break;
+      const SinkhornRun run = sinkhorn(cost, w, stage_reg, f, g, settings.max_iter - done,
+                                       std::max(settings.tol, 1e-3 * w.mass), done, hook, threads);
+      done += run.iterations;
+      result.sinkhorn_iterations += run.iterations;
+    }
+    errors.clear();
+  }
+
+  PlanEvaluation current;
+  // A few passes at a tighter internal tolerance when the returned potentials miss `tol` by rounding.
+  for (int attempt = 0; attempt < 3 && !user_stopped && done < settings.max_iter; ++attempt) {
+    const double tol = settings.tol * std::pow(0.25, attempt);
+    if (settings.method == Method::kSinkhorn) {
+      const SinkhornRun run = sinkhorn(cost, w, reg, f, g, settings.max_iter - done, tol, done, hook, threads);
+      done += run.iterations;
+      result.sinkhorn_iterations += run.iterations;
+    } else {
+      std::int64_t next_check = done + settings.warmup;
+      bool finished = false;
+      while (!finished && !user_stopped && done < settings.max_iter) {
+        const SinkhornRun run =
+            sinkhorn(cost, w, reg, f, g, std::min(next_check, settings.max_iter) - done, tol, done, hook, threads);
+        done += run.iterations;
+        result.sinkhorn_iterations += run.iterations;
+        if (run.converged || user_stopped || done >= settings.max_iter) break;
+        const bool warmup_over = settings.max_warmup >= 0 && result.sinkhorn_iterations >= settings.max_warmup;
+        if (settings.method == Method::kAuto && !warmup_over &&
+            predicted_iterations(errors, tol) <= kAutoNewtonAfter) {
+          next_check = done + std::max(settings.warmup, done / 2);
+          continue;
+        }
+        current = evaluate_plan(cost, w, reg, f.data(), g.data(), settings.newton.keep_per_row, threads);
+        if (current.marginal_error <= tol) break;
+        if (current.kept_mass < settings.newton_mass && !warmup_over) {
+          next_check = done + std::max(settings.warmup, done / 2);
+          continue;
+        }
+        // Newton steps until converged or one fails to improve; then Sinkhorn again for a while.
+        while (done < settings.max_iter && !user_stopped) {
+          const NewtonOutcome step = newton_step(cost, w, reg, f, g, current, settings.newton, threads);
+          result.cg_iterations += step.cg_iterations;
+          if (!step.accepted) break;
+          const double previous_error = errors.empty() ? std::numeric_limits<double>::infinity() : errors.back();
+          ++done;
+          ++result.newton_iterations;
+          hook(done, current.marginal_error);
+          if (current.marginal_error <= tol) {
+            finished = true;
+            break;
+          }
+          // A step costs a few Sinkhorn iterations; one that does not halve the error means the
+          // sparse Hessian misses too much of the plan here: Sinkhorn again for a while.
+          if (current.marginal_error > kSlowNewtonRatio * previous_error) break;
+        }
+        next_check = done + std::max(settings.warmup, done / 2);
+      }
+    }
+    normalize_shift(w, f, g);
+    if (round_potentials) {
+      for (double& x : f) x = static_cast<double>(static_cast<float>(x));
+      for (double& x : g) x = static_cast<double>(static_cast<float>(x));
+    }
+    current = evaluate_plan(cost, w, reg, f.data(), g.data(), 0, threads);
+    if (current.marginal_error <= settings.tol) break;
+    if (round_potentials) break;  // rounding to float32, not iterating, sets the floor
+  }
+  if (current.row_sums.size() != f.size()) {  // stopped before any iteration
+    normalize_shift(w, f, g);
+    current = evaluate_plan(cost, w, reg, f.data(), g.data(), 0, threads);
+  }
+
+  result.iterations = result.sinkhorn_iterations + result.newton_iterations;
+  result.error = current.marginal_error;
+  result.converged = current.marginal_error <= settings.tol;
+  result.transport_cost = current.transport_cost;
+  result.objective = weighted_sum(current.row_sums, f) + weighted_sum(current.col_sums, g);
+  result.method = result.newton_iterations > 0 ? Method::kSns : Method::kSinkhorn;
+  return result;
+}
+
+}  // namespace mlprims::ot::detail

@@ -1,0 +1,148 @@
+// The CPU building blocks under mlprims::ot (log-sum-exp reductions, sparse products, top entries
+// of a row) against plain loops, and the C++ API of mlprims/ot.hpp against its own definitions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/top_entries.hpp"
+#include "linalg/log_sum_exp.hpp"
+#include "linalg/sparse_matrix.hpp"
+#include "mlprims/core/error.hpp"
+#include "mlprims/ot.hpp"
+
+namespace {
+
+namespace linalg = mlprims::linalg;
+
+std::vector<double> uniform(std::int64_t count, double lo, double hi, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<double> v(static_cast<std::size_t>(count));
+  for (double& x : v) x = dist(rng);
+  return v;
+}
+
+// log sum exp by long double with the maximum factored out: the plain reference.
+double reference_lse(const std::vector<double>& z) {
+  double top = -std::numeric_limits<double>::infinity();
+  for (const double x : z) top = std::max(top, x);
+  long double sum = 0;
+  for (const double x : z) sum += std::exp(static_cast<long double>(x - top));
+  return static_cast<double>(std::log(sum)) + top;
+}
+
+TEST(LogSumExp, RowsAndColumnsMatchTheReferenceAtScalesThatOverflowExp) {
+  const std::int64_t n = 37, m = 300;  // m > one column block
+  const std::vector<double> C = uniform(n * m, 0.0, 1.0, 1), row_bias = uniform(n, -5, 5, 2),
+                            col_bias = uniform(m, -5, 5, 3);
+  for (const double scale : {-1.0, -1e4, 1e4}) {  // exp(1e4) overflows: only a shifted sum works
+    std::vector<double> rows(n), cols(m);
+    linalg::log_sum_exp_rows(n, m, C.data(), m, scale, col_bias.data(), rows.data(), 2);
+    linalg::log_sum_exp_columns(n, m, C.data(), m, scale, row_bias.data(), cols.data(), 2);
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::vector<double> z(m);
+      for (std::int64_t j = 0; j < m; ++j) z[j] = scale * C[i * m + j] + col_bias[j];
+      EXPECT_NEAR(rows[i], reference_lse(z), 1e-12 * std::max(1.0, std::fabs(reference_lse(z))));
+    }
+    for (std::int64_t j = 0; j < m; ++j) {
+      std::vector<double> z(n);
+      for (std::int64_t i = 0; i < n; ++i) z[i] = scale * C[i * m + j] + row_bias[i];
+      EXPECT_NEAR(cols[j], reference_lse(z), 1e-12 * std::max(1.0, std::fabs(reference_lse(z))));
+    }
+  }
+}
+
+TEST(LogSumExp, AllMinusInfinityIsMinusInfinityAndNaNPropagates) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> c = {1.0, 2.0, 3.0}, bias = {-inf, -inf, -inf};
+  EXPECT_EQ(linalg::log_sum_exp_row(3, c.data(), 1.0, bias.data()), -inf);
+  const std::vector<double> with_nan = {1.0, std::nan(""), 3.0};
+  EXPECT_TRUE(std::isnan(linalg::log_sum_exp_row(3, with_nan.data(), 1.0, nullptr)));
+}
+
+TEST(SparseMatrix, ProductsAndTransposeMatchDense) {
+  linalg::CsrMatrix A;
+  A.rows = 3;
+  A.cols = 4;
+  A.row_start = {0, 2, 2, 5};
+  A.column = {3, 0, 1, 2, 0};
+  A.value = {1.5, -2.0, 4.0, 0.5, 3.0};
+  const std::vector<double> x = {1, 2, 3, 4}, u = {1, -1, 2};
+  std::vector<double> y(3), z(4);
+  linalg::csr_multiply(A, x.data(), y.data(), 2);
+  EXPECT_EQ(y, (std::vector<double>{1.5 * 4 - 2.0, 0.0, 4.0 * 2 + 0.5 * 3 + 3.0}));
+  const linalg::CsrMatrix T = linalg::csr_transpose(A);
+  linalg::csr_multiply(T, u.data(), z.data(), 2);
+  EXPECT_EQ(z, (std::vector<double>{-2.0 + 3.0 * 2, 4.0 * 2, 0.5 * 2, 1.5}));
+}
+
+TEST(TopEntries, LargestWithTiesToTheLowerPositionByScanAndBySelection) {
+  const std::vector<double> v = {3, 7, 7, 1, std::nan(""), 9, 7, 2};
+  std::vector<std::int64_t> scratch;
+  for (const std::int64_t k : {1, 3, 4}) {
+    std::vector<std::int64_t> got(static_cast<std::size_t>(k));
+    mlprims::detail::largest_entries(8, v.data(), k, got.data(), scratch);
+    std::sort(got.begin(), got.end());
+    const std::vector<std::vector<std::int64_t>> expected = {{5}, {1, 2, 5}, {1, 2, 5, 6}};
+    EXPECT_EQ(got, expected[k == 1 ? 0 : (k == 3 ? 1 : 2)]);
+  }
+  // The selection path (k above the scan's limit) agrees with sorting.
+  const std::vector<double> many = uniform(1000, 0, 1, 5);
+  std::vector<std::int64_t> got(40), order(1000);
+  mlprims::detail::largest_entries(1000, many.data(), 40, got.data(), scratch);
+  for (std::int64_t i = 0; i < 1000; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return many[a] > many[b]; });
+  std::sort(got.begin(), got.end());
+  std::vector<std::int64_t> top(order.begin(), order.begin() + 40);
+  std::sort(top.begin(), top.end());
+  EXPECT_EQ(got, top);
+}
+
+TEST(Sinkhorn, ThePlanOfThePotentialsHasTheReportedMarginalErrorForBothMethods) {
+  const std::int64_t n = 60, m = 50;
+  const std::vector<double> C = uniform(n * m, 0, 1, 7);
+  for (const auto method : {mlprims::ot::Method::kSinkhorn, mlprims::ot::Method::kSns}) {
+    std::vector<double> f(n), g(m);
+    mlprims::ot::SinkhornOptions options;
+    options.method = method;
+    const auto results = mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {n, m}),
+                                               2e-3, mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {n}),
+                                               mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {m}), {}, options);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_TRUE(results[0].converged);
+    double error = 0.0;
+    std::vector<double> cols(m, 0.0);
+    for (std::int64_t i = 0; i < n; ++i) {
+      double row = 0.0;
+      for (std::int64_t j = 0; j < m; ++j) {
+        const double p = std::exp((f[i] + g[j] - C[i * m + j]) / 2e-3);
+        row += p;
+        cols[j] += p;
+      }
+      error += std::fabs(row - 1.0 / n);
+    }
+    for (std::int64_t j = 0; j < m; ++j) error += std::fabs(cols[j] - 1.0 / m);
+    EXPECT_LE(error, 1e-9);
+    EXPECT_NEAR(results[0].error, error, 1e-13);
+  }
+}
+
+TEST(Sinkhorn, BadRegularizationNamesTheArgument) {
+  std::vector<double> C(6, 0.5), f(2), g(3);
+  try {
+    mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {2, 3}), -1.0,
+                          mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {2}),
+                          mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {3}));
+    FAIL() << "no error";
+  } catch (const mlprims::ValueError& error) {
+    EXPECT_NE(std::string(error.what()).find("sinkhorn: 'reg' must be positive and finite, got -1"), std::string::npos);
+  }
+}
+
+}  // namespace

@@ -1,0 +1,262 @@
+"""mlprims.ot against independent references: a dense Newton solve of the dual in float64 (its own
+code, full Hessian, run to rounding level) and POT's log-domain Sinkhorn run long."""
+
+import numpy as np
+import pytest
+from mlprims import ot
+
+torch = pytest.importorskip("torch")
+
+
+def _reference(a, b, C, reg, iterations=60):
+    """Potentials of the entropic problem by Newton's method on the dual with the exact Hessian
+    (dense numpy algebra, last g held at 0), from a log-domain Sinkhorn start; independent of
+    mlprims' sparse solver."""
+    from scipy.special import logsumexp
+
+    n, m = C.shape
+    f, g = np.zeros(n), np.zeros(m)
+    for _ in range(3000):
+        f = reg * (np.log(a) - logsumexp((g[None, :] - C) / reg, axis=1))
+        g = reg * (np.log(b) - logsumexp((f[:, None] - C) / reg, axis=0))
+    for _ in range(iterations):
+        P = np.exp((f[:, None] + g[None, :] - C) / reg)
+        grad = np.concatenate([a - P.sum(1), b - P.sum(0)])
+        if np.abs(grad).sum() < 1e-15:
+            break
+        H = np.block([[np.diag(P.sum(1)), P], [P.T, np.diag(P.sum(0))]])[:-1, :-1]
+        step = reg * np.linalg.solve(H, grad[:-1])
+        f, g = f + step[:n], g + np.append(step[n:], 0.0)
+    P = np.exp((f[:, None] + g[None, :] - C) / reg)
+    return f, g, P, float((P * C).sum() + reg * (P * np.log(P)).sum())
+
+
+def _problem(n=40, m=30, seed=0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    a = rng.random(n) + 0.1
+    b = rng.random(m) + 0.1
+    a /= a.sum()
+    b /= b.sum()
+    return a, b, scale * rng.random((n, m))
+
+
+def _marginal_error(P, a, b):
+    return np.abs(P.sum(1) - a).sum() + np.abs(P.sum(0) - b).sum()
+
+
+@pytest.mark.parametrize("method", ["sinkhorn", "sns", "auto"])
+@pytest.mark.parametrize("reg", [1e-1, 1e-2, 2e-3])
+def test_matches_the_dense_newton_reference(method, reg):
+    a, b, C = _problem()
+    f_ref, g_ref, P_ref, objective_ref = _reference(a, b, C, reg)
+    assert _marginal_error(P_ref, a, b) < 1e-13  # the reference itself
+    r = ot.sinkhorn(a, b, C, reg, method=method, tol=1e-13)
+    assert r.converged and r.marginal_error <= 1e-13
+    P = r.plan()
+    # what is reported describes what is returned (to the rounding of n + m sums of mass 1)
+    assert r.marginal_error == pytest.approx(_marginal_error(P, a, b), rel=1e-6, abs=4 * 70 * 2.2e-16)
+    np.testing.assert_allclose(P, np.exp((r.f[:, None] + r.g[None, :] - C) / reg), rtol=1e-14)
+    assert abs(r.objective - objective_ref) <= 1e-10 * abs(objective_ref)
+    assert abs(r.transport_cost - (P_ref * C).sum()) <= 1e-10 * (P_ref * C).sum()
+    # potentials match up to the shift; ours has <a, f> = <b, g>
+    shift = np.mean(r.f - f_ref)
+    np.testing.assert_allclose(r.f - shift, f_ref, atol=1e-9 * reg + 1e-12)
+    np.testing.assert_allclose(r.g + shift, g_ref, atol=1e-9 * reg + 1e-12)
+    assert np.dot(a, r.f) == pytest.approx(np.dot(b, r.g), rel=1e-12, abs=1e-15)
+
+
+def test_default_tolerance_and_pot_agree():
+    pot = pytest.importorskip("ot")
+    a, b, C = _problem(60, 50, seed=1)
+    r = ot.sinkhorn(a, b, C, 0.05)
+    assert r.converged and r.marginal_error <= 1e-9
+    P_pot = pot.sinkhorn(a, b, C, 0.05, method="sinkhorn_log", numItermax=100000, stopThr=1e-14)
+    np.testing.assert_allclose(r.plan(), P_pot, atol=1e-9)
+
+
+def test_sns_needs_far_fewer_iterations_at_small_reg():
+    rng = np.random.default_rng(3)
+    C = rng.random((300, 300))
+    sinkhorn = ot.sinkhorn(None, None, C, 2e-3, method="sinkhorn")
+    sns = ot.sinkhorn(None, None, C, 2e-3, method="sns")
+    assert sinkhorn.converged and sns.converged and sns.method == "sns"
+    assert sns.iterations["newton"] > 0
+    total = sns.iterations["sinkhorn"] + sns.iterations["newton"]
+    assert 10 * total <= sinkhorn.iterations["sinkhorn"], (sns.iterations, sinkhorn.iterations)
+    np.testing.assert_allclose(sns.plan(), sinkhorn.plan(), atol=2e-9)
+
+
+@pytest.mark.parametrize("case", ["tiny reg", "large costs"])
+def test_extreme_scales_stay_finite_and_converge(case):
+    rng = np.random.default_rng(4)
+    C = rng.random((120, 100))
+    reg = 1e-4
+    if case == "large costs":  # the same problem on a scale of 1e3 (reg / range 1e-3 as with reg 1e-3)
+        C, reg = 1e3 * C, 1.0
+    r = ot.sinkhorn(None, None, C, reg, method="auto")
+    assert r.converged and np.isfinite(r.f).all() and np.isfinite(r.g).all()
+    assert np.isfinite(r.objective) and r.marginal_error <= 1e-9
+    P = r.plan()
+    assert _marginal_error(P, np.full(120, 1 / 120), np.full(100, 1 / 100)) <= 2e-9
+
+
+def test_float32_reaches_its_documented_tolerance():
+    a, b, C = _problem(50, 40, seed=5)
+    r = ot.sinkhorn(a.astype(np.float32), b.astype(np.float32), C.astype(np.float32), 0.05)
+    assert r.f.dtype == np.float32 and r.converged and r.marginal_error <= 1e-5
+    P = np.exp((r.f.astype(np.float64)[:, None] + r.g.astype(np.float64)[None, :] - C.astype(np.float32)) / 0.05)
+    assert r.marginal_error == pytest.approx(_marginal_error(P, a.astype(np.float32), b.astype(np.float32)), rel=1e-3)
+
+
+def test_batched_equals_looped():
+    problems = [_problem(30, 20, seed=s) for s in range(4)]
+    a = np.stack([p[0] for p in problems])
+    b = np.stack([p[1] for p in problems])
+    C = np.stack([p[2] for p in problems])
+    batch = ot.sinkhorn(a, b, C, 0.01, tol=1e-12)
+    assert batch.f.shape == (4, 30) and batch.objective.shape == (4,) and batch.converged.all()
+    for k, (ak, bk, Ck) in enumerate(problems):
+        one = ot.sinkhorn(ak, bk, Ck, 0.01, tol=1e-12)
+        np.testing.assert_allclose(batch.f[k], one.f, atol=1e-13)
+        assert batch.objective[k] == pytest.approx(one.objective, rel=1e-12)
+    assert batch.plan().shape == (4, 30, 20)
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "euclidean"])
+@pytest.mark.parametrize("method", ["sinkhorn", "sns"])
+def test_points_equal_dense(cost, method):
+    rng = np.random.default_rng(6)
+    x, y = rng.random((70, 3)), rng.random((50, 3))
+    C = ((x[:, None] - y[None]) ** 2).sum(-1)
+    if cost == "euclidean":
+        C = np.sqrt(C)
+    dense = ot.sinkhorn(None, None, C, 5e-3, method=method, tol=1e-12)
+    points = ot.sinkhorn_points(x, y, 5e-3, cost=cost, method=method, tol=1e-12)
+    assert points.converged
+    np.testing.assert_allclose(points.f, dense.f, atol=1e-11)
+    np.testing.assert_allclose(points.plan(), dense.plan(), atol=1e-12)
+    assert points.objective == pytest.approx(dense.objective, rel=1e-10)
+
+
+def test_zero_weights_give_minus_infinity_potentials_and_zero_plan_rows():
+    a, b, C = _problem(20, 15, seed=7)
+    a[3] = 0.0
+    b[[0, 14]] = 0.0
+    a /= a.sum()
+    b /= b.sum()
+    r = ot.sinkhorn(a, b, C, 0.02, tol=1e-12)
+    assert r.converged and r.f[3] == -np.inf and np.isneginf(r.g[[0, 14]]).all()
+    assert not np.isnan(r.f).any() and not np.isnan(r.g).any()
+    P = r.plan()
+    assert (P[3] == 0).all() and (P[:, [0, 14]] == 0).all()
+    keep_a, keep_b = np.flatnonzero(a), np.flatnonzero(b)
+    sub = ot.sinkhorn(a[keep_a], b[keep_b], C[np.ix_(keep_a, keep_b)], 0.02, tol=1e-12)
+    assert r.objective == pytest.approx(sub.objective, rel=1e-12)
+
+
+def test_warm_start_from_the_solution_needs_one_iteration():
+    a, b, C = _problem(seed=8)
+    r = ot.sinkhorn(a, b, C, 0.01, method="sinkhorn")
+    again = ot.sinkhorn(a, b, C, 0.01, method="sinkhorn", warm_start=(r.f, r.g))
+    assert again.iterations["sinkhorn"] <= 2
+
+
+def test_eps_scaling_converges_to_the_same_plan():
+    a, b, C = _problem(seed=9)
+    plain = ot.sinkhorn(a, b, C, 1e-3, method="sinkhorn", tol=1e-11)
+    scaled = ot.sinkhorn(a, b, C, 1e-3, method="sinkhorn", tol=1e-11, eps_scaling=True)
+    np.testing.assert_allclose(scaled.plan(), plain.plan(), atol=1e-11)
+
+
+def test_not_converging_warns_and_says_so():
+    a, b, C = _problem(seed=10)
+    with pytest.warns(RuntimeWarning, match="not converged"):
+        r = ot.sinkhorn(a, b, C, 1e-3, method="sinkhorn", max_iter=3)
+    assert not r.converged and r.marginal_error > 1e-9
+    P = r.plan()
+    assert r.marginal_error == pytest.approx(_marginal_error(P, a, b), rel=1e-9)
+
+
+def test_callback_sees_each_iteration_and_can_stop():
+    a, b, C = _problem(seed=11)
+    seen = []
+    with pytest.warns(RuntimeWarning):
+        r = ot.sinkhorn(a, b, C, 1e-3, method="sinkhorn", callback=lambda k, e: seen.append((k, e)) or k >= 5)
+    assert [k for k, _ in seen] == [1, 2, 3, 4, 5] and r.iterations["sinkhorn"] == 5
+
+
+def test_sinkhorn2_gradients_match_finite_differences():
+    a, b, C = _problem(12, 10, seed=12)
+    reg = 0.05
+    Ct = torch.tensor(C, requires_grad=True)
+    at, bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    value = ot.sinkhorn2(at, bt, Ct, reg, tol=1e-14)
+    value.backward()
+
+    def objective(a_, b_, C_):
+        return float(ot.sinkhorn2(a_, b_, C_, reg, tol=1e-14))
+
+    h = 1e-4  # central differences: truncation O(h^2), rounding ~1e-17 / h
+    E = np.zeros_like(C)
+    E[2, 3] = h
+    fd = (objective(a, b, C + E) - objective(a, b, C - E)) / (2 * h)
+    assert Ct.grad[2, 3].item() == pytest.approx(fd, rel=1e-6, abs=1e-11)
+    # a direction that keeps the sums equal: mass moved between two entries of a and of b
+    da, db = np.zeros_like(a), np.zeros_like(b)
+    da[[1, 4]] = [h, -h]
+    db[[0, 7]] = [h, -h]
+    fd = (objective(a + da, b + db, C) - objective(a - da, b - db, C)) / (2 * h)
+    predicted = (at.grad.numpy() @ da + bt.grad.numpy() @ db) / h
+    assert predicted == pytest.approx(fd, rel=1e-5)
+    assert abs(at.grad.sum().item()) < 1e-12  # centered
+
+
+def test_sinkhorn2_is_not_twice_differentiable_silently():
+    C = torch.rand(6, 5, dtype=torch.float64, requires_grad=True)
+    value = ot.sinkhorn2(None, None, C, 0.1)
+    (grad,) = torch.autograd.grad(value, C, create_graph=True)
+    with pytest.raises(RuntimeError):
+        grad.sum().backward()
+
+
+def test_bad_input_is_a_clear_error():
+    a, b, C = _problem(5, 4)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'a' must hold finite non-negative weights, got -0.1"):
+        ot.sinkhorn(np.array([0.5, 0.3, 0.2, 0.1, -0.1]), b, C, 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'a' must hold finite non-negative weights, got nan"):
+        ot.sinkhorn(np.array([0.5, 0.3, np.nan, 0.1, 0.1]), b, C, 0.1)
+    with pytest.raises(ValueError, match=r"same total mass .* got sums"):
+        ot.sinkhorn(2 * a, b, C, 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'a' must have shape \(5,\)"):
+        ot.sinkhorn(a[:3], b, C, 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'reg' must be"):
+        ot.sinkhorn(a, b, C, 0.0)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'reg' must be"):
+        ot.sinkhorn(a, b, C, np.inf)
+    bad = C.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"sinkhorn: 'C' must be finite, got nan"):
+        ot.sinkhorn(a, b, bad, 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'C' must not be empty"):
+        ot.sinkhorn(None, None, np.zeros((0, 3)), 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'C' must be 2-D"):
+        ot.sinkhorn(None, None, np.zeros(3), 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn: 'method' must be one of"):
+        ot.sinkhorn(a, b, C, 0.1, method="newton")
+    with pytest.raises(TypeError, match=r"sinkhorn: unknown option\(s\) lambda_"):
+        ot.sinkhorn(a, b, C, 0.1, lambda_=3)
+    with pytest.raises(TypeError, match=r"sinkhorn: 'b' must be of the same array type"):
+        ot.sinkhorn(a, torch.tensor(b), C, 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn_points: 'y' must have as many columns as 'x' \(2\)"):
+        ot.sinkhorn_points(np.zeros((4, 2)), np.zeros((3, 3)), 0.1)
+    with pytest.raises(ValueError, match=r"sinkhorn_points: 'cost' must be 'sqeuclidean' or 'euclidean'"):
+        ot.sinkhorn_points(np.zeros((4, 2)), np.zeros((3, 2)), 0.1, cost="l1")
+
+
+@pytest.mark.cuda
+def test_cuda_inputs_are_a_type_error_until_the_back_end_exists():
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    C = torch.rand(5, 4, device="cuda", dtype=torch.float64)
+    with pytest.raises(TypeError, match=r"sinkhorn: 'C' must be a CPU array: the CUDA back end of ot is not built yet"):
+        ot.sinkhorn(None, None, C, 0.1)
