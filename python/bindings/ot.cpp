@@ -72,11 +72,11 @@ Settings make_settings(const char* function, const std::string& method, double t
   return s;
 }
 
-#define MLPRIMS_OT_OPTIONS                                                                                          \
-  py::arg("method") = "auto", py::arg("tol") = -1.0, py::arg("max_iter") = -1, py::arg("check_finite") = true,    \
-      py::arg("callback") = py::none(), py::arg("warm_start") = false, py::arg("eps_scaling") = false,             \
-      py::arg("warmup") = -1, py::arg("newton_mass") = -1.0, py::arg("max_warmup") = -1, py::arg("density") = -1.0, \
-      py::arg("cg_tol") = -1.0, py::arg("cg_max_iter") = -1, py::arg("armijo") = -1.0, py::arg("max_line_search") = -1
+#define MLPRIMS_OT_OPTIONS                                                                                      \
+  py::arg("method") = "auto", py::arg("tol") = -1.0, py::arg("max_iter") = -1, py::arg("check_finite") = true,  \
+  py::arg("callback") = py::none(), py::arg("warm_start") = false, py::arg("eps_scaling") = false,              \
+  py::arg("warmup") = -1, py::arg("newton_mass") = -1.0, py::arg("max_warmup") = -1, py::arg("density") = -1.0, \
+  py::arg("cg_tol") = -1.0, py::arg("cg_max_iter") = -1, py::arg("armijo") = -1.0, py::arg("max_line_search") = -1
 
 }  // namespace
 
@@ -98,12 +98,11 @@ void register_ot(py::module_& m) {
         const Optional a_in(a, "sinkhorn", "a"), b_in(b, "sinkhorn", "b");
         const ImportedTensor C_in = import_tensor(C, "sinkhorn", "C", 0), f_out = import_tensor(f, "sinkhorn", "f", 0),
                              g_out = import_tensor(g, "sinkhorn", "g", 0);
-        const Settings s = make_settings("sinkhorn", method, tol, max_iter, check_finite, callback, warm_start,
-                                         eps_scaling, warmup, newton_mass, max_warmup, density, cg_tol, cg_max_iter,
-                                         armijo, max_line_search);
+        const Settings s =
+            make_settings("sinkhorn", method, tol, max_iter, check_finite, callback, warm_start, eps_scaling, warmup,
+                          newton_mass, max_warmup, density, cg_tol, cg_max_iter, armijo, max_line_search);
         py::gil_scoped_release release;
-        return ot::sinkhorn(a_in.view, b_in.view, C_in.view(), reg, f_out.view(), g_out.view(), s.iteration,
-                            s.options);
+        return ot::sinkhorn(a_in.view, b_in.view, C_in.view(), reg, f_out.view(), g_out.view(), s.iteration, s.options);
       },
       py::arg("a"), py::arg("b"), py::arg("C"), py::arg("reg"), py::kw_only(), py::arg("f"), py::arg("g"),
       MLPRIMS_OT_OPTIONS);
@@ -120,9 +119,9 @@ void register_ot(py::module_& m) {
         const ImportedTensor x_in = import_tensor(x, function, "x", 0), y_in = import_tensor(y, function, "y", 0),
                              f_out = import_tensor(f, function, "f", 0), g_out = import_tensor(g, function, "g", 0);
         const ot::PointCost point_cost = parse_cost(cost);
-        const Settings s = make_settings(function, method, tol, max_iter, check_finite, callback, warm_start,
-                                         eps_scaling, warmup, newton_mass, max_warmup, density, cg_tol, cg_max_iter,
-                                         armijo, max_line_search);
+        const Settings s =
+            make_settings(function, method, tol, max_iter, check_finite, callback, warm_start, eps_scaling, warmup,
+                          newton_mass, max_warmup, density, cg_tol, cg_max_iter, armijo, max_line_search);
         py::gil_scoped_release release;
         return ot::sinkhorn_points(x_in.view(), y_in.view(), a_in.view, b_in.view, reg, point_cost, f_out.view(),
                                    g_out.view(), s.iteration, s.options);

@@ -220,7 +220,8 @@ def sinkhorn(a, b, C, reg: float, *, method: str = "auto", tol: float | None = N
     C = _contiguous(C)
     reg = check_real(function, "reg", reg, minimum=0.0, include_minimum=False)
     for name, value in (("a", a), ("b", b)):
-        _same_framework(function, C, name, value if value is None or is_tensor(value) or isinstance(value, np.ndarray) else None)
+        if is_tensor(value) or isinstance(value, np.ndarray):  # lists and scalars take the costs' type
+            _same_framework(function, C, name, value)
     a = None if a is None else _prepare(function, "a", a, dtype)
     b = None if b is None else _prepare(function, "b", b, dtype)
     batched = getattr(C, "ndim", 0) == 3
@@ -231,7 +232,7 @@ def sinkhorn(a, b, C, reg: float, *, method: str = "auto", tol: float | None = N
     g = empty_like(C, shape[:-2] + shape[-1:], dtype)
     native_options = _options(function, method, tol, max_iter, callback, dtype, options)
     warm = _warm_start(function, warm_start, f, g, C)
-    native = _core.ot.sinkhorn(_host(a) if a is not None else None, _host(b) if b is not None else None, _host(C),
+    native = _core.ot.sinkhorn(_host(a), _host(b), _host(C),
                                reg, f=_host(f), g=_host(g), check_finite=bool(check_finite), warm_start=warm,
                                **native_options)
     return _result(native, f, g, reg, C, batched)
@@ -272,8 +273,8 @@ def sinkhorn_points(x, y, reg: float, *, a=None, b=None, cost: str = "sqeuclidea
     g = empty_like(x, (y.shape[0],), dtype)
     native_options = _options(function, method, tol, max_iter, callback, dtype, options)
     warm = _warm_start(function, warm_start, f, g, x)
-    native = _core.ot.sinkhorn_points(_host(x), _host(y), reg, a=_host(a) if a is not None else None,
-                                      b=_host(b) if b is not None else None, cost=cost, f=_host(f), g=_host(g),
+    native = _core.ot.sinkhorn_points(_host(x), _host(y), reg, a=_host(a),
+                                      b=_host(b), cost=cost, f=_host(f), g=_host(g),
                                       check_finite=bool(check_finite), warm_start=warm, **native_options)
 
     def dense_cost():

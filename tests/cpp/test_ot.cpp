@@ -111,9 +111,10 @@ TEST(Sinkhorn, ThePlanOfThePotentialsHasTheReportedMarginalErrorForBothMethods) 
     std::vector<double> f(n), g(m);
     mlprims::ot::SinkhornOptions options;
     options.method = method;
-    const auto results = mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {n, m}),
-                                               2e-3, mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {n}),
-                                               mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {m}), {}, options);
+    const auto results =
+        mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {n, m}), 2e-3,
+                              mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {n}),
+                              mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {m}), {}, options);
     ASSERT_EQ(results.size(), 1u);
     EXPECT_TRUE(results[0].converged);
     double error = 0.0;

@@ -61,8 +61,8 @@ struct SinkhornResult : IterationReport {
   std::int64_t sinkhorn_iterations = 0;
   std::int64_t newton_iterations = 0;
   std::int64_t cg_iterations = 0;
-  double objective = 0.0;       // <C, P> + reg sum P log P
-  double transport_cost = 0.0;  // <C, P>
+  double objective = 0.0;             // <C, P> + reg sum P log P
+  double transport_cost = 0.0;        // <C, P>
   Method method = Method::kSinkhorn;  // the method that ran (auto: kSns once a Newton step was taken)
 };
 

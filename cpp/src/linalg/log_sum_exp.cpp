@@ -58,10 +58,11 @@ void log_sum_exp_rows(std::int64_t n, std::int64_t m, const T* C, std::int64_t l
 }
 
 template <class T>
-void log_sum_exp_columns(std::int64_t n, std::int64_t m, const T* C, std::int64_t ld, double scale,
-                         const double* bias, double* out, int threads) {
+void log_sum_exp_columns(std::int64_t n, std::int64_t m, const T* C, std::int64_t ld, double scale, const double* bias,
+                         double* out, int threads) {
   const std::int64_t blocks = (m + kColumnBlock - 1) / kColumnBlock;
-  const int used = std::min({threads, detail::threads_for(n * m, 1 << 15), static_cast<int>(std::max<std::int64_t>(blocks, 1))});
+  const int used =
+      std::min({threads, detail::threads_for(n * m, 1 << 15), static_cast<int>(std::max<std::int64_t>(blocks, 1))});
 #pragma omp parallel for num_threads(used) schedule(dynamic)
   for (std::int64_t block = 0; block < blocks; ++block) {
     const std::int64_t j0 = block * kColumnBlock, width = std::min(kColumnBlock, m - j0);
@@ -94,10 +95,10 @@ void log_sum_exp_columns(std::int64_t n, std::int64_t m, const T* C, std::int64_
 
 template void log_sum_exp_rows<float>(std::int64_t, std::int64_t, const float*, std::int64_t, double, const double*,
                                       double*, int);
-template void log_sum_exp_rows<double>(std::int64_t, std::int64_t, const double*, std::int64_t, double,
-                                       const double*, double*, int);
-template void log_sum_exp_columns<float>(std::int64_t, std::int64_t, const float*, std::int64_t, double,
-                                         const double*, double*, int);
+template void log_sum_exp_rows<double>(std::int64_t, std::int64_t, const double*, std::int64_t, double, const double*,
+                                       double*, int);
+template void log_sum_exp_columns<float>(std::int64_t, std::int64_t, const float*, std::int64_t, double, const double*,
+                                         double*, int);
 template void log_sum_exp_columns<double>(std::int64_t, std::int64_t, const double*, std::int64_t, double,
                                           const double*, double*, int);
 

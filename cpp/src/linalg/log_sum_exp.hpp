@@ -18,7 +18,7 @@ template <class T>
 void log_sum_exp_rows(std::int64_t n, std::int64_t m, const T* C, std::int64_t ld, double scale, const double* bias,
                       double* out, int threads);
 template <class T>
-void log_sum_exp_columns(std::int64_t n, std::int64_t m, const T* C, std::int64_t ld, double scale,
-                         const double* bias, double* out, int threads);
+void log_sum_exp_columns(std::int64_t n, std::int64_t m, const T* C, std::int64_t ld, double scale, const double* bias,
+                         double* out, int threads);
 
 }  // namespace mlprims::linalg

@@ -123,8 +123,8 @@ std::unique_ptr<CostRows> dense_cost(std::int64_t n, std::int64_t m, const T* C,
 template std::unique_ptr<CostRows> dense_cost<float>(std::int64_t, std::int64_t, const float*, std::int64_t);
 template std::unique_ptr<CostRows> dense_cost<double>(std::int64_t, std::int64_t, const double*, std::int64_t);
 
-std::unique_ptr<CostRows> point_cost(std::int64_t n, std::int64_t m, std::int64_t d, const double* x,
-                                     const double* y, PointCost cost) {
+std::unique_ptr<CostRows> point_cost(std::int64_t n, std::int64_t m, std::int64_t d, const double* x, const double* y,
+                                     PointCost cost) {
   return std::make_unique<PointCloudCost>(n, m, d, x, y, cost);
 }
 

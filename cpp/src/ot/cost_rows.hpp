@@ -37,8 +37,8 @@ template <class T>
 std::unique_ptr<CostRows> dense_cost(std::int64_t n, std::int64_t m, const T* C, std::int64_t ld);
 
 // C_ij = c(x_i, y_j) for x (n, d) and y (m, d), row-major doubles (copied: O((n + m) d) memory).
-std::unique_ptr<CostRows> point_cost(std::int64_t n, std::int64_t m, std::int64_t d, const double* x,
-                                     const double* y, PointCost cost);
+std::unique_ptr<CostRows> point_cost(std::int64_t n, std::int64_t m, std::int64_t d, const double* x, const double* y,
+                                     PointCost cost);
 
 // For point clouds: sum_j w_j grad_x c(x_i, y_j) for one row's weights w (m), into grad (d).
 void point_cost_gradient_row(const CostRows& cost, std::int64_t i, const double* w, double* scratch, double* grad);

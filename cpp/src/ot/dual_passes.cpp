@@ -115,7 +115,7 @@ PlanEvaluation evaluate_plan(const CostRows& cost, const Marginals& w, double re
   out.col_sums.assign(static_cast<std::size_t>(m), 0.0);
   std::vector<double> best_value(keep > 0 ? m : 0, -1.0);
   std::vector<std::int64_t> best_row(keep > 0 ? m : 0, -1);
-  for (const ThreadSums& mine : sums) {  // threads in order: the lowest row wins ties, as in one thread
+  for (const ThreadSums& mine : sums) {   // threads in order: the lowest row wins ties, as in one thread
     if (mine.col_sums.empty()) continue;  // a thread the runtime did not start
     out.total += mine.total;
     out.transport_cost += mine.transport_cost;

@@ -46,8 +46,6 @@ void require_cpu_contiguous(const TensorView& t, ArgRef arg) {
   mlprims::detail::require_contiguous(t, arg);
 }
 
-void require_shape_is(const TensorView& t, const Shape& shape, ArgRef arg) { mlprims::detail::require_shape(t, shape, arg); }
-
 void require_regularization(double reg, const char* function) {
   if (!(reg > 0.0) || !std::isfinite(reg)) {
     throw ValueError(std::string(function) + ": 'reg' must be positive and finite, got " + format_double(reg));
@@ -56,13 +54,15 @@ void require_regularization(double reg, const char* function) {
 
 // Weights of one problem (uniform when the view is empty), checked: finite, >= 0, positive sum.
 std::vector<double> weights_of(const TensorView& t, std::int64_t problem, std::int64_t count, ArgRef arg) {
-  if (t.data() == nullptr) return std::vector<double>(static_cast<std::size_t>(count), 1.0 / static_cast<double>(count));
+  if (t.data() == nullptr)
+    return std::vector<double>(static_cast<std::size_t>(count), 1.0 / static_cast<double>(count));
   std::vector<double> w = read_doubles(t, problem * count, count);
   double sum = 0.0;
   for (std::int64_t i = 0; i < count; ++i) {
     if (!(w[i] >= 0.0) || !std::isfinite(w[i])) {
       throw ValueError(arg.prefix() + " must hold finite non-negative weights, got " + format_double(w[i]) +
-                       " at index " + std::to_string(i) + (problem > 0 ? " of problem " + std::to_string(problem) : ""));
+                       " at index " + std::to_string(i) +
+                       (problem > 0 ? " of problem " + std::to_string(problem) : ""));
     }
     sum += w[i];
   }
@@ -117,7 +117,8 @@ std::vector<double> starting_g(const TensorView& g, std::int64_t offset, std::in
   std::vector<double> start = restrict_to(sb, read_doubles(g, offset, m));
   for (const double x : start) {
     if (!std::isfinite(x)) {
-      throw ValueError(std::string(function) + ": 'g' (warm start) must be finite where b > 0, got " + format_double(x));
+      throw ValueError(std::string(function) + ": 'g' (warm start) must be finite where b > 0, got " +
+                       format_double(x));
     }
   }
   return start;
@@ -143,9 +144,9 @@ CostSummary summarize(const T* C, std::int64_t count, bool check_finite, const c
 }
 
 template <class T>
-SinkhornResult solve_dense(const T* C, std::int64_t n, std::int64_t m, const Support& sa, const Support& sb,
-                           double reg, std::vector<double>& f, std::vector<double>& g,
-                           detail::SolveSettings settings, bool round_potentials, int threads) {
+SinkhornResult solve_dense(const T* C, std::int64_t n, std::int64_t m, const Support& sa, const Support& sb, double reg,
+                           std::vector<double>& f, std::vector<double>& g, detail::SolveSettings settings,
+                           bool round_potentials, int threads) {
   const CostSummary summary = summarize(C, n * m, true, "sinkhorn");
   settings.cost_range = std::max(summary.highest - summary.lowest, reg);
   const detail::Marginals w = detail::make_marginals(sa.weight, sb.weight);
@@ -154,10 +155,12 @@ SinkhornResult solve_dense(const T* C, std::int64_t n, std::int64_t m, const Sup
     return detail::solve_problem(*cost, w, reg, f, g, settings, round_potentials, threads);
   }
   // Zero weights: the problem on the support, copied (their rows and columns of P are zero).
-  const std::int64_t rows = static_cast<std::int64_t>(sa.index.size()), cols = static_cast<std::int64_t>(sb.index.size());
+  const std::int64_t rows = static_cast<std::int64_t>(sa.index.size()),
+                     cols = static_cast<std::int64_t>(sb.index.size());
   std::vector<double> compact(static_cast<std::size_t>(rows * cols));
   for (std::int64_t i = 0; i < rows; ++i)
-    for (std::int64_t j = 0; j < cols; ++j) compact[i * cols + j] = static_cast<double>(C[sa.index[i] * m + sb.index[j]]);
+    for (std::int64_t j = 0; j < cols; ++j)
+      compact[i * cols + j] = static_cast<double>(C[sa.index[i] * m + sb.index[j]]);
   const auto cost = detail::dense_cost(rows, cols, compact.data(), cols);
   return detail::solve_problem(*cost, w, reg, f, g, settings, round_potentials, threads);
 }
@@ -172,21 +175,25 @@ std::vector<SinkhornResult> sinkhorn(const TensorView& a, const TensorView& b, c
     throw ValueError(std::string(kFunction) + ": 'C' must be 2-D (n, m) or 3-D (batch, n, m), got shape " +
                      shape_str(C.shape()));
   }
-  if (C.numel() == 0) throw ValueError(std::string(kFunction) + ": 'C' must not be empty, got shape " + shape_str(C.shape()));
+  if (C.numel() == 0)
+    throw ValueError(std::string(kFunction) + ": 'C' must not be empty, got shape " + shape_str(C.shape()));
   require_cpu_contiguous(C, {kFunction, "C"});
   const bool batched = C.ndim() == 3;
   const std::int64_t B = batched ? C.shape(0) : 1, n = C.shape(batched ? 1 : 0), m = C.shape(batched ? 2 : 1);
   const Shape a_shape = batched ? Shape{B, n} : Shape{n}, b_shape = batched ? Shape{B, m} : Shape{m};
-  if (a.data() != nullptr) require_cpu_contiguous(a, {kFunction, "a"}), require_shape_is(a, a_shape, {kFunction, "a"});
-  if (b.data() != nullptr) require_cpu_contiguous(b, {kFunction, "b"}), require_shape_is(b, b_shape, {kFunction, "b"});
+  if (a.data() != nullptr)
+    require_cpu_contiguous(a, {kFunction, "a"}), mlprims::detail::require_shape(a, a_shape, {kFunction, "a"});
+  if (b.data() != nullptr)
+    require_cpu_contiguous(b, {kFunction, "b"}), mlprims::detail::require_shape(b, b_shape, {kFunction, "b"});
   for (const auto& [view, name, shape] : {std::tuple{&f, "f", a_shape}, std::tuple{&g, "g", b_shape}}) {
     require_cpu_contiguous(*view, {kFunction, name});
     mlprims::detail::require_writable(*view, {kFunction, name});
-    require_shape_is(*view, shape, {kFunction, name});
+    mlprims::detail::require_shape(*view, shape, {kFunction, name});
   }
   require_regularization(reg, kFunction);
   detail::SolveSettings settings = detail::resolve_settings(iteration, options, n, m);
-  if (!(settings.tol > 0.0)) throw ValueError(std::string(kFunction) + ": 'tol' must be positive, got " + format_double(settings.tol));
+  if (!(settings.tol > 0.0))
+    throw ValueError(std::string(kFunction) + ": 'tol' must be positive, got " + format_double(settings.tol));
   const bool round_potentials = f.dtype() == DType::kFloat32 || g.dtype() == DType::kFloat32;
 
   // Checks first, for every problem, so that a bad one fails the call before any work.
@@ -207,11 +214,10 @@ std::vector<SinkhornResult> sinkhorn(const TensorView& a, const TensorView& b, c
       std::vector<double> fp(sa[p].index.size());
       std::vector<double> gp = starting_g(g, p * m, m, sb[p], options.warm_start, kFunction);
       const int inner = across ? 1 : threads;
-      results[p] = C.dtype() == DType::kFloat32
-                       ? solve_dense(C.data_as<const float>() + p * n * m, n, m, sa[p], sb[p], reg, fp, gp, settings,
-                                     round_potentials, inner)
-                       : solve_dense(C.data_as<const double>() + p * n * m, n, m, sa[p], sb[p], reg, fp, gp, settings,
-                                     round_potentials, inner);
+      results[p] = C.dtype() == DType::kFloat32 ? solve_dense(C.data_as<const float>() + p * n * m, n, m, sa[p], sb[p],
+                                                              reg, fp, gp, settings, round_potentials, inner)
+                                                : solve_dense(C.data_as<const double>() + p * n * m, n, m, sa[p], sb[p],
+                                                              reg, fp, gp, settings, round_potentials, inner);
       write_doubles(f, p * n, expand(sa[p], fp, static_cast<std::size_t>(n)));
       write_doubles(g, p * m, expand(sb[p], gp, static_cast<std::size_t>(m)));
     } catch (...) {  // rethrown as it came (a callback's Python exception included), first problem first
@@ -238,15 +244,17 @@ SinkhornResult sinkhorn_points(const TensorView& x, const TensorView& y, const T
                      "), got shape " + shape_str(y.shape()));
   }
   if (n == 0 || m == 0 || d == 0) {
-    throw ValueError(std::string(kFunction) + ": the point clouds must not be empty, got shapes " + shape_str(x.shape()) +
-                     " and " + shape_str(y.shape()));
+    throw ValueError(std::string(kFunction) + ": the point clouds must not be empty, got shapes " +
+                     shape_str(x.shape()) + " and " + shape_str(y.shape()));
   }
-  if (a.data() != nullptr) require_cpu_contiguous(a, {kFunction, "a"}), require_shape_is(a, {n}, {kFunction, "a"});
-  if (b.data() != nullptr) require_cpu_contiguous(b, {kFunction, "b"}), require_shape_is(b, {m}, {kFunction, "b"});
+  if (a.data() != nullptr)
+    require_cpu_contiguous(a, {kFunction, "a"}), mlprims::detail::require_shape(a, {n}, {kFunction, "a"});
+  if (b.data() != nullptr)
+    require_cpu_contiguous(b, {kFunction, "b"}), mlprims::detail::require_shape(b, {m}, {kFunction, "b"});
   for (const auto& [view, name, count] : {std::tuple{&f, "f", n}, std::tuple{&g, "g", m}}) {
     require_cpu_contiguous(*view, {kFunction, name});
     mlprims::detail::require_writable(*view, {kFunction, name});
-    require_shape_is(*view, {count}, {kFunction, name});
+    mlprims::detail::require_shape(*view, {count}, {kFunction, name});
   }
   require_regularization(reg, kFunction);
   detail::SolveSettings settings = detail::resolve_settings(iteration, options, n, m);
@@ -272,7 +280,8 @@ SinkhornResult sinkhorn_points(const TensorView& x, const TensorView& y, const T
     return out;
   };
   const std::vector<double> xs = gather(x, sa, "x"), ys = gather(y, sb, "y");
-  const std::int64_t rows = static_cast<std::int64_t>(sa.index.size()), cols = static_cast<std::int64_t>(sb.index.size());
+  const std::int64_t rows = static_cast<std::int64_t>(sa.index.size()),
+                     cols = static_cast<std::int64_t>(sb.index.size());
   // The cost range for epsilon scaling: the diameter of the bounding box of both clouds.
   double diameter2 = 0.0;
   for (std::int64_t k = 0; k < d; ++k) {
@@ -299,13 +308,14 @@ void transport_plan(const TensorView& f, const TensorView& g, const TensorView& 
   for (const auto& [view, name] : {std::pair{&f, "f"}, std::pair{&g, "g"}, std::pair{&C, "C"}, std::pair{&P, "P"}})
     require_cpu_contiguous(*view, {kFunction, name});
   mlprims::detail::require_writable(P, {kFunction, "P"});
-  require_shape_is(P, C.shape(), {kFunction, "P"});
+  mlprims::detail::require_shape(P, C.shape(), {kFunction, "P"});
   require_regularization(reg, kFunction);
   const bool batched = C.ndim() == 3;
-  if (C.ndim() != 2 && !batched) throw ValueError(std::string(kFunction) + ": 'C' must be 2-D or 3-D, got shape " + shape_str(C.shape()));
+  if (C.ndim() != 2 && !batched)
+    throw ValueError(std::string(kFunction) + ": 'C' must be 2-D or 3-D, got shape " + shape_str(C.shape()));
   const std::int64_t B = batched ? C.shape(0) : 1, n = C.shape(batched ? 1 : 0), m = C.shape(batched ? 2 : 1);
-  require_shape_is(f, batched ? Shape{B, n} : Shape{n}, {kFunction, "f"});
-  require_shape_is(g, batched ? Shape{B, m} : Shape{m}, {kFunction, "g"});
+  mlprims::detail::require_shape(f, batched ? Shape{B, n} : Shape{n}, {kFunction, "f"});
+  mlprims::detail::require_shape(g, batched ? Shape{B, m} : Shape{m}, {kFunction, "g"});
   const char* cbase = static_cast<const char*>(C.data());
   char* pbase = static_cast<char*>(P.data());
   const std::int64_t rows = B * n;

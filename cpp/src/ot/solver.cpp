@@ -54,9 +54,11 @@ SolveSettings resolve_settings(const IterativeOptions& iteration, const Sinkhorn
   if (options.warmup >= 0) s.warmup = std::max<std::int64_t>(options.warmup, 1);
   if (options.newton_mass >= 0.0) s.newton_mass = options.newton_mass;
   s.max_warmup = options.max_warmup;
-  const double density = options.density > 0.0 ? options.density : 10.0 / static_cast<double>(std::max<std::int64_t>(n, 1));
-  s.newton.keep_per_row = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(density * static_cast<double>(m))),
-                                                   options.density > 0.0 ? 1 : 2, std::max<std::int64_t>(m, 1));
+  const double density =
+      options.density > 0.0 ? options.density : 10.0 / static_cast<double>(std::max<std::int64_t>(n, 1));
+  s.newton.keep_per_row =
+      std::clamp<std::int64_t>(static_cast<std::int64_t>(std::ceil(density * static_cast<double>(m))),
+                               options.density > 0.0 ? 1 : 2, std::max<std::int64_t>(m, 1));
   s.newton.keep_per_row = std::min(s.newton.keep_per_row, m);
   if (options.cg_tol > 0.0) s.newton.cg_tol = options.cg_tol;
   if (options.cg_max_iter > 0) s.newton.cg_max_iter = options.cg_max_iter;
@@ -112,8 +114,7 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
         result.sinkhorn_iterations += run.iterations;
         if (run.converged || user_stopped || done >= settings.max_iter) break;
         const bool warmup_over = settings.max_warmup >= 0 && result.sinkhorn_iterations >= settings.max_warmup;
-        if (settings.method == Method::kAuto && !warmup_over &&
-            predicted_iterations(errors, tol) <= kAutoNewtonAfter) {
+        if (settings.method == Method::kAuto && !warmup_over && predicted_iterations(errors, tol) <= kAutoNewtonAfter) {
           next_check = done + std::max(settings.warmup, done / 2);
           continue;
         }

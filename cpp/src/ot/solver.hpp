@@ -33,7 +33,6 @@ SolveSettings resolve_settings(const IterativeOptions& iteration, const Sinkhorn
 // f, g: the starting point (g alone matters) on entry, the normalized potentials on return.
 // `round_potentials` rounds them to float32 before the final evaluation (float32 outputs).
 SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
-                             std::vector<double>& g, const SolveSettings& settings, bool round_potentials,
-                             int threads);
+                             std::vector<double>& g, const SolveSettings& settings, bool round_potentials, int threads);
 
 }  // namespace mlprims::ot::detail

@@ -79,8 +79,8 @@ NewtonOutcome newton_step(const CostRows& cost, const Marginals& w, double reg, 
   std::vector<double> rhs = gradient;
   for (double& r : rhs) r *= reg;
   rhs[n + m - 1] = 0.0;
-  const double tol = settings.cg_tol > 0.0 ? settings.cg_tol
-                                           : std::max(1e-12, std::min(0.1, std::sqrt(current.marginal_error)));
+  const double tol =
+      settings.cg_tol > 0.0 ? settings.cg_tol : std::max(1e-12, std::min(0.1, std::sqrt(current.marginal_error)));
   std::vector<double> step;
   {
     const SparseHessian H(current, threads);
@@ -99,9 +99,8 @@ NewtonOutcome newton_step(const CostRows& cost, const Marginals& w, double reg, 
   for (std::int64_t trial = 0; trial <= settings.max_line_search; ++trial, alpha *= 0.5) {
     for (std::int64_t i = 0; i < n; ++i) f_trial[i] = f[i] + alpha * step[i];
     for (std::int64_t j = 0; j < m; ++j) g_trial[j] = g[j] + alpha * step[n + j];
-    PlanEvaluation next =
-        evaluate_plan(cost, w, reg, f_trial.data(), g_trial.data(), current.kept.nnz() > 0 ? settings.keep_per_row : 0,
-                      threads);
+    PlanEvaluation next = evaluate_plan(cost, w, reg, f_trial.data(), g_trial.data(),
+                                        current.kept.nnz() > 0 ? settings.keep_per_row : 0, threads);
     const double gain = next.dual - current.dual;
     const bool armijo = gain >= settings.armijo * alpha * slope;
     const bool error_fell = gain >= -rounding && next.marginal_error < current.marginal_error;

@@ -32,7 +32,6 @@ struct NewtonOutcome {
 // Armijo fraction of the predicted increase, or, where F's change is within its rounding, when
 // it lowers the marginal error.
 NewtonOutcome newton_step(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
-                          std::vector<double>& g, PlanEvaluation& current, const NewtonSettings& settings,
-                          int threads);
+                          std::vector<double>& g, PlanEvaluation& current, const NewtonSettings& settings, int threads);
 
 }  // namespace mlprims::ot::detail
