@@ -50,7 +50,7 @@ struct Settings {
 };
 
 Settings make_settings(const char* function, const std::string& method, double tol, std::int64_t max_iter,
-                       bool check_finite, const py::object& callback, bool warm_start, bool eps_scaling,
+                       bool check_finite, const py::object& callback, bool warm_start, const py::object& eps_scaling,
                        std::int64_t warmup, double newton_mass, std::int64_t max_warmup, double density, double cg_tol,
                        std::int64_t cg_max_iter, double armijo, std::int64_t max_line_search) {
   Settings s;
@@ -60,7 +60,10 @@ Settings make_settings(const char* function, const std::string& method, double t
   s.iteration.callback = iteration_callback(callback);
   s.options.method = parse_method(function, method);
   s.options.warm_start = warm_start;
-  s.options.eps_scaling = eps_scaling;
+  // None: automatic (by reg relative to the cost range); True/False: always/never.
+  s.options.eps_scaling = eps_scaling.is_none()      ? ot::EpsScaling::kAuto
+                          : eps_scaling.cast<bool>() ? ot::EpsScaling::kOn
+                                                     : ot::EpsScaling::kOff;
   s.options.warmup = warmup;
   s.options.newton_mass = newton_mass;
   s.options.max_warmup = max_warmup;
@@ -74,7 +77,7 @@ Settings make_settings(const char* function, const std::string& method, double t
 
 #define MLPRIMS_OT_OPTIONS                                                                                      \
   py::arg("method") = "auto", py::arg("tol") = -1.0, py::arg("max_iter") = -1, py::arg("check_finite") = true,  \
-  py::arg("callback") = py::none(), py::arg("warm_start") = false, py::arg("eps_scaling") = false,              \
+  py::arg("callback") = py::none(), py::arg("warm_start") = false, py::arg("eps_scaling") = py::none(),         \
   py::arg("warmup") = -1, py::arg("newton_mass") = -1.0, py::arg("max_warmup") = -1, py::arg("density") = -1.0, \
   py::arg("cg_tol") = -1.0, py::arg("cg_max_iter") = -1, py::arg("armijo") = -1.0, py::arg("max_line_search") = -1
 
@@ -93,8 +96,8 @@ void register_ot(py::module_& m) {
       "sinkhorn",
       [](py::handle a, py::handle b, py::handle C, double reg, py::handle f, py::handle g, const std::string& method,
          double tol, std::int64_t max_iter, bool check_finite, const py::object& callback, bool warm_start,
-         bool eps_scaling, std::int64_t warmup, double newton_mass, std::int64_t max_warmup, double density,
-         double cg_tol, std::int64_t cg_max_iter, double armijo, std::int64_t max_line_search) {
+         const py::object& eps_scaling, std::int64_t warmup, double newton_mass, std::int64_t max_warmup,
+         double density, double cg_tol, std::int64_t cg_max_iter, double armijo, std::int64_t max_line_search) {
         const Optional a_in(a, "sinkhorn", "a"), b_in(b, "sinkhorn", "b");
         const ImportedTensor C_in = import_tensor(C, "sinkhorn", "C", 0), f_out = import_tensor(f, "sinkhorn", "f", 0),
                              g_out = import_tensor(g, "sinkhorn", "g", 0);
@@ -111,9 +114,9 @@ void register_ot(py::module_& m) {
       "sinkhorn_points",
       [](py::handle x, py::handle y, double reg, py::handle a, py::handle b, const std::string& cost, py::handle f,
          py::handle g, const std::string& method, double tol, std::int64_t max_iter, bool check_finite,
-         const py::object& callback, bool warm_start, bool eps_scaling, std::int64_t warmup, double newton_mass,
-         std::int64_t max_warmup, double density, double cg_tol, std::int64_t cg_max_iter, double armijo,
-         std::int64_t max_line_search) {
+         const py::object& callback, bool warm_start, const py::object& eps_scaling, std::int64_t warmup,
+         double newton_mass, std::int64_t max_warmup, double density, double cg_tol, std::int64_t cg_max_iter,
+         double armijo, std::int64_t max_line_search) {
         const char* function = "sinkhorn_points";
         const Optional a_in(a, function, "a"), b_in(b, function, "b");
         const ImportedTensor x_in = import_tensor(x, function, "x", 0), y_in = import_tensor(y, function, "y", 0),

@@ -22,8 +22,10 @@ Methods: ``'sinkhorn'`` (alternating projections; on a dense cost each iteration
 kernel kept in memory), ``'sns'`` (Sinkhorn-Newton-Sparse, Tang et al., ICLR 2024: Sinkhorn until
 the largest entries of each row and column of the plan hold ``newton_mass`` of its mass, then
 Newton steps on the dual with that sparse Hessian, solved by preconditioned conjugate gradient,
-and a line search), and ``'auto'`` (Sinkhorn while its observed rate predicts few more iterations,
-then as 'sns'). Computation is in float64 on the CPU; float32 inputs give float32 potentials,
+or where that stalls (small reg, where the plan nearly splits into blocks) and min(n, m) <= 3000 by
+a dense Cholesky factorization of its Schur complement, and a line search), and ``'auto'`` (Sinkhorn while its observed rate predicts few more iterations,
+then as 'sns'). At reg below 5e-4 times the cost range every method starts by epsilon scaling
+(option ``eps_scaling``). Computation is in float64 on the CPU; float32 inputs give float32 potentials,
 whose rounding limits the marginal error to about ``1e-7 * max|f| / reg`` (default ``tol`` 1e-5).
 CUDA tensors are a TypeError for now: the GPU back end of ``ot`` is not built yet.
 """
@@ -129,7 +131,10 @@ def _options(function: str, method: str, tol, max_iter, callback, dtype: str, op
     native = {"method": method, "tol": float(tol),
               "max_iter": -1 if max_iter is None else check_integer(function, "max_iter", max_iter, minimum=0),
               "callback": check_callable(function, "callback", callback) if callback is not None else None}
-    if "eps_scaling" in options:
+    if options.get("eps_scaling") is not None:
+        if not isinstance(options["eps_scaling"], (bool, np.bool_)):
+            raise TypeError(f"{function}: 'eps_scaling' must be None (automatic) or a bool, "
+                            f"got {type(options['eps_scaling']).__name__}")
         native["eps_scaling"] = bool(options["eps_scaling"])
     for name in ("warmup", "max_warmup", "cg_max_iter", "max_line_search"):
         if name in options:
@@ -192,10 +197,10 @@ def sinkhorn(a, b, C, reg: float, *, method: str = "auto", tol: float | None = N
     check_finite : NaN/inf in C is a ValueError (C is read once for its range anyway).
     warm_start : (f, g) potentials to start from (g is what the first half-step uses).
     callback : callback(iteration, marginal_error) after every iteration; a true result stops.
-    **options : eps_scaling (bool: solve at reg 4^k times the target first, from the cost range
-        down), warmup (Sinkhorn iterations before the first Newton check, 10), newton_mass (0.9),
+    **options : eps_scaling (solve at reg 4^k times the target first, from the cost range down;
+        None, the default: when reg < 5e-4 times the cost range, where it pays), warmup (Sinkhorn iterations before the first Newton check, 10), newton_mass (0.9),
         max_warmup (Sinkhorn iterations after which Newton starts regardless), density (fraction
-        of the plan kept in the sparse Hessian, default 2/n with at least two entries per row;
+        of the plan kept in the sparse Hessian, default 10/n with at least two entries per row;
         each row's and column's largest entry are always kept), cg_tol (default
         min(0.1, sqrt(marginal error))), cg_max_iter (500), armijo (1e-4), max_line_search (30).
 

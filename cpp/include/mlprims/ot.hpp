@@ -31,11 +31,16 @@ enum class PointCost : std::uint8_t {
   kEuclidean,    // C_ij = ||x_i - y_j||
 };
 
+// Epsilon scaling: solve a sequence of problems with reg decreasing by 4x from the cost range to
+// `reg`, each to a loose tolerance and warm-starting the next. It pays at small reg, where plain
+// Sinkhorn's first iterations move the potentials by reg at a time; kAuto turns it on below
+// reg = 5e-4 x the cost range (max C - min C), where it was measured to pay on random costs and
+// point clouds alike.
+enum class EpsScaling : std::uint8_t { kAuto, kOff, kOn };
+
 struct SinkhornOptions {
   Method method = Method::kAuto;
-  // Solve a sequence of problems with reg decreasing geometrically from the cost range to `reg`,
-  // each warm-starting the next (epsilon scaling); helps Sinkhorn at small reg.
-  bool eps_scaling = false;
+  EpsScaling eps_scaling = EpsScaling::kAuto;
   // The potentials f and g passed in are the starting point (else f = g = 0).
   bool warm_start = false;
   // sns/auto: Sinkhorn iterations at least before the first Newton step (-1: 10).
@@ -44,8 +49,8 @@ struct SinkhornOptions {
   // (-1: 0.9); below it Sinkhorn goes on (up to `max_warmup`, -1: unbounded within max_iter).
   double newton_mass = -1.0;
   std::int64_t max_warmup = -1;
-  // sns/auto: entries of the plan kept in the sparse Hessian, as a fraction of n*m (-1: 2/min(n, m)
-  // dense costs and at least 2 per row); the largest of each row and of each column are always kept.
+  // sns/auto: entries of the plan kept in the sparse Hessian, as a fraction of n*m (-1: 10/n, at
+  // least 2 per row); the largest of each row and of each column are always kept.
   double density = -1.0;
   // sns/auto: conjugate-gradient relative residual for the Newton system (-1: adaptive,
   // min(0.1, sqrt(marginal error)), at least 1e-12) and its iteration cap (-1: 500).

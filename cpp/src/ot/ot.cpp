@@ -5,6 +5,7 @@
 #include <exception>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/math/elementary.hpp"
 #include "core/parallel.hpp"
 #include "core/typed_access.hpp"
+#include "linalg/blas.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/core/threading.hpp"
 #include "ot/cost_rows.hpp"
@@ -208,6 +210,13 @@ std::vector<SinkhornResult> sinkhorn(const TensorView& a, const TensorView& b, c
   const int threads = get_num_threads();
   const bool across = B > 1 && threads > 1 && !settings.callback;
   std::vector<std::exception_ptr> failures(static_cast<std::size_t>(B));
+  // The Newton steps' direct solve calls LAPACK: single-threaded inside the loop over problems,
+  // with the thread count set here, outside the parallel region.
+  std::optional<linalg::SerialBlasScope> serial_blas;
+  if (across) {
+    serial_blas.emplace();
+    linalg::apply_blas_threads();
+  }
 #pragma omp parallel for num_threads(across ? threads : 1) schedule(dynamic)
   for (std::int64_t p = 0; p < B; ++p) {
     try {

@@ -14,6 +14,9 @@ namespace {
 // (each Newton step evaluates the plan, ~3 kernel reads, and tens of steps are typical).
 constexpr double kAutoNewtonAfter = 100.0;
 
+// EpsScaling::kAuto's threshold on reg / cost range (see mlprims/ot.hpp).
+constexpr double kAutoEpsScalingBelow = 5e-4;
+
 // A Newton step that leaves more than this fraction of the marginal error hands back to Sinkhorn.
 constexpr double kSlowNewtonRatio = 0.5;
 
@@ -81,7 +84,10 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
     return user_stopped;
   };
 
-  if (settings.eps_scaling && settings.method != Method::kSns) {
+  const bool eps_scaling =
+      settings.eps_scaling == EpsScaling::kOn ||
+      (settings.eps_scaling == EpsScaling::kAuto && reg < kAutoEpsScalingBelow * settings.cost_range);
+  if (eps_scaling) {
     // Stages at reg 4^s times the target, from about the cost range down, each to a loose tolerance.
     std::vector<double> stages;
     for (double r = reg * 4.0; r < settings.cost_range; r *= 4.0) stages.push_back(r);
@@ -97,6 +103,7 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
   }
 
   PlanEvaluation current;
+  bool direct = false;  // Newton systems solved directly from now on (set when CG's steps disappoint)
   // A few passes at a tighter internal tolerance when the returned potentials miss `tol` by rounding.
   for (int attempt = 0; attempt < 3 && !user_stopped && done < settings.max_iter; ++attempt) {
     const double tol = settings.tol * std::pow(0.25, attempt);
@@ -126,7 +133,7 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
         }
         // Newton steps until converged or one fails to improve; then Sinkhorn again for a while.
         while (done < settings.max_iter && !user_stopped) {
-          const NewtonOutcome step = newton_step(cost, w, reg, f, g, current, settings.newton, threads);
+          const NewtonOutcome step = newton_step(cost, w, reg, f, g, current, settings.newton, direct, threads);
           result.cg_iterations += step.cg_iterations;
           if (!step.accepted) break;
           const double previous_error = errors.empty() ? std::numeric_limits<double>::infinity() : errors.back();
@@ -137,9 +144,19 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
             finished = true;
             break;
           }
-          // A step costs a few Sinkhorn iterations; one that does not halve the error means the
-          // sparse Hessian misses too much of the plan here: Sinkhorn again for a while.
-          if (current.marginal_error > kSlowNewtonRatio * previous_error) break;
+          // A step costs a few Sinkhorn iterations; a full one that does not halve the error means
+          // the sparse Hessian misses too much of the plan here: Sinkhorn again for a while. A
+          // damped step is the line search's way to the region where full steps converge fast
+          // (at small reg, where Sinkhorn barely moves, that region is reached only this way).
+          if (step.step_size == 1.0 && current.marginal_error > kSlowNewtonRatio * previous_error) {
+            // A conjugate-gradient solve accurate to its residual can still point poorly where the
+            // system is ill-conditioned: the direct solve gets a chance before Sinkhorn does.
+            if (!step.direct && std::min(cost.rows(), cost.cols()) <= settings.newton.direct_max_size) {
+              direct = true;
+              continue;
+            }
+            break;
+          }
         }
         next_check = done + std::max(settings.warmup, done / 2);
       }

@@ -18,7 +18,7 @@ struct SolveSettings {
   double tol = 1e-9;
   std::int64_t max_iter = 100000;
   std::function<bool(std::int64_t, double)> callback;
-  bool eps_scaling = false;
+  EpsScaling eps_scaling = EpsScaling::kAuto;
   double cost_range = 1.0;  // max C - min C, where epsilon scaling starts
   std::int64_t warmup = 10;
   double newton_mass = 0.9;

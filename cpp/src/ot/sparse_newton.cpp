@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "linalg/blas.hpp"
+#include "linalg/lapack.hpp"
+
 namespace mlprims::ot::detail {
 namespace {
 
@@ -34,9 +37,14 @@ struct SparseHessian {
   }
 };
 
-// Preconditioned conjugate gradient for H x = rhs (rhs[n + m - 1] = 0); returns the iterations.
-std::int64_t conjugate_gradient(const SparseHessian& H, const std::vector<double>& rhs, double relative_tol,
-                                std::int64_t max_iter, std::vector<double>& x) {
+struct CgOutcome {
+  std::int64_t iterations = 0;
+  bool converged = false;
+};
+
+// Preconditioned conjugate gradient for H x = rhs (rhs[n + m - 1] = 0).
+CgOutcome conjugate_gradient(const SparseHessian& H, const std::vector<double>& rhs, double relative_tol,
+                             std::int64_t max_iter, std::vector<double>& x) {
   const std::size_t size = rhs.size();
   std::vector<double> inverse_diagonal(size);
   for (std::int64_t i = 0; i < H.n; ++i) inverse_diagonal[i] = 1.0 / std::max(H.plan.row_sums[i], 1e-300);
@@ -48,11 +56,17 @@ std::int64_t conjugate_gradient(const SparseHessian& H, const std::vector<double
   p = z;
   double rz = dot(residual, z);
   const double target = relative_tol * std::sqrt(dot(rhs, rhs));
-  std::int64_t iterations = 0;
-  while (iterations < max_iter && std::sqrt(dot(residual, residual)) > target) {
+  CgOutcome outcome;
+  std::int64_t& iterations = outcome.iterations;
+  while (true) {
+    if (std::sqrt(dot(residual, residual)) <= target) {
+      outcome.converged = true;
+      break;
+    }
+    if (iterations >= max_iter) break;
     H.apply(p, q);
     const double pq = dot(p, q);
-    if (!(pq > 0.0)) break;  // breakdown at rounding level: x is as good as it gets
+    if (!(pq > 0.0)) break;  // breakdown at rounding level
     const double alpha = rz / pq;
     for (std::size_t i = 0; i < size; ++i) x[i] += alpha * p[i], residual[i] -= alpha * q[i];
     for (std::size_t i = 0; i < size; ++i) z[i] = inverse_diagonal[i] * residual[i];
@@ -62,14 +76,65 @@ std::int64_t conjugate_gradient(const SparseHessian& H, const std::vector<double
     for (std::size_t i = 0; i < size; ++i) p[i] = z[i] + beta * p[i];
     ++iterations;
   }
-  return iterations;
+  return outcome;
+}
+
+// The same system solved directly: the side with fewer potentials is kept, the other (whose block
+// is diagonal) eliminated, and the dense Schur complement
+//   S = D_keep - K diag(D_elim)^-1 K^T
+// factored by Cholesky. Where Jacobi PCG stalls: at small reg the plan nearly splits into blocks
+// joined by tiny entries, the matrix's condition number passes 1e16 and CG needs more iterations
+// than the problem has entries, while the factorization solves it to what rounding allows. The
+// shift is not held fixed here: a relative shift of the diagonal (1e-10, raised while the
+// factorization fails) makes S definite, and moves the solution along (1, -1) only, which leaves
+// the plan unchanged. False when no shift up to 1e-4 factors.
+bool schur_complement_solve(const SparseHessian& H, const std::vector<double>& rhs, std::vector<double>& x) {
+  const bool keep_rows = H.n <= H.m;
+  const std::int64_t kept_size = keep_rows ? H.n : H.m, eliminated_size = keep_rows ? H.m : H.n;
+  const std::vector<double>& keep_diagonal = keep_rows ? H.plan.row_sums : H.plan.col_sums;
+  const std::vector<double>& elim_diagonal = keep_rows ? H.plan.col_sums : H.plan.row_sums;
+  // Rows of `keep_side` run over kept potentials, rows of `elim_side` over eliminated ones.
+  const linalg::CsrMatrix& keep_side = keep_rows ? H.plan.kept : H.kept_t;
+  const linalg::CsrMatrix& elim_side = keep_rows ? H.kept_t : H.plan.kept;
+  const double* rhs_keep = rhs.data() + (keep_rows ? 0 : H.n);
+  const double* rhs_elim = rhs.data() + (keep_rows ? H.n : 0);
+
+  std::vector<double> scaled_elim(static_cast<std::size_t>(eliminated_size)), reduced_rhs(kept_size);
+  std::vector<double> schur(static_cast<std::size_t>(kept_size * kept_size));
+  for (double shift = 1e-10; shift <= 1e-4; shift *= 100.0) {
+    std::fill(schur.begin(), schur.end(), 0.0);
+    for (std::int64_t i = 0; i < kept_size; ++i) schur[i * kept_size + i] = keep_diagonal[i] * (1.0 + shift);
+    for (std::int64_t e = 0; e < eliminated_size; ++e) {
+      const double inverse = 1.0 / (elim_diagonal[e] * (1.0 + shift));
+      scaled_elim[e] = rhs_elim[e] * inverse;
+      for (std::int64_t p = elim_side.row_start[e]; p < elim_side.row_start[e + 1]; ++p) {
+        const double vp = elim_side.value[p] * inverse;
+        double* column = schur.data() + elim_side.column[p] * kept_size;
+        for (std::int64_t q = elim_side.row_start[e]; q < elim_side.row_start[e + 1]; ++q)
+          column[elim_side.column[q]] -= vp * elim_side.value[q];
+      }
+    }
+    linalg::csr_multiply(keep_side, scaled_elim.data(), reduced_rhs.data(), H.threads);
+    for (std::int64_t i = 0; i < kept_size; ++i) reduced_rhs[i] = rhs_keep[i] - reduced_rhs[i];
+    if (!linalg::cholesky(kept_size, schur.data(), kept_size)) continue;
+    linalg::cholesky_solve(kept_size, 1, schur.data(), kept_size, reduced_rhs.data(), kept_size);
+    x.assign(rhs.size(), 0.0);
+    double* x_keep = x.data() + (keep_rows ? 0 : H.n);
+    double* x_elim = x.data() + (keep_rows ? H.n : 0);
+    std::copy(reduced_rhs.begin(), reduced_rhs.end(), x_keep);
+    linalg::csr_multiply(elim_side, x_keep, x_elim, H.threads);
+    for (std::int64_t e = 0; e < eliminated_size; ++e)
+      x_elim[e] = (rhs_elim[e] - x_elim[e]) / (elim_diagonal[e] * (1.0 + shift));
+    return true;
+  }
+  return false;
 }
 
 }  // namespace
 
 NewtonOutcome newton_step(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
                           std::vector<double>& g, PlanEvaluation& current, const NewtonSettings& settings,
-                          int threads) {
+                          bool direct_first, int threads) {
   const std::int64_t n = cost.rows(), m = cost.cols();
   NewtonOutcome outcome;
   // Ascent direction: reg * H^-1 grad F, grad F = (a - P 1, b - P^T 1).
@@ -84,7 +149,18 @@ NewtonOutcome newton_step(const CostRows& cost, const Marginals& w, double reg, 
   std::vector<double> step;
   {
     const SparseHessian H(current, threads);
-    outcome.cg_iterations = conjugate_gradient(H, rhs, tol, settings.cg_max_iter, step);
+    const bool direct_allowed = std::min(n, m) <= settings.direct_max_size;
+    bool solved = false;
+    if (!(direct_first && direct_allowed)) {
+      const CgOutcome cg = conjugate_gradient(H, rhs, tol, settings.cg_max_iter, step);
+      outcome.cg_iterations = cg.iterations;
+      solved = cg.converged;
+    }
+    if (!solved && direct_allowed) {
+      std::vector<double> full_rhs = rhs;
+      full_rhs[n + m - 1] = reg * gradient[n + m - 1];
+      if (schur_complement_solve(H, full_rhs, step)) outcome.direct = true;
+    }
   }
   const double slope = dot(gradient, step);  // dF/d(alpha) at alpha = 0, > 0 for an ascent direction
   if (!(slope > 0.0)) return outcome;
@@ -109,6 +185,7 @@ NewtonOutcome newton_step(const CostRows& cost, const Marginals& w, double reg, 
       g.swap(g_trial);
       current = std::move(next);
       outcome.accepted = true;
+      outcome.step_size = alpha;
       return outcome;
     }
   }
