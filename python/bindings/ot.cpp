@@ -25,10 +25,10 @@ ot::Method parse_method(const char* function, const std::string& method) {
   throw ValueError(std::string(function) + ": 'method' must be 'auto', 'sinkhorn' or 'sns', got '" + method + "'");
 }
 
-ot::PointCost parse_cost(const std::string& cost) {
+ot::PointCost parse_cost(const char* function, const std::string& cost) {
   if (cost == "sqeuclidean") return ot::PointCost::kSqEuclidean;
   if (cost == "euclidean") return ot::PointCost::kEuclidean;
-  throw ValueError("sinkhorn_points: 'cost' must be 'sqeuclidean' or 'euclidean', got '" + cost + "'");
+  throw ValueError(std::string(function) + ": 'cost' must be 'sqeuclidean' or 'euclidean', got '" + cost + "'");
 }
 
 const char* method_name(ot::Method method) { return method == ot::Method::kSns ? "sns" : "sinkhorn"; }
@@ -121,7 +121,7 @@ void register_ot(py::module_& m) {
         const Optional a_in(a, function, "a"), b_in(b, function, "b");
         const ImportedTensor x_in = import_tensor(x, function, "x", 0), y_in = import_tensor(y, function, "y", 0),
                              f_out = import_tensor(f, function, "f", 0), g_out = import_tensor(g, function, "g", 0);
-        const ot::PointCost point_cost = parse_cost(cost);
+        const ot::PointCost point_cost = parse_cost(function, cost);
         const Settings s =
             make_settings(function, method, tol, max_iter, check_finite, callback, warm_start, eps_scaling, warmup,
                           newton_mass, max_warmup, density, cg_tol, cg_max_iter, armijo, max_line_search);
@@ -131,6 +131,23 @@ void register_ot(py::module_& m) {
       },
       py::arg("x"), py::arg("y"), py::arg("reg"), py::kw_only(), py::arg("a") = py::none(), py::arg("b") = py::none(),
       py::arg("cost") = "sqeuclidean", py::arg("f"), py::arg("g"), MLPRIMS_OT_OPTIONS);
+
+  m.def(
+      "transport_gradient_points",
+      [](py::handle x, py::handle y, py::handle f, py::handle g, double reg, const std::string& cost, py::handle grad_x,
+         py::handle grad_y) {
+        const char* function = "transport_gradient_points";
+        const ImportedTensor x_in = import_tensor(x, function, "x", 0), y_in = import_tensor(y, function, "y", 0),
+                             f_in = import_tensor(f, function, "f", 0), g_in = import_tensor(g, function, "g", 0),
+                             gx_out = import_tensor(grad_x, function, "grad_x", 0),
+                             gy_out = import_tensor(grad_y, function, "grad_y", 0);
+        const ot::PointCost point_cost = parse_cost(function, cost);
+        py::gil_scoped_release release;
+        ot::transport_gradient_points(x_in.view(), y_in.view(), f_in.view(), g_in.view(), reg, point_cost,
+                                      gx_out.view(), gy_out.view());
+      },
+      py::arg("x"), py::arg("y"), py::arg("f"), py::arg("g"), py::arg("reg"), py::kw_only(),
+      py::arg("cost") = "sqeuclidean", py::arg("grad_x"), py::arg("grad_y"));
 
   m.def(
       "transport_plan",

@@ -1,5 +1,6 @@
-"""The torch autograd rule of ot.sinkhorn2: gradients from the potentials and the plan at the
-optimum (envelope theorem), so that no Sinkhorn iteration is recorded on the tape."""
+"""The torch autograd rules of ot.sinkhorn2 and ot.sinkhorn_divergence: gradients from the
+potentials and the plan at the optimum (envelope theorem), so that no Sinkhorn iteration is
+recorded on the tape."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import ot
+from ._arrays import as_floating
 
 
 def _centered(potential: torch.Tensor) -> torch.Tensor:
@@ -44,3 +46,30 @@ def sinkhorn2_torch(a, b, C, reg, kwargs):
     a = None if a is None else torch.as_tensor(a)
     b = None if b is None else torch.as_tensor(b)
     return _Sinkhorn2.apply(a, b, C, reg, kwargs)
+
+
+class _SinkhornDivergence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, y, a, b, reg, solve):
+        inputs, parts = ot._divergence_solves("sinkhorn_divergence", x, y, a, b, reg, solve)
+        grads = ot._divergence_gradients(reg, solve["cost"], inputs, parts)
+        # each gradient in its input's dtype; the value in the dtype policy's (float32 for half inputs)
+        ctx.save_for_backward(*(torch.from_numpy(grad).to(v.dtype if v is not None else torch.float64)
+                                for grad, v in zip(grads, (x, y, a, b))))
+        ctx.has_weights = (a is not None, b is not None)
+        return torch.as_tensor(ot._divergence_value(parts), dtype=as_floating("sinkhorn_divergence", "x", x).dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_output):
+        grad_x, grad_y, grad_a, grad_b = ctx.saved_tensors
+        weights = [_centered(grad) * grad_output if given else None
+                   for grad, given in zip((grad_a, grad_b), ctx.has_weights)]
+        return grad_x * grad_output, grad_y * grad_output, weights[0], weights[1], None, None
+
+
+def sinkhorn_divergence_torch(x, y, a, b, reg, solve):
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    a = None if a is None else torch.as_tensor(a)
+    b = None if b is None else torch.as_tensor(b)
+    return _SinkhornDivergence.apply(x, y, a, b, reg, solve)

@@ -134,6 +134,39 @@ TEST(Sinkhorn, ThePlanOfThePotentialsHasTheReportedMarginalErrorForBothMethods) 
   }
 }
 
+TEST(TransportGradient, MatchesTheDenseSumsForBothCosts) {
+  const std::int64_t n = 7, m = 5, d = 3;
+  const double reg = 0.3;
+  const std::vector<double> x = uniform(n * d, 0, 1, 11), y = uniform(m * d, 0, 1, 12);
+  const std::vector<double> f = uniform(n, -0.5, 0.5, 13), g = uniform(m, -0.5, 0.5, 14);
+  using mlprims::DType;
+  using mlprims::TensorView;
+  for (const auto cost : {mlprims::ot::PointCost::kSqEuclidean, mlprims::ot::PointCost::kEuclidean}) {
+    std::vector<double> gx(n * d), gy(m * d), ex(n * d, 0.0), ey(m * d, 0.0);
+    mlprims::ot::transport_gradient_points(
+        TensorView(x.data(), DType::kFloat64, {n, d}), TensorView(y.data(), DType::kFloat64, {m, d}),
+        TensorView(f.data(), DType::kFloat64, {n}), TensorView(g.data(), DType::kFloat64, {m}), reg, cost,
+        TensorView(gx.data(), DType::kFloat64, {n, d}), TensorView(gy.data(), DType::kFloat64, {m, d}));
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (std::int64_t j = 0; j < m; ++j) {
+        double squared = 0.0;
+        for (std::int64_t k = 0; k < d; ++k) squared += (x[i * d + k] - y[j * d + k]) * (x[i * d + k] - y[j * d + k]);
+        const bool sq = cost == mlprims::ot::PointCost::kSqEuclidean;
+        const double c = sq ? squared : std::sqrt(squared);
+        const double p = std::exp((f[i] + g[j] - c) / reg);
+        // d c / d x = 2 (x - y), or (x - y) / |x - y|; d c / d y is its negative
+        const double scale = sq ? 2.0 : 1.0 / std::sqrt(squared);
+        for (std::int64_t k = 0; k < d; ++k) {
+          ex[i * d + k] += p * scale * (x[i * d + k] - y[j * d + k]);
+          ey[j * d + k] -= p * scale * (x[i * d + k] - y[j * d + k]);
+        }
+      }
+    }
+    for (std::int64_t k = 0; k < n * d; ++k) EXPECT_NEAR(gx[k], ex[k], 1e-13 * (1.0 + std::fabs(ex[k])));
+    for (std::int64_t k = 0; k < m * d; ++k) EXPECT_NEAR(gy[k], ey[k], 1e-13 * (1.0 + std::fabs(ey[k])));
+  }
+}
+
 TEST(Sinkhorn, BadRegularizationNamesTheArgument) {
   std::vector<double> C(6, 0.5), f(2), g(3);
   try {

@@ -138,6 +138,8 @@ CASES = [
          output_dtypes=(POLICY,), cpu_only=True),
     Case("ot.sinkhorn_points", {"x": _OT_X, "y": _OT_Y}, lambda x, y: ot.sinkhorn_points(x, y, 4.0, tol=1e-6),
          lambda r: (r.f, r.g), lambda r, to64: (to64(r.f), to64(r.g), r.objective), cpu_only=True),
+    Case("ot.sinkhorn_divergence", {"x": _OT_X, "y": _OT_Y}, lambda x, y: ot.sinkhorn_divergence(x, y, 4.0, tol=1e-6),
+         _arrays, _same, output_dtypes=(POLICY,), cpu_only=True),
     Case("lowrank.truncated_svd", {"W": _W}, lambda W: lowrank.truncated_svd(W, 2),
          lambda r: (r.left, r.right, r.singular_values), _factors),
     Case("lowrank.weighted_svd(row_weights)", {"W": _W, "d": np.array([1.0, 2, 3, 1, 2, 4])},

@@ -295,3 +295,100 @@ def test_cuda_inputs_are_a_type_error_until_the_back_end_exists():
     C = torch.rand(5, 4, device="cuda", dtype=torch.float64)
     with pytest.raises(TypeError, match=r"sinkhorn: 'C' must be a CPU array: the CUDA back end of ot is not built yet"):
         ot.sinkhorn(None, None, C, 0.1)
+
+
+def _clouds(n=30, m=25, d=2, seed=20):
+    rng = np.random.default_rng(seed)
+    a, b = rng.random(n) + 0.2, rng.random(m) + 0.2
+    return rng.random((n, d)), rng.random((m, d)) + 0.3, a / a.sum(), b / b.sum()
+
+
+def _squared_distances(p, q):
+    return ((p[:, None, :] - q[None, :, :]) ** 2).sum(-1)
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "euclidean"])
+def test_sinkhorn_divergence_matches_three_dense_reference_solves(cost):
+    x, y, a, b = _clouds()
+    reg = 0.05
+
+    def reference(p, q, wp, wq):
+        C = _squared_distances(p, q)
+        return _reference(wp, wq, C if cost == "sqeuclidean" else np.sqrt(C), reg)[3]
+
+    expected = reference(x, y, a, b) - 0.5 * (reference(x, x, a, a) + reference(y, y, b, b))
+    value = ot.sinkhorn_divergence(x, y, reg, a=a, b=b, cost=cost, tol=1e-13)
+    assert value.dtype == np.float64 and value.shape == ()
+    assert abs(float(value) - expected) <= 1e-10 * abs(expected)
+    assert float(ot.sinkhorn_divergence(x, x, reg, a=a, b=a, cost=cost)) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "euclidean"])
+def test_sinkhorn_divergence_gradients_match_finite_differences(cost):
+    x, y, a, b = _clouds(12, 10, seed=21)
+    reg, h = 0.1, 1e-5
+    tensors = [torch.tensor(v, requires_grad=True) for v in (x, y, a, b)]
+    ot.sinkhorn_divergence(*tensors[:2], reg, a=tensors[2], b=tensors[3], cost=cost, tol=1e-14).backward()
+
+    def value(xv, yv, av, bv):
+        return float(ot.sinkhorn_divergence(xv, yv, reg, a=av, b=bv, cost=cost, tol=1e-14))
+
+    rng = np.random.default_rng(22)
+    for which in range(4):
+        direction = rng.standard_normal(tensors[which].shape)
+        if which >= 2:  # weights move within their simplex: a zero-sum direction
+            direction -= direction.mean()
+        args = [x, y, a, b]
+        plus = [v + h * direction if k == which else v for k, v in enumerate(args)]
+        minus = [v - h * direction if k == which else v for k, v in enumerate(args)]
+        numeric = (value(*plus) - value(*minus)) / (2 * h)
+        analytic = float((tensors[which].grad.numpy() * direction).sum())
+        assert analytic == pytest.approx(numeric, rel=1e-6, abs=1e-9), which
+
+
+def test_sinkhorn_divergence_weight_gradient_is_finite_at_zero_weights():
+    x, y, a, b = _clouds(20, 15, seed=23)
+    a[:3] = 0.0
+    a /= a.sum()
+    reg, h = 0.05, 1e-7
+    weights = torch.tensor(a, requires_grad=True)
+    value = ot.sinkhorn_divergence(torch.tensor(x), torch.tensor(y), reg, a=weights, b=b, tol=1e-14)
+    value.backward()
+    assert torch.isfinite(weights.grad).all()
+    direction = np.zeros_like(a)
+    direction[0], direction[5] = 1.0, -1.0  # mass onto a point of zero weight: one-sided differences
+    numeric = (float(ot.sinkhorn_divergence(x, y, reg, a=a + h * direction, b=b, tol=1e-14)) - value.item()) / h
+    analytic = float(weights.grad[0] - weights.grad[5])
+    assert analytic == pytest.approx(numeric, rel=1e-4)
+
+
+def test_sinkhorn_divergence_agrees_with_geomloss():
+    geomloss = pytest.importorskip("geomloss")
+    torch.manual_seed(0)
+    x = torch.rand(60, 2, dtype=torch.float64)
+    y = torch.rand(50, 2, dtype=torch.float64) + 0.3
+    reg = 0.01
+    ours = ot.sinkhorn_divergence(x, y, reg, tol=1e-12)
+    # GeomLoss's cost is |x - y|^2 / 2 and its epsilon blur^2: S / 2 at blur = sqrt(reg / 2); its
+    # epsilon schedule (scaling 0.999) leaves about 1e-5 of relative error
+    loss = geomloss.SamplesLoss("sinkhorn", p=2, blur=np.sqrt(reg / 2), scaling=0.999, backend="tensorized")
+    assert float(loss(x, y)) == pytest.approx(float(ours) / 2, rel=1e-4)
+
+
+def test_sinkhorn_divergence_bad_input_names_the_function():
+    x, y, a, b = _clouds()
+    with pytest.raises(ValueError, match="sinkhorn_divergence: 'a' and 'b' must have the same total mass"):
+        ot.sinkhorn_divergence(x, y, 0.1, a=a, b=2 * b)
+    with pytest.raises(ValueError, match="sinkhorn_divergence: 'cost' must be"):
+        ot.sinkhorn_divergence(x, y, 0.1, cost="cosine")
+    with pytest.raises(ValueError, match="sinkhorn_divergence: 'y' must have as many columns"):
+        ot.sinkhorn_divergence(x, y[:, :1], 0.1)
+    with pytest.raises(ValueError, match="sinkhorn_divergence: 'reg'"):
+        ot.sinkhorn_divergence(x, y, -1.0)
+    value = ot.sinkhorn_divergence(torch.tensor(x, requires_grad=True), torch.tensor(y), 0.1)
+    value.backward()
+    with pytest.raises(RuntimeError):
+        x_twice = torch.tensor(x, requires_grad=True)
+        (grad,) = torch.autograd.grad(ot.sinkhorn_divergence(x_twice, torch.tensor(y), 0.1), x_twice,
+                                      create_graph=True)
+        grad.sum().backward()

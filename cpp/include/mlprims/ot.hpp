@@ -85,6 +85,14 @@ SinkhornResult sinkhorn_points(const TensorView& x, const TensorView& y, const T
                                double reg, PointCost cost, const TensorView& f, const TensorView& g,
                                const IterativeOptions& iteration = {}, const SinkhornOptions& options = {});
 
+// The gradient of <C, P> in the points at the plan P_ij = exp((f_i + g_j - C_ij) / reg) of point
+// clouds x (n, d) and y (m, d), P computed on the fly (memory O((n + m) d)): grad_x (n, d) row i
+// = sum_j P_ij grad_x c(x_i, y_j), grad_y (m, d) row j = sum_i P_ij grad_y c(x_i, y_j). With the
+// potentials of sinkhorn_points it is the gradient of the OT value in x and y (envelope theorem).
+// For the Euclidean cost, coinciding points contribute 0 (the subgradient of least norm).
+void transport_gradient_points(const TensorView& x, const TensorView& y, const TensorView& f, const TensorView& g,
+                               double reg, PointCost cost, const TensorView& grad_x, const TensorView& grad_y);
+
 // The plan exp((f_i + g_j - C_ij) / reg) into P (n, m) (or batched (B, n, m)).
 void transport_plan(const TensorView& f, const TensorView& g, const TensorView& C, double reg, const TensorView& P);
 

@@ -19,6 +19,7 @@
 #include "mlprims/core/threading.hpp"
 #include "ot/cost_rows.hpp"
 #include "ot/solver.hpp"
+#include "ot/transport_gradient.hpp"
 
 namespace mlprims::ot {
 namespace {
@@ -46,6 +47,25 @@ void require_cpu_contiguous(const TensorView& t, ArgRef arg) {
   }
   mlprims::detail::require_floating(t, arg);
   mlprims::detail::require_contiguous(t, arg);
+}
+
+// (n, m, d) of two point clouds x (n, d) and y (m, d), checked: CPU, contiguous, not empty.
+std::tuple<std::int64_t, std::int64_t, std::int64_t> point_cloud_sizes(const TensorView& x, const TensorView& y,
+                                                                       const char* function) {
+  require_cpu_contiguous(x, {function, "x"});
+  require_cpu_contiguous(y, {function, "y"});
+  mlprims::detail::require_ndim(x, 2, {function, "x"});
+  mlprims::detail::require_ndim(y, 2, {function, "y"});
+  const std::int64_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
+  if (y.shape(1) != d) {
+    throw ValueError(std::string(function) + ": 'y' must have as many columns as 'x' (" + std::to_string(d) +
+                     "), got shape " + shape_str(y.shape()));
+  }
+  if (n == 0 || m == 0 || d == 0) {
+    throw ValueError(std::string(function) + ": the point clouds must not be empty, got shapes " +
+                     shape_str(x.shape()) + " and " + shape_str(y.shape()));
+  }
+  return {n, m, d};
 }
 
 void require_regularization(double reg, const char* function) {
@@ -243,19 +263,7 @@ SinkhornResult sinkhorn_points(const TensorView& x, const TensorView& y, const T
                                double reg, PointCost cost, const TensorView& f, const TensorView& g,
                                const IterativeOptions& iteration, const SinkhornOptions& options) {
   constexpr const char* kFunction = "sinkhorn_points";
-  require_cpu_contiguous(x, {kFunction, "x"});
-  require_cpu_contiguous(y, {kFunction, "y"});
-  mlprims::detail::require_ndim(x, 2, {kFunction, "x"});
-  mlprims::detail::require_ndim(y, 2, {kFunction, "y"});
-  const std::int64_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
-  if (y.shape(1) != d) {
-    throw ValueError(std::string(kFunction) + ": 'y' must have as many columns as 'x' (" + std::to_string(d) +
-                     "), got shape " + shape_str(y.shape()));
-  }
-  if (n == 0 || m == 0 || d == 0) {
-    throw ValueError(std::string(kFunction) + ": the point clouds must not be empty, got shapes " +
-                     shape_str(x.shape()) + " and " + shape_str(y.shape()));
-  }
+  const auto [n, m, d] = point_cloud_sizes(x, y, kFunction);
   if (a.data() != nullptr)
     require_cpu_contiguous(a, {kFunction, "a"}), mlprims::detail::require_shape(a, {n}, {kFunction, "a"});
   if (b.data() != nullptr)
@@ -310,6 +318,31 @@ SinkhornResult sinkhorn_points(const TensorView& x, const TensorView& y, const T
   write_doubles(f, 0, expand(sa, fp, static_cast<std::size_t>(n)));
   write_doubles(g, 0, expand(sb, gp, static_cast<std::size_t>(m)));
   return result;
+}
+
+void transport_gradient_points(const TensorView& x, const TensorView& y, const TensorView& f, const TensorView& g,
+                               double reg, PointCost cost, const TensorView& grad_x, const TensorView& grad_y) {
+  constexpr const char* kFunction = "transport_gradient_points";
+  const auto [n, m, d] = point_cloud_sizes(x, y, kFunction);
+  for (const auto& [view, name, shape] :
+       {std::tuple{&f, "f", Shape{n}}, std::tuple{&g, "g", Shape{m}}, std::tuple{&grad_x, "grad_x", Shape{n, d}},
+        std::tuple{&grad_y, "grad_y", Shape{m, d}}}) {
+    require_cpu_contiguous(*view, {kFunction, name});
+    mlprims::detail::require_shape(*view, shape, {kFunction, name});
+  }
+  mlprims::detail::require_writable(grad_x, {kFunction, "grad_x"});
+  mlprims::detail::require_writable(grad_y, {kFunction, "grad_y"});
+  require_regularization(reg, kFunction);
+  const std::vector<double> xs = read_doubles(x, 0, n * d), ys = read_doubles(y, 0, m * d);
+  const std::vector<double> fs = read_doubles(f, 0, n), gs = read_doubles(g, 0, m);
+  std::vector<double> gx(static_cast<std::size_t>(n * d)), gy(static_cast<std::size_t>(m * d));
+  const int threads = get_num_threads();
+  detail::transport_gradient(*detail::point_cost(n, m, d, xs.data(), ys.data(), cost), d, fs.data(), gs.data(), reg,
+                             gx.data(), threads);
+  detail::transport_gradient(*detail::point_cost(m, n, d, ys.data(), xs.data(), cost), d, gs.data(), fs.data(), reg,
+                             gy.data(), threads);
+  write_doubles(grad_x, 0, gx);
+  write_doubles(grad_y, 0, gy);
 }
 
 void transport_plan(const TensorView& f, const TensorView& g, const TensorView& C, double reg, const TensorView& P) {

@@ -1,7 +1,7 @@
 from __future__ import annotations
 import mlprims._core
 import typing
-__all__: list[str] = ['SinkhornResult', 'sinkhorn', 'sinkhorn_points', 'transport_plan']
+__all__: list[str] = ['SinkhornResult', 'sinkhorn', 'sinkhorn_points', 'transport_gradient_points', 'transport_plan']
 class SinkhornResult(mlprims._core.IterationReport):
     @property
     def cg_iterations(self) -> int:
@@ -24,6 +24,8 @@ class SinkhornResult(mlprims._core.IterationReport):
 def sinkhorn(a: typing.Any, b: typing.Any, C: typing.Any, reg: typing.SupportsFloat | typing.SupportsIndex, *, f: typing.Any, g: typing.Any, method: str = 'auto', tol: typing.SupportsFloat | typing.SupportsIndex = -1.0, max_iter: typing.SupportsInt | typing.SupportsIndex = -1, check_finite: bool = True, callback: typing.Any = None, warm_start: bool = False, eps_scaling: typing.Any = None, warmup: typing.SupportsInt | typing.SupportsIndex = -1, newton_mass: typing.SupportsFloat | typing.SupportsIndex = -1.0, max_warmup: typing.SupportsInt | typing.SupportsIndex = -1, density: typing.SupportsFloat | typing.SupportsIndex = -1.0, cg_tol: typing.SupportsFloat | typing.SupportsIndex = -1.0, cg_max_iter: typing.SupportsInt | typing.SupportsIndex = -1, armijo: typing.SupportsFloat | typing.SupportsIndex = -1.0, max_line_search: typing.SupportsInt | typing.SupportsIndex = -1) -> list[SinkhornResult]:
     ...
 def sinkhorn_points(x: typing.Any, y: typing.Any, reg: typing.SupportsFloat | typing.SupportsIndex, *, a: typing.Any = None, b: typing.Any = None, cost: str = 'sqeuclidean', f: typing.Any, g: typing.Any, method: str = 'auto', tol: typing.SupportsFloat | typing.SupportsIndex = -1.0, max_iter: typing.SupportsInt | typing.SupportsIndex = -1, check_finite: bool = True, callback: typing.Any = None, warm_start: bool = False, eps_scaling: typing.Any = None, warmup: typing.SupportsInt | typing.SupportsIndex = -1, newton_mass: typing.SupportsFloat | typing.SupportsIndex = -1.0, max_warmup: typing.SupportsInt | typing.SupportsIndex = -1, density: typing.SupportsFloat | typing.SupportsIndex = -1.0, cg_tol: typing.SupportsFloat | typing.SupportsIndex = -1.0, cg_max_iter: typing.SupportsInt | typing.SupportsIndex = -1, armijo: typing.SupportsFloat | typing.SupportsIndex = -1.0, max_line_search: typing.SupportsInt | typing.SupportsIndex = -1) -> SinkhornResult:
+    ...
+def transport_gradient_points(x: typing.Any, y: typing.Any, f: typing.Any, g: typing.Any, reg: typing.SupportsFloat | typing.SupportsIndex, *, cost: str = 'sqeuclidean', grad_x: typing.Any, grad_y: typing.Any) -> None:
     ...
 def transport_plan(f: typing.Any, g: typing.Any, C: typing.Any, reg: typing.SupportsFloat | typing.SupportsIndex, *, P: typing.Any) -> None:
     ...
