@@ -198,10 +198,13 @@ def sinkhorn(a, b, C, reg: float, *, method: str = "auto", tol: float | None = N
     warm_start : (f, g) potentials to start from (g is what the first half-step uses).
     callback : callback(iteration, marginal_error) after every iteration; a true result stops.
     **options : eps_scaling (solve at reg 4^k times the target first, from the cost range down;
-        None, the default: when reg < 5e-4 times the cost range, where it pays), warmup (Sinkhorn iterations before the first Newton check, 10), newton_mass (0.9),
-        max_warmup (Sinkhorn iterations after which Newton starts regardless), density (fraction
-        of the plan kept in the sparse Hessian, default 10/n with at least two entries per row;
-        each row's and column's largest entry are always kept), cg_tol (default
+        None, the default: when reg < 5e-4 times the cost range, where it pays), warmup
+        (Sinkhorn iterations before the first Newton check, 10), newton_mass (0.9), max_warmup
+        (Sinkhorn iterations after which Newton starts regardless), density (fraction of the
+        plan kept in the sparse Hessian, default 10/n with at least two entries per row, which
+        'sns' doubles, up to a quarter of a row, while the kept entries hold less than
+        newton_mass of the plan; each row's and column's largest entry are always kept), cg_tol
+        (default
         min(0.1, sqrt(marginal error))), cg_max_iter (500), armijo (1e-4), max_line_search (30).
 
     Returns

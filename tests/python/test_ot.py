@@ -127,6 +127,35 @@ def test_extreme_scales_stay_finite_and_converge(case, method):
     assert abs(r.objective - objective_ref) <= 1e-9 * abs(objective_ref)
 
 
+def test_sns_widens_its_sparse_hessian_where_the_plan_spreads():
+    # smooth costs at a moderate reg: each row of the plan spreads over tens of points, more than
+    # the 10 entries a row kept at first hold 0.9 of; sns keeps more of them instead of never
+    # starting Newton
+    rng = np.random.default_rng(7)
+    x, y = rng.random((200, 2)), rng.random((200, 2)) + 0.5
+    C = _squared_distances(x, y)
+    C /= C.max()
+    sns = ot.sinkhorn(None, None, C, 1e-2, method="sns", tol=1e-12)
+    sinkhorn = ot.sinkhorn(None, None, C, 1e-2, method="sinkhorn", tol=1e-12)
+    assert sns.converged and sns.iterations["newton"] > 0
+    assert sns.iterations["sinkhorn"] + sns.iterations["newton"] < sinkhorn.iterations["sinkhorn"]
+    assert abs(sns.objective - sinkhorn.objective) <= 1e-10 * sinkhorn.objective
+    # a density given is kept: 10 entries a row never hold 0.9 of this plan, so no Newton step
+    fixed = ot.sinkhorn(None, None, C, 1e-2, method="sns", tol=1e-12, density=0.05)
+    assert fixed.converged and fixed.iterations["newton"] == 0
+
+
+def test_auto_resumes_its_kernel_and_matches_sinkhorn_on_easy_problems():
+    # auto stops Sinkhorn to decide on Newton and goes on from the kernel it had: the same iterates
+    rng = np.random.default_rng(8)
+    C = rng.random((150, 120))
+    auto = ot.sinkhorn(None, None, C, 0.1, method="auto", tol=1e-12, warmup=3)
+    sinkhorn = ot.sinkhorn(None, None, C, 0.1, method="sinkhorn", tol=1e-12)
+    assert auto.iterations["newton"] == 0
+    assert abs(auto.iterations["sinkhorn"] - sinkhorn.iterations["sinkhorn"]) <= 1
+    np.testing.assert_allclose(auto.plan(), sinkhorn.plan(), rtol=0, atol=1e-13)
+
+
 def test_sns_converges_in_few_steps_where_the_plan_nearly_splits():
     # reg / range 1e-5 on a random cost: the sparse Hessian's condition number passes 1e16 and
     # conjugate gradient stalls; the direct solve and the epsilon-scaling start keep Newton fast.

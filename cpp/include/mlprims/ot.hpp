@@ -50,7 +50,8 @@ struct SinkhornOptions {
   double newton_mass = -1.0;
   std::int64_t max_warmup = -1;
   // sns/auto: entries of the plan kept in the sparse Hessian, as a fraction of n*m (-1: 10/n, at
-  // least 2 per row); the largest of each row and of each column are always kept.
+  // least 2 per row, and for sns doubled, up to m/4 per row, while they hold less than
+  // newton_mass of the plan); the largest of each row and of each column are always kept.
   double density = -1.0;
   // sns/auto: conjugate-gradient relative residual for the Newton system (-1: adaptive,
   // min(0.1, sqrt(marginal error)), at least 1e-12) and its iteration cap (-1: 500).

@@ -88,13 +88,22 @@ void fold(std::vector<double>& potential, const std::vector<double>& scaling, do
 
 SinkhornRun scaling_sinkhorn(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
                              std::vector<double>& g, std::int64_t max_iter, double tol, std::int64_t first_iteration,
-                             const IterationHook& hook, int threads) {
+                             const IterationHook& hook, KernelState* state, int threads) {
   const std::int64_t n = cost.rows(), m = cost.cols();
   SinkhornRun run;
-  update_f(cost, w, reg, g.data(), f.data(), threads);  // rows exact: the kernel's rows sum to a
-  std::vector<double> K(static_cast<std::size_t>(n * m));
-  build_kernel(cost, reg, f, g, K, threads);
-  std::vector<double> u(n, 1.0), v(m, 1.0), Ktu(m);
+  std::vector<double> K, u(n, 1.0), v(m, 1.0), Ktu(m);
+  if (state != nullptr && state->reg == reg && !state->K.empty() && state->g_returned == g) {
+    // The first row pass computes u = a / (K v): the c-transform of g, as a fresh start would.
+    K.swap(state->K);
+    f = state->f_kernel;
+    g = state->g_kernel;
+    v = state->v;
+  } else {
+    update_f(cost, w, reg, g.data(), f.data(), threads);  // rows exact: the kernel's rows sum to a
+    if (state != nullptr) K.swap(state->K);               // its memory, not a second n x m buffer
+    K.resize(static_cast<std::size_t>(n * m));
+    build_kernel(cost, reg, f, g, K, threads);
+  }
   std::vector<std::vector<double>> partial;
   // (u_good, v_good): the last scalings whose error was measured, what f and g are made of.
   std::vector<double> u_good = u, v_good = v;
@@ -127,7 +136,12 @@ SinkhornRun scaling_sinkhorn(const CostRows& cost, const Marginals& w, double re
     run.error = error;
     run.converged = error <= tol;
     const bool stop = hook && hook(first_iteration + run.iterations, error);
-    if (run.converged || stop) break;
+    // v becomes the next column scaling here or, when the run stops, in the state it leaves.
+    if (run.converged || stop) {
+      if (state != nullptr)
+        for (std::int64_t j = 0; j < m; ++j) v[j] = w.b[j] / Ktu[j];
+      break;
+    }
     for (std::int64_t j = 0; j < m; ++j) v[j] = w.b[j] / Ktu[j];
     if (largest_log_magnitude(u) > kAbsorbAt || largest_log_magnitude(v) > kAbsorbAt) {
       fold(f, u, reg);
@@ -138,14 +152,24 @@ SinkhornRun scaling_sinkhorn(const CostRows& cost, const Marginals& w, double re
       u_good = u, v_good = v;
     }
   }
+  if (state != nullptr) {
+    state->f_kernel = f;
+    state->g_kernel = g;
+    state->v = v;  // the iteration that comes next
+    state->reg = reg;
+  }
   fold(f, u_good, reg);
   fold(g, v_good, reg);
+  if (state != nullptr) {
+    state->K.swap(K);
+    state->g_returned = g;
+  }
   return run;
 }
 
 SinkhornRun log_sinkhorn(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
                          std::vector<double>& g, std::int64_t max_iter, double tol, std::int64_t first_iteration,
-                         const IterationHook& hook, int threads) {
+                         const IterationHook& hook, KernelState* /*state*/, int threads) {
   const std::int64_t n = cost.rows();
   SinkhornRun run;
   update_f(cost, w, reg, g.data(), f.data(), threads);

@@ -22,13 +22,23 @@ struct SinkhornRun {
   bool converged = false;       // error <= tol
 };
 
+// What scaling_sinkhorn leaves for the next run on the same problem: its kernel, the potentials
+// it was built at and the column scaling of the iteration that comes next. A run that starts from the g the previous
+// one returned (a solve that stopped to check whether Newton should start, and went on) resumes
+// from these instead of paying a c-transform and a kernel build: n m exponentials each.
+struct KernelState {
+  std::vector<double> K, f_kernel, g_kernel, v, g_returned;
+  double reg = 0.0;
+};
+
 // Runs at most max_iter iterations from g (f is overwritten first), leaving in f, g the last
 // iterate whose error was measured. `first_iteration` numbers the iterations passed to the hook.
+// `state` (may be null; log_sinkhorn ignores it) carries the kernel from run to run.
 SinkhornRun scaling_sinkhorn(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
                              std::vector<double>& g, std::int64_t max_iter, double tol, std::int64_t first_iteration,
-                             const IterationHook& hook, int threads);
+                             const IterationHook& hook, KernelState* state, int threads);
 SinkhornRun log_sinkhorn(const CostRows& cost, const Marginals& w, double reg, std::vector<double>& f,
                          std::vector<double>& g, std::int64_t max_iter, double tol, std::int64_t first_iteration,
-                         const IterationHook& hook, int threads);
+                         const IterationHook& hook, KernelState* state, int threads);
 
 }  // namespace mlprims::ot::detail

@@ -24,6 +24,9 @@ struct SolveSettings {
   double newton_mass = 0.9;
   std::int64_t max_warmup = -1;
   NewtonSettings newton;
+  // sns: the kept entries per row double (up to a quarter of the row) while they hold too little
+  // of the plan for Newton to start; off when the caller set a density.
+  bool adaptive_density = true;
 };
 
 // SolveSettings from the public options (defaults resolved) for a problem of n x m.

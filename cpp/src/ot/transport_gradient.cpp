@@ -18,8 +18,7 @@ void transport_gradient(const CostRows& cost, std::int64_t d, const double* f, c
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
       const double* c = cost.row(i, scratch.data());
-      for (std::int64_t j = 0; j < m; ++j)
-        plan_row[j] = mlprims::detail::exp_flush_to_zero((f[i] + g[j] - c[j]) / reg);
+      for (std::int64_t j = 0; j < m; ++j) plan_row[j] = mlprims::detail::exp_flush_to_zero((f[i] + g[j] - c[j]) / reg);
       point_cost_gradient_row(cost, i, plan_row.data(), scratch.data(), grad + i * d);
     }
   }
