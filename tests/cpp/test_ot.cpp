@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "core/instruction_set.hpp"
 #include "core/top_entries.hpp"
+#include "linalg/exp_sums.hpp"
 #include "linalg/log_sum_exp.hpp"
 #include "linalg/sparse_matrix.hpp"
 #include "mlprims/core/error.hpp"
@@ -64,6 +66,50 @@ TEST(LogSumExp, AllMinusInfinityIsMinusInfinityAndNaNPropagates) {
   EXPECT_EQ(linalg::log_sum_exp_row(3, c.data(), 1.0, bias.data()), -inf);
   const std::vector<double> with_nan = {1.0, std::nan(""), 3.0};
   EXPECT_TRUE(std::isnan(linalg::log_sum_exp_row(3, with_nan.data(), 1.0, nullptr)));
+}
+
+TEST(ExpSums, EveryVariantTheCpuRunsMatchesStdExp) {
+  // Arguments across the whole range, the flushed tail (< -708) and the overflow included.
+  std::vector<double> c = uniform(1001, -800.0, 760.0, 21), bias = uniform(1001, -1.0, 1.0, 22);
+  c[3] = 1e300;
+  using Sum = double (*)(std::int64_t, const double*, double, const double*, double);
+  using Store = double (*)(std::int64_t, const double*, double, const double*, double, double*);
+  std::vector<std::pair<Sum, Store>> variants = {{linalg::sum_exp_affine, linalg::exp_affine},
+                                                 {linalg::baseline::sum_exp_affine, linalg::baseline::exp_affine}};
+  const auto best = mlprims::detail::best_instruction_set();
+  if (best != mlprims::detail::InstructionSet::kBaseline)
+    variants.emplace_back(linalg::x86_64_v3::sum_exp_affine, linalg::x86_64_v3::exp_affine);
+  if (best == mlprims::detail::InstructionSet::kX86_64_V4)
+    variants.emplace_back(linalg::x86_64_v4::sum_exp_affine, linalg::x86_64_v4::exp_affine);
+  for (const auto& [sum_exp, store_exp] : variants) {
+    // Finite sums: the terms below 0 after the shift, as log-sum-exp uses it.
+    const std::int64_t m = 1000;  // c[1000] left out: the sum without it stays finite
+    std::vector<double> shifted(c.begin(), c.begin() + m);
+    shifted[3] = -1e300;
+    long double expected = 0.0L;
+    for (std::int64_t j = 0; j < m; ++j) {
+      const double z = 0.5 * shifted[j] + bias[j] - 400.0;
+      expected += z < -708.0 ? 0.0L : std::exp(static_cast<long double>(z));
+    }
+    const double got = sum_exp(m, shifted.data(), 0.5, bias.data(), 400.0);
+    EXPECT_NEAR(got, static_cast<double>(expected), 4e-16 * static_cast<double>(expected));
+    std::vector<double> out(c.size());
+    store_exp(static_cast<std::int64_t>(c.size()), c.data(), -1.0, nullptr, 2.0, out.data());
+    for (std::size_t j = 0; j < c.size(); ++j) {
+      const double z = -c[j] + 2.0;
+      if (z < -708.0) {
+        EXPECT_EQ(out[j], 0.0) << j;
+      } else if (z > 708.0) {  // documented: inf past 708 (exp(709.78) is the largest double)
+        EXPECT_TRUE(std::isinf(out[j])) << j;
+      } else {
+        EXPECT_NEAR(out[j], std::exp(z), 4e-16 * std::exp(z)) << j;
+      }
+    }
+    std::vector<double> big = {710.0, std::numeric_limits<double>::quiet_NaN()};
+    store_exp(2, big.data(), 1.0, nullptr, 0.0, out.data());
+    EXPECT_TRUE(std::isinf(out[0]) && out[0] > 0);
+    EXPECT_TRUE(std::isnan(out[1]));
+  }
 }
 
 TEST(SparseMatrix, ProductsAndTransposeMatchDense) {

@@ -7,6 +7,7 @@
 
 #include "core/math/elementary.hpp"
 #include "core/parallel.hpp"
+#include "linalg/exp_sums.hpp"
 
 namespace mlprims::linalg {
 namespace {
@@ -33,12 +34,7 @@ double log_sum_exp_row(std::int64_t m, const double* c, double scale, const doub
   }
   if (has_nan) return std::numeric_limits<double>::quiet_NaN();
   if (!std::isfinite(largest)) return largest;
-  double sum = 0.0;
-#pragma omp simd reduction(+ : sum)
-  for (std::int64_t j = 0; j < m; ++j) {
-    sum += detail::exp_flush_to_zero(scale * c[j] + (bias ? bias[j] : 0.0) - largest);
-  }
-  return finish(sum, largest);
+  return finish(sum_exp_affine(m, c, scale, bias, largest), largest);
 }
 
 template <class T>

@@ -7,6 +7,7 @@
 #include "core/math/elementary.hpp"
 #include "core/parallel.hpp"
 #include "core/top_entries.hpp"
+#include "linalg/exp_sums.hpp"
 
 namespace mlprims::ot::detail {
 
@@ -85,17 +86,14 @@ PlanEvaluation evaluate_plan(const CostRows& cost, const Marginals& w, double re
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
       const double* c = cost.row(i, scratch.data());
-      const double fi = f[i] * inv_reg;
-      double row_sum = 0.0, row_cost = 0.0;
       double* col_sums = mine.col_sums.data();
       double* pv = p.data();
-#pragma omp simd reduction(+ : row_sum, row_cost)
+      const double row_sum = linalg::exp_affine(m, c, -inv_reg, g_scaled.data(), f[i] * inv_reg, pv);
+      double row_cost = 0.0;
+#pragma omp simd reduction(+ : row_cost)
       for (std::int64_t j = 0; j < m; ++j) {
-        const double value = mlprims::detail::exp_flush_to_zero(fi + g_scaled[j] - c[j] * inv_reg);
-        pv[j] = value;
-        row_sum += value;
-        row_cost += value * c[j];
-        col_sums[j] += value;
+        row_cost += pv[j] * c[j];
+        col_sums[j] += pv[j];
       }
       out.row_sums[i] = row_sum;
       mine.total += row_sum;

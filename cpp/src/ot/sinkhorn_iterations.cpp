@@ -6,6 +6,7 @@
 
 #include "core/math/elementary.hpp"
 #include "core/parallel.hpp"
+#include "linalg/exp_sums.hpp"
 
 namespace mlprims::ot::detail {
 namespace {
@@ -30,10 +31,7 @@ void build_kernel(const CostRows& cost, double reg, const std::vector<double>& f
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
       const double* c = cost.row(i, scratch.data());
-      const double fi = f[i] * inv_reg;
-      double* k = K.data() + i * m;
-#pragma omp simd
-      for (std::int64_t j = 0; j < m; ++j) k[j] = mlprims::detail::exp_flush_to_zero(fi + g_scaled[j] - c[j] * inv_reg);
+      linalg::exp_affine(m, c, -inv_reg, g_scaled.data(), f[i] * inv_reg, K.data() + i * m);
     }
   }
 }
