@@ -15,9 +15,9 @@ double sum_exp_affine(std::int64_t m, const double* c, double scale, const doubl
 // out_j = exp(scale * c_j + bias_j + offset) (bias may be null); returns sum_j out_j.
 double exp_affine(std::int64_t m, const double* c, double scale, const double* bias, double offset, double* out);
 
-#define MLPRIMS_DECLARE_EXP_SUM_KERNELS(ISA)                                                                       \
-  namespace ISA {                                                                                                  \
-  double sum_exp_affine(std::int64_t m, const double* c, double scale, const double* bias, double shift);          \
+#define MLPRIMS_DECLARE_EXP_SUM_KERNELS(ISA)                                                                        \
+  namespace ISA {                                                                                                   \
+  double sum_exp_affine(std::int64_t m, const double* c, double scale, const double* bias, double shift);           \
   double exp_affine(std::int64_t m, const double* c, double scale, const double* bias, double offset, double* out); \
   }
 

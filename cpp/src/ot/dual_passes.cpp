@@ -7,7 +7,7 @@
 #include "core/math/elementary.hpp"
 #include "core/parallel.hpp"
 #include "core/top_entries.hpp"
-#include "linalg/exp_sums.hpp"
+#include "ot/plan_rows.hpp"
 
 namespace mlprims::ot::detail {
 
@@ -54,7 +54,7 @@ namespace {
 // What one thread gathers over its rows.
 struct ThreadSums {
   std::vector<double> col_sums, best_value;
-  std::vector<std::int64_t> best_row;
+  std::vector<std::int64_t> best_row, order;  // order: largest_entries' workspace
   double total = 0.0, transport_cost = 0.0;
 };
 
@@ -64,51 +64,41 @@ PlanEvaluation evaluate_plan(const CostRows& cost, const Marginals& w, double re
                              std::int64_t keep_per_row, int threads) {
   const std::int64_t n = cost.rows(), m = cost.cols();
   const std::int64_t keep = std::min(keep_per_row, m);
-  const double inv_reg = 1.0 / reg;
-  const int used = std::min(threads, mlprims::detail::threads_for(n * m, 1 << 15));
   PlanEvaluation out;
   out.row_sums.assign(static_cast<std::size_t>(n), 0.0);
   std::vector<std::int64_t> kept_index(static_cast<std::size_t>(n * keep));
   std::vector<double> kept_value(static_cast<std::size_t>(n * keep));
-  std::vector<ThreadSums> sums(static_cast<std::size_t>(used));
-  const std::vector<double> g_scaled = scaled(m, g, inv_reg);
-
-#pragma omp parallel num_threads(used)
-  {
-    ThreadSums& mine = sums[static_cast<std::size_t>(mlprims::detail::thread_index())];
-    mine.col_sums.assign(static_cast<std::size_t>(m), 0.0);
-    if (keep > 0) {
-      mine.best_value.assign(static_cast<std::size_t>(m), -1.0);
-      mine.best_row.assign(static_cast<std::size_t>(m), -1);
-    }
-    std::vector<double> scratch(static_cast<std::size_t>(m)), p(static_cast<std::size_t>(m));
-    std::vector<std::int64_t> order;
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double* c = cost.row(i, scratch.data());
-      double* col_sums = mine.col_sums.data();
-      double* pv = p.data();
-      const double row_sum = linalg::exp_affine(m, c, -inv_reg, g_scaled.data(), f[i] * inv_reg, pv);
-      double row_cost = 0.0;
+  std::vector<ThreadSums> sums(static_cast<std::size_t>(plan_row_threads(cost, threads)));
+  for_each_plan_row(cost, f, g, reg, threads, nullptr,
+                    [&](std::int64_t i, const double* pv, const double* c, double row_sum, double*) {
+                      ThreadSums& mine = sums[static_cast<std::size_t>(mlprims::detail::thread_index())];
+                      if (mine.col_sums.empty()) {
+                        mine.col_sums.assign(static_cast<std::size_t>(m), 0.0);
+                        if (keep > 0) {
+                          mine.best_value.assign(static_cast<std::size_t>(m), -1.0);
+                          mine.best_row.assign(static_cast<std::size_t>(m), -1);
+                        }
+                      }
+                      double* col_sums = mine.col_sums.data();
+                      double row_cost = 0.0;
 #pragma omp simd reduction(+ : row_cost)
-      for (std::int64_t j = 0; j < m; ++j) {
-        row_cost += pv[j] * c[j];
-        col_sums[j] += pv[j];
-      }
-      out.row_sums[i] = row_sum;
-      mine.total += row_sum;
-      mine.transport_cost += row_cost;
-      if (keep > 0) {
-        std::int64_t* index = kept_index.data() + i * keep;
-        mlprims::detail::largest_entries(m, pv, keep, index, order);
-        std::sort(index, index + keep);
-        for (std::int64_t k = 0; k < keep; ++k) kept_value[i * keep + k] = pv[index[k]];
-        for (std::int64_t j = 0; j < m; ++j) {
-          if (pv[j] > mine.best_value[j]) mine.best_value[j] = pv[j], mine.best_row[j] = i;
-        }
-      }
-    }
-  }
+                      for (std::int64_t j = 0; j < m; ++j) {
+                        row_cost += pv[j] * c[j];
+                        col_sums[j] += pv[j];
+                      }
+                      out.row_sums[i] = row_sum;
+                      mine.total += row_sum;
+                      mine.transport_cost += row_cost;
+                      if (keep > 0) {
+                        std::int64_t* index = kept_index.data() + i * keep;
+                        mlprims::detail::largest_entries(m, pv, keep, index, mine.order);
+                        std::sort(index, index + keep);
+                        for (std::int64_t k = 0; k < keep; ++k) kept_value[i * keep + k] = pv[index[k]];
+                        for (std::int64_t j = 0; j < m; ++j) {
+                          if (pv[j] > mine.best_value[j]) mine.best_value[j] = pv[j], mine.best_row[j] = i;
+                        }
+                      }
+                    });
 
   out.col_sums.assign(static_cast<std::size_t>(m), 0.0);
   std::vector<double> best_value(keep > 0 ? m : 0, -1.0);

@@ -6,7 +6,7 @@
 
 #include "core/math/elementary.hpp"
 #include "core/parallel.hpp"
-#include "linalg/exp_sums.hpp"
+#include "ot/plan_rows.hpp"
 
 namespace mlprims::ot::detail {
 namespace {
@@ -20,20 +20,8 @@ constexpr double kAbsorbAt = 100.0;
 // The kernel K = exp((f_i + g_j - C_ij) / reg) of the dense cost, row-major n x m.
 void build_kernel(const CostRows& cost, double reg, const std::vector<double>& f, const std::vector<double>& g,
                   std::vector<double>& K, int threads) {
-  const std::int64_t n = cost.rows(), m = cost.cols();
-  const double inv_reg = 1.0 / reg;
-  std::vector<double> g_scaled(static_cast<std::size_t>(m));
-  for (std::int64_t j = 0; j < m; ++j) g_scaled[j] = g[j] * inv_reg;
-  const int used = std::min(threads, mlprims::detail::threads_for(n * m, 1 << 15));
-#pragma omp parallel num_threads(used)
-  {
-    std::vector<double> scratch(static_cast<std::size_t>(m));
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double* c = cost.row(i, scratch.data());
-      linalg::exp_affine(m, c, -inv_reg, g_scaled.data(), f[i] * inv_reg, K.data() + i * m);
-    }
-  }
+  for_each_plan_row(cost, f.data(), g.data(), reg, threads, K.data(),
+                    [](std::int64_t, const double*, const double*, double, double*) {});
 }
 
 // One read of K for half an iteration and the start of the next: u_i = a_i / (K v)_i row by row,
