@@ -10,13 +10,14 @@ namespace mlprims::ot::detail {
 namespace {
 
 // 'auto' starts Newton steps only when Sinkhorn's observed linear rate predicts more further
-// iterations than a Newton phase costs, in Sinkhorn iterations: 10-20 steps, each about three
-// evaluations of the plan (n m exponentials and a top-k selection each). On a dense cost a
-// Sinkhorn iteration is one multiply-add pass over the kept kernel, ~30x cheaper than an
-// evaluation; on the fly it is two c-transforms, as dear as one. Measured on 2-D clouds at
-// n = 200-500, reg = 1e-3: at 100 for dense costs auto took Newton steps 2x slower than the
-// ~150 Sinkhorn iterations left.
-double auto_newton_after(const CostRows& cost) { return cost.is_dense() ? 500.0 : 50.0; }
+// iterations than this. A Newton phase is 5-20 steps of about three plan evaluations (n m
+// exponentials and a top-k selection each); on a dense cost a Sinkhorn iteration is one
+// multiply-add pass over the kept kernel, on the fly two c-transforms, as dear as an evaluation.
+// On dense costs 500 was tried: on the benchmark grid (bench/results/vm-2026-12-02-ot-grid.json)
+// auto then stayed with Sinkhorn for 225-337 iterations on random costs at reg 1e-3 (3-4x slower
+// than sns), while on 2-D clouds at 1e-3, where Newton does not pay, sns was within 10% of
+// Sinkhorn anyway: 100 costs little there and wins where Newton pays.
+double auto_newton_after(const CostRows& cost) { return cost.is_dense() ? 100.0 : 50.0; }
 
 // EpsScaling::kAuto's threshold on reg / cost range (see mlprims/ot.hpp).
 constexpr double kAutoEpsScalingBelow = 5e-4;
