@@ -215,6 +215,27 @@ TEST(TransportGradient, MatchesTheDenseSumsForBothCosts) {
   }
 }
 
+TEST(Sinkhorn, SmallRegConvergesThroughTheDirectNewtonSolve) {
+  // reg 1e-5 of the cost range: epsilon scaling, kernel resumes and the dense Schur-complement
+  // solve all run here (the Python tests check the solution against a dense reference).
+  const std::int64_t n = 80, m = 70;
+  const std::vector<double> C = uniform(n * m, 0, 1, 31);
+  for (const auto method : {mlprims::ot::Method::kSns, mlprims::ot::Method::kAuto}) {
+    std::vector<double> f(n), g(m);
+    mlprims::ot::SinkhornOptions options;
+    options.method = method;
+    mlprims::IterativeOptions iteration;
+    iteration.tol = 1e-9;
+    const auto result =
+        mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {n, m}), 1e-5,
+                              mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {n}),
+                              mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {m}), iteration, options)[0];
+    EXPECT_TRUE(result.converged);
+    EXPECT_LE(result.error, 1e-9);
+    EXPECT_GT(result.newton_iterations, 0);
+  }
+}
+
 TEST(Sinkhorn, BadRegularizationNamesTheArgument) {
   std::vector<double> C(6, 0.5), f(2), g(3);
   try {
