@@ -152,19 +152,29 @@ TEST(TopEntries, LargestWithTiesToTheLowerPositionByScanAndBySelection) {
   EXPECT_EQ(got, top);
 }
 
+// One dense solve with uniform weights: f and g receive the potentials.
+mlprims::ot::SinkhornResult solve_uniform(const std::vector<double>& C, std::int64_t n, std::int64_t m, double reg,
+                                          mlprims::ot::Method method, std::vector<double>& f, std::vector<double>& g,
+                                          const mlprims::IterativeOptions& iteration = {}) {
+  f.assign(static_cast<std::size_t>(n), 0.0);
+  g.assign(static_cast<std::size_t>(m), 0.0);
+  mlprims::ot::SinkhornOptions options;
+  options.method = method;
+  const auto results =
+      mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {n, m}), reg,
+                            mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {n}),
+                            mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {m}), iteration, options);
+  EXPECT_EQ(results.size(), 1u);
+  return results.at(0);
+}
+
 TEST(Sinkhorn, ThePlanOfThePotentialsHasTheReportedMarginalErrorForBothMethods) {
   const std::int64_t n = 60, m = 50;
   const std::vector<double> C = uniform(n * m, 0, 1, 7);
   for (const auto method : {mlprims::ot::Method::kSinkhorn, mlprims::ot::Method::kSns}) {
-    std::vector<double> f(n), g(m);
-    mlprims::ot::SinkhornOptions options;
-    options.method = method;
-    const auto results =
-        mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {n, m}), 2e-3,
-                              mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {n}),
-                              mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {m}), {}, options);
-    ASSERT_EQ(results.size(), 1u);
-    EXPECT_TRUE(results[0].converged);
+    std::vector<double> f, g;
+    const mlprims::ot::SinkhornResult result = solve_uniform(C, n, m, 2e-3, method, f, g);
+    EXPECT_TRUE(result.converged);
     double error = 0.0;
     std::vector<double> cols(m, 0.0);
     for (std::int64_t i = 0; i < n; ++i) {
@@ -178,7 +188,7 @@ TEST(Sinkhorn, ThePlanOfThePotentialsHasTheReportedMarginalErrorForBothMethods) 
     }
     for (std::int64_t j = 0; j < m; ++j) error += std::fabs(cols[j] - 1.0 / m);
     EXPECT_LE(error, 1e-9);
-    EXPECT_NEAR(results[0].error, error, 1e-13);
+    EXPECT_NEAR(result.error, error, 1e-13);
   }
 }
 
@@ -221,15 +231,10 @@ TEST(Sinkhorn, SmallRegConvergesThroughTheDirectNewtonSolve) {
   const std::int64_t n = 80, m = 70;
   const std::vector<double> C = uniform(n * m, 0, 1, 31);
   for (const auto method : {mlprims::ot::Method::kSns, mlprims::ot::Method::kAuto}) {
-    std::vector<double> f(n), g(m);
-    mlprims::ot::SinkhornOptions options;
-    options.method = method;
+    std::vector<double> f, g;
     mlprims::IterativeOptions iteration;
     iteration.tol = 1e-9;
-    const auto result =
-        mlprims::ot::sinkhorn({}, {}, mlprims::TensorView(C.data(), mlprims::DType::kFloat64, {n, m}), 1e-5,
-                              mlprims::TensorView(f.data(), mlprims::DType::kFloat64, {n}),
-                              mlprims::TensorView(g.data(), mlprims::DType::kFloat64, {m}), iteration, options)[0];
+    const mlprims::ot::SinkhornResult result = solve_uniform(C, n, m, 1e-5, method, f, g, iteration);
     EXPECT_TRUE(result.converged);
     EXPECT_LE(result.error, 1e-9);
     EXPECT_GT(result.newton_iterations, 0);
