@@ -122,13 +122,9 @@ SinkhornRun scaling_sinkhorn(const CostRows& cost, const Marginals& w, double re
     run.error = error;
     run.converged = error <= tol;
     const bool stop = hook && hook(first_iteration + run.iterations, error);
-    // v becomes the next column scaling here or, when the run stops, in the state it leaves.
-    if (run.converged || stop) {
-      if (state != nullptr)
-        for (std::int64_t j = 0; j < m; ++j) v[j] = w.b[j] / Ktu[j];
-      break;
-    }
+    // The next column scaling: the next iteration's, or, when the run stops, the state it leaves.
     for (std::int64_t j = 0; j < m; ++j) v[j] = w.b[j] / Ktu[j];
+    if (run.converged || stop) break;
     if (largest_log_magnitude(u) > kAbsorbAt || largest_log_magnitude(v) > kAbsorbAt) {
       fold(f, u, reg);
       fold(g, v, reg);

@@ -166,7 +166,7 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
           if (step.step_size == 1.0 && current.marginal_error > kSlowNewtonRatio * previous_error) {
             // A conjugate-gradient solve accurate to its residual can still point poorly where the
             // system is ill-conditioned: the direct solve gets a chance before Sinkhorn does.
-            if (!step.direct && std::min(cost.rows(), cost.cols()) <= settings.newton.direct_max_size) {
+            if (!step.direct && newton.direct_fits(cost.rows(), cost.cols())) {
               direct = true;
               continue;
             }

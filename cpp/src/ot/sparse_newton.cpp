@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "linalg/blas.hpp"
 #include "linalg/lapack.hpp"
 
 namespace mlprims::ot::detail {
@@ -149,7 +148,7 @@ NewtonOutcome newton_step(const CostRows& cost, const Marginals& w, double reg, 
   std::vector<double> step;
   {
     const SparseHessian H(current, threads);
-    const bool direct_allowed = std::min(n, m) <= settings.direct_max_size;
+    const bool direct_allowed = settings.direct_fits(n, m);
     bool solved = false;
     if (!(direct_first && direct_allowed)) {
       const CgOutcome cg = conjugate_gradient(H, rhs, tol, settings.cg_max_iter, step);

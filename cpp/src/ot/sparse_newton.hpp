@@ -9,6 +9,7 @@
 // by a dense Cholesky factorization of its Schur complement.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct NewtonSettings {
   // Largest min(n, m) for the direct solve: its dense factor takes 8 min(n, m)^2 bytes and
   // min(n, m)^3 / 3 flops (72 MB and ~1 s on one core at 3000).
   std::int64_t direct_max_size = 3000;
+
+  // Whether a problem of n x m is small enough for the direct solve.
+  bool direct_fits(std::int64_t n, std::int64_t m) const { return std::min(n, m) <= direct_max_size; }
   double armijo = 1e-4;
   std::int64_t max_line_search = 30;
 };
