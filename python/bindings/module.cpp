@@ -63,10 +63,12 @@ PYBIND11_MODULE(_core, m) {
       py::arg("obj"));
 
   py::module_ special = m.def_submodule("special"), vmf = m.def_submodule("vmf"), mfac = m.def_submodule("mfac"),
-              lowrank = m.def_submodule("lowrank"), ot = m.def_submodule("ot");
+              lowrank = m.def_submodule("lowrank"), ot = m.def_submodule("ot"),
+              sparse = m.def_submodule("sparse");
   mlprims::python::register_special(special);
   mlprims::python::register_vmf(vmf);
   mlprims::python::register_mfac(mfac);
   mlprims::python::register_lowrank(lowrank, testing);
   mlprims::python::register_ot(ot);
+  mlprims::python::register_sparse(sparse);
 }

@@ -11,5 +11,6 @@ void register_vmf(pybind11::module_& vmf);
 void register_mfac(pybind11::module_& mfac);
 void register_lowrank(pybind11::module_& lowrank, pybind11::module_& testing);
 void register_ot(pybind11::module_& ot);
+void register_sparse(pybind11::module_& sparse);
 
 }  // namespace mlprims::python

@@ -13,12 +13,12 @@ the reasons behind them: docs/design_notes.md.
 
 from __future__ import annotations
 
-from . import lowrank, mfac, ot, special, vmf
+from . import lowrank, mfac, ot, sparse, special, vmf
 from ._native import _core
 
 __version__ = _core.version()
 
-__all__ = ["__version__", "build_info", "cmake_dir", "get_num_threads", "lowrank", "mfac", "ot", "set_num_threads", "special", "vmf"]
+__all__ = ["__version__", "build_info", "cmake_dir", "get_num_threads", "lowrank", "mfac", "ot", "set_num_threads", "sparse", "special", "vmf"]
 
 
 def set_num_threads(n: int) -> None:

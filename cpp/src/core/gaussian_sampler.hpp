@@ -11,6 +11,8 @@
 
 #include <cstdint>
 
+#include "core/counter_random.hpp"
+
 namespace mlprims::detail {
 
 class GaussianSampler {
@@ -28,10 +30,7 @@ class GaussianSampler {
 
  private:
   std::uint64_t next_bits() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return splitmix64_mix(state_ += kSplitMixGamma);
   }
   // Uniform in [0, 1) from the top 53 bits.
   double next_uniform() { return static_cast<double>(next_bits() >> 11) * 0x1.0p-53; }

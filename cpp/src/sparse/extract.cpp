@@ -1,0 +1,230 @@
+// Extraction: the passes of each selection rule over (base, tuned), then the fill pass.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/checks.hpp"
+#include "core/counter_random.hpp"
+#include "core/exact_select.hpp"
+#include "mlprims/core/error.hpp"
+#include "mlprims/sparse.hpp"
+#include "sparse/argument_checks.hpp"
+#include "sparse/delta_source.hpp"
+#include "sparse/row_select.hpp"
+#include "sparse/rows.hpp"
+
+namespace mlprims::sparse {
+
+using detail::ArgRef;
+using detail::DeltaSource;
+
+struct Extraction::State {
+  TensorView base, tuned;
+  SelectRule rule;
+  DType value_dtype = DType::kFloat32;
+  detail::RowLayout rows;
+  std::int64_t row_first = 0, row_count = 0;  // the rank range kept in each row (row rules)
+  mlprims::detail::ChunkedSelection table;    // tensor rules: per-chunk counts (and the threshold)
+  std::int64_t nnz = 0;
+
+  bool by_row() const {
+    return rule.select == Select::kBreadcrumbs || (rule.select == Select::kMagnitude && rule.scope == Scope::kRow);
+  }
+};
+
+namespace {
+
+constexpr const char* kFunction = "sparse.extract";
+
+template <class T, class V>
+bool is_changed(const DeltaSource<T, V>& delta, std::int64_t i, double atol) {
+  return atol == 0.0 ? delta.bits_differ(i) : !(std::fabs(delta.exact(i)) <= atol);
+}
+
+template <class T, class V>
+bool is_kept(const DeltaSource<T, V>& delta, std::int64_t i, const SelectRule& rule) {
+  if (rule.select == Select::kChanged) return is_changed(delta, i, rule.atol);
+  return delta.bits_differ(i) && mlprims::detail::counter_uniform(rule.seed, static_cast<std::uint64_t>(i)) < rule.density;
+}
+
+[[noreturn]] void throw_nan(std::int64_t count) {
+  throw ValueError(std::string(kFunction) + ": 'tuned' - 'base' has " + (count > 0 ? std::to_string(count) + " " : "") +
+                   "NaN entries, which a magnitude selection cannot rank (select='magnitude' and 'breadcrumbs' "
+                   "refuse them; atol=0 keeps them as changed)");
+}
+
+void check_rule(const SelectRule& rule, std::int64_t numel, std::int64_t row_length) {
+  const bool rows = rule.scope == Scope::kRow;
+  switch (rule.select) {
+    case Select::kChanged:
+      if (!(rule.atol >= 0.0) || std::isinf(rule.atol)) {
+        throw ValueError(std::string(kFunction) + ": 'atol' must be finite and >= 0, got " +
+                         mlprims::detail::format_double(rule.atol));
+      }
+      break;
+    case Select::kMagnitude: {
+      const std::int64_t limit = rows ? row_length : numel;
+      if (rule.k < 0 || rule.k > limit) {
+        throw ValueError(std::string(kFunction) + ": 'k' must be in [0, " + std::to_string(limit) + "] (the " +
+                         (rows ? "row length" : "number of elements") + "), got " + std::to_string(rule.k));
+      }
+      break;
+    }
+    case Select::kRandom:
+      if (!(rule.density > 0.0 && rule.density <= 1.0)) {
+        throw ValueError(std::string(kFunction) + ": 'density' must be in (0, 1], got " +
+                         mlprims::detail::format_double(rule.density));
+      }
+      break;
+    case Select::kBreadcrumbs:
+      for (auto [name, value] : {std::pair{"drop_top", rule.drop_top}, std::pair{"keep", rule.keep}}) {
+        if (!(value >= 0.0 && value <= 1.0)) {
+          throw ValueError(std::string(kFunction) + ": '" + name + "' must be in [0, 1], got " +
+                           mlprims::detail::format_double(value));
+        }
+      }
+      break;
+  }
+}
+
+template <class T, class V>
+void plan(Extraction::State& s) {
+  const DeltaSource<T, V> delta{s.base.data_as<const T>(), s.tuned.data_as<const T>()};
+  const std::int64_t n = s.rows.numel;
+  if (s.by_row()) {
+    s.nnz = s.rows.count * s.row_count;
+    return;
+  }
+  if (s.rule.select == Select::kMagnitude) {
+    s.table = mlprims::detail::select_largest(n, s.rule.k, 8 * static_cast<int>(sizeof(V)),
+                                              mlprims::detail::infinity_key<V>(), [&](std::int64_t i) { return delta.key(i); });
+    if (s.table.invalid > 0) throw_nan(s.table.invalid);
+    s.nnz = s.rule.k;
+    return;
+  }
+  // kChanged, kRandom: count per chunk.
+  const std::int64_t chunks = mlprims::detail::select_chunk_count(n);
+  s.table.selected_before.assign(static_cast<std::size_t>(chunks + 1), 0);
+  s.table.ties_before.assign(static_cast<std::size_t>(chunks + 1), 0);
+  mlprims::detail::for_each_chunk(n, mlprims::detail::select_threads(n), [&](std::int64_t c, int) {
+    const std::int64_t end = std::min(n, (c + 1) * mlprims::detail::kSelectChunk);
+    std::int64_t kept = 0;
+    for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < end; ++i) kept += is_kept(delta, i, s.rule);
+    s.table.selected_before[static_cast<std::size_t>(c + 1)] = kept;
+  });
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    s.table.selected_before[static_cast<std::size_t>(c + 1)] += s.table.selected_before[static_cast<std::size_t>(c)];
+  }
+  s.nnz = s.table.selected_before.back();
+}
+
+template <class T, class V, class I>
+void fill(const Extraction::State& s, I* indices, V* values) {
+  const DeltaSource<T, V> delta{s.base.data_as<const T>(), s.tuned.data_as<const T>()};
+  const std::int64_t n = s.rows.numel;
+  if (s.by_row()) {
+    const std::int64_t m = s.rows.length;
+    bool ranked = true;
+    mlprims::detail::for_rows(s.rows.count, m, [&](std::int64_t begin, std::int64_t end) {
+      std::vector<std::pair<std::uint64_t, std::int64_t>> scratch;
+      for (std::int64_t r = begin; r < end; ++r) {
+        I* positions = indices + r * s.row_count;
+        const std::int64_t offset = r * m;
+        if (!detail::select_row_ranks(m, s.row_first, s.row_count, mlprims::detail::infinity_key<V>(),
+                                      [&](std::int64_t j) { return delta.key(offset + j); }, scratch, positions)) {
+#pragma omp atomic write
+          ranked = false;
+          return;
+        }
+        for (std::int64_t j = 0; j < s.row_count; ++j) {
+          positions[j] = static_cast<I>(positions[j] + offset);
+          values[r * s.row_count + j] = delta.value(static_cast<std::int64_t>(positions[j]));
+        }
+      }
+    });
+    if (!ranked) throw_nan(0);
+    return;
+  }
+  const bool magnitude = s.rule.select == Select::kMagnitude;
+  const double inverse_density = s.rule.select == Select::kRandom ? 1.0 / s.rule.density : 1.0;
+  mlprims::detail::for_each_chunk(n, mlprims::detail::select_threads(n), [&](std::int64_t c, int) {
+    std::int64_t position = s.table.selected_before[static_cast<std::size_t>(c)];
+    std::int64_t ties_seen = s.table.ties_before[static_cast<std::size_t>(c)];
+    const std::int64_t end = std::min(n, (c + 1) * mlprims::detail::kSelectChunk);
+    for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < end; ++i) {
+      const bool keep = magnitude ? s.table.keeps(delta.key(i), ties_seen) : is_kept(delta, i, s.rule);
+      if (!keep) continue;
+      indices[position] = static_cast<I>(i);
+      values[position] = s.rule.select == Select::kRandom
+                             ? mlprims::detail::round_from_double<V>(delta.exact(i) * inverse_density)
+                             : delta.value(i);
+      ++position;
+    }
+  });
+}
+
+}  // namespace
+
+Extraction::Extraction(const TensorView& base, const TensorView& tuned, const SelectRule& rule, DType value_dtype)
+    : state_(new State) {
+  try {
+    detail::require_weights(base, {kFunction, "base"});
+    detail::require_weights(tuned, {kFunction, "tuned"});
+    detail::require_same_layout(tuned, base, {kFunction, "tuned"}, {kFunction, "base"});
+    detail::require_value_dtype(value_dtype, {kFunction, "value_dtype"});
+    state_->base = base;
+    state_->tuned = tuned;
+    state_->rule = rule;
+    state_->value_dtype = value_dtype;
+    state_->rows = detail::RowLayout::of(base);
+    check_rule(rule, state_->rows.numel, state_->rows.length);
+    if (rule.select == Select::kBreadcrumbs) {
+      const std::int64_t m = state_->rows.length;
+      state_->row_first = std::min<std::int64_t>(m, static_cast<std::int64_t>(std::floor(rule.drop_top * static_cast<double>(m))));
+      state_->row_count = std::min<std::int64_t>(m - state_->row_first,
+                                                 static_cast<std::int64_t>(std::floor(rule.keep * static_cast<double>(m))));
+    } else if (rule.select == Select::kMagnitude && rule.scope == Scope::kRow) {
+      state_->row_count = rule.k;
+    }
+    mlprims::detail::visit_float_type(base.dtype(), [&](auto t) {
+      mlprims::detail::visit_float_type(value_dtype, [&](auto v) { plan<decltype(t), decltype(v)>(*state_); });
+    });
+  } catch (...) {
+    delete state_;
+    throw;
+  }
+}
+
+Extraction::~Extraction() { delete state_; }
+Extraction::Extraction(Extraction&& other) noexcept : state_(other.state_) { other.state_ = nullptr; }
+Extraction& Extraction::operator=(Extraction&& other) noexcept {
+  std::swap(state_, other.state_);
+  return *this;
+}
+
+std::int64_t Extraction::nnz() const { return state_->nnz; }
+
+void Extraction::write(const TensorView& indices, const TensorView& values) const {
+  detail::require_vector(indices, state_->nnz, {kFunction, "indices"});
+  detail::require_index_dtype(indices, {kFunction, "indices"});
+  detail::require_vector(values, state_->nnz, {kFunction, "values"});
+  if (values.dtype() != state_->value_dtype) {
+    throw TypeError(std::string(kFunction) + ": 'values' must have dtype " + dtype_name(state_->value_dtype) + ", got " +
+                    dtype_name(values.dtype()));
+  }
+  detail::require_index_range(indices, state_->rows.numel, {kFunction, "indices"});
+  mlprims::detail::require_writable(indices, {kFunction, "indices"});
+  mlprims::detail::require_writable(values, {kFunction, "values"});
+  mlprims::detail::visit_float_type(state_->base.dtype(), [&](auto t) {
+    mlprims::detail::visit_float_type(state_->value_dtype, [&](auto v) {
+      using V = decltype(v);
+      mlprims::detail::visit_index_type(indices.dtype(), [&](auto i) {
+        using I = decltype(i);
+        fill<decltype(t), V, I>(*state_, indices.data_as<I>(), values.data_as<V>());
+      });
+    });
+  });
+}
+
+}  // namespace mlprims::sparse
