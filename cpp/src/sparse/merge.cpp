@@ -117,7 +117,9 @@ void merge_typed(const TensorView& base, const std::vector<TensorView>& tuned, c
   const double inverse_density = 1.0 / options.density;
   mlprims::detail::for_each_chunk(n, mlprims::detail::select_threads(n), [&](std::int64_t c, int) {
     std::vector<std::int64_t> ties_seen(tasks, 0);
-    for (std::size_t t = 0; t < trims.size(); ++t) ties_seen[t] = trims[t].largest.ties_before[static_cast<std::size_t>(c)];
+    if (options.method == MergeMethod::kTies) {
+      for (std::size_t t = 0; t < tasks; ++t) ties_seen[t] = trims[t].largest.ties_before[static_cast<std::size_t>(c)];
+    }
     std::vector<double> kept(tasks);
     const std::int64_t end = std::min(n, (c + 1) * mlprims::detail::kSelectChunk);
     for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < end; ++i) {
