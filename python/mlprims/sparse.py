@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ._arrays import Array, as_floating, dtype_name, empty_like, is_tensor
+from ._arrays import Array, as_array, as_floating, dtype_name, empty_like, is_tensor
 from ._native import _core
 from ._result import Result
 from ._validation import check_integer, check_real, check_string, resolve_seed
@@ -60,12 +60,13 @@ _DEFAULT_VALUE_DTYPE = {"float16": "float32", "bfloat16": "float32", "float32": 
 _INT32_POSITIONS = 2**31
 
 
+def _contiguous(array):
+    return array.contiguous() if is_tensor(array) else np.ascontiguousarray(array)
+
+
 def _weights(function: str, name: str, value: Any):
     """A C-contiguous float16/bfloat16/float32/float64 array (integers promote to float64)."""
-    array = as_floating(function, name, value, stored=_STORED)
-    if is_tensor(array):
-        return array.contiguous()
-    return np.ascontiguousarray(array)
+    return _contiguous(as_floating(function, name, value, stored=_STORED))
 
 
 def _same_layout(function: str, reference, reference_name: str, other, other_name: str) -> None:
@@ -93,6 +94,19 @@ class SparseDelta:
 
     shape, dtype : the tensor's shape and dtype (a string).  values : (nnz,) of ``value_dtype``.
     nnz, numel, density, nbytes (of the arrays stored), encoding ('indices' or 'bitmask').
+
+    Made by :func:`extract` (or from arrays one has, as below) and stored by :func:`save`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> delta = sparse.SparseDelta((2, 3), "float32", np.array([0.5, -1.0]), indices=np.array([1, 5], np.int32))
+    >>> delta.nnz, delta.density, delta.encoding
+    (2, 0.3333333333333333, 'indices')
+    >>> delta.to_dense()
+    array([[ 0. ,  0.5,  0. ],
+           [ 0. ,  0. , -1. ]])
     """
 
     def __init__(self, shape, dtype: str, values, *, indices=None, bitmask=None):
@@ -100,9 +114,10 @@ class SparseDelta:
             raise ValueError("SparseDelta: give exactly one of 'indices' and 'bitmask'")
         self.shape = tuple(int(s) for s in shape)
         self.dtype = str(dtype)
-        self.values = values
-        self.indices = indices
-        self.bitmask = bitmask
+        self.values = _contiguous(as_array("SparseDelta", "values", values))
+        self.indices = None if indices is None else _contiguous(as_array("SparseDelta", "indices", indices))
+        self.bitmask = None if bitmask is None else _contiguous(as_array("SparseDelta", "bitmask", bitmask))
+        indices, values, bitmask = self.indices, self.values, self.bitmask
         numel = self.numel
         if indices is not None:
             if tuple(indices.shape) != tuple(values.shape):
@@ -191,10 +206,19 @@ def extract(base, tuned, *, k: int | None = None, density: float | None = None, 
     the keys of the threshold's bucket, the write); the other rules two; row rules one plus
     O(m) per row. Memory: the result, plus at most n/16 keys.
 
-    Example::
-
-        delta = sparse.extract(w0, w1, density=0.05)   # the 5% largest changes
-        w = w0.copy(); delta.apply_(w)                  # w equals w1 there, w0 elsewhere
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> base = np.zeros(8, dtype=np.float32)
+    >>> tuned = np.array([0, 3, 0, -5, 1, 0, 0, 2], dtype=np.float32)
+    >>> delta = sparse.extract(base, tuned, k=2)          # the 2 largest changes
+    >>> delta.positions(), delta.values
+    (array([1, 3], dtype=int32), array([ 3., -5.]))
+    >>> sparse.extract(base, tuned).nnz                   # every changed entry
+    4
+    >>> w = base.copy(); delta.apply_(w)                 # tuned where kept, base elsewhere
+    array([ 0.,  3.,  0., -5.,  0.,  0.,  0.,  0.], dtype=float32)
     """
     function = "sparse.extract"
     base = _weights(function, "base", base)
@@ -263,10 +287,19 @@ def extract(base, tuned, *, k: int | None = None, density: float | None = None, 
 def apply_(W, delta: SparseDelta, alpha: float = 1.0):
     """``W += alpha * delta`` in place, entry by entry computed in float64 and rounded once to
     W's dtype (float16, bfloat16, float32 or float64; it need not be the delta's). W must be a
-    C-contiguous array of the delta's shape. Returns W.
+    array of the delta's shape (a strided one is updated through a contiguous copy). Returns W.
 
     The support is checked first (positions strictly ascending and in range, or a bitmask with as
-    many bits as values): a corrupted delta is a ValueError and W is left untouched."""
+    many bits as values): a corrupted delta is a ValueError and W is left untouched.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> delta = sparse.extract(np.zeros(4), np.array([0.0, 2.0, 0.0, 4.0]))
+    >>> sparse.apply_(np.ones(4), delta, alpha=0.5)
+    array([1., 2., 1., 3.])
+    """
     function = "sparse.apply_"
     if not isinstance(delta, SparseDelta):
         raise TypeError(f"{function}: 'delta' must be a SparseDelta, got {type(delta).__name__}")
@@ -277,15 +310,32 @@ def apply_(W, delta: SparseDelta, alpha: float = 1.0):
     alpha = check_real(function, "alpha", alpha, finite=True)
     if is_tensor(W) and W.requires_grad:
         raise ValueError(f"{function}: 'W' requires grad; update it under torch.no_grad() or pass W.data")
+    # Positions are row-major: a strided W is updated through a contiguous copy.
+    target = _contiguous(W)
     if delta.indices is not None:
-        _core.sparse.apply_indices(W, delta.indices, delta.values, alpha)
+        _core.sparse.apply_indices(target, delta.indices, delta.values, alpha)
     else:
-        _core.sparse.apply_bitmask(W, delta.bitmask, delta.values, alpha)
+        _core.sparse.apply_bitmask(target, delta.bitmask, delta.values, alpha)
+    if target is not W:
+        W[...] = target
     return W
 
 
-class TopK(NamedTuple):
-    """The k entries of largest magnitude, in position order."""
+@dataclass(frozen=True)
+class TopK(Result):
+    """The k entries of largest magnitude, in position order (what :func:`topk_abs` returns);
+    unpacks as ``values, indices``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> values, indices = sparse.topk_abs(np.array([1.0, -4.0, 2.0]), 2)
+    >>> values, indices
+    (array([-4.,  2.]), array([1, 2], dtype=int32))
+    """
+
+    _unpacks_as: ClassVar[tuple[str, ...]] = ("values", "indices")
 
     values: Array
     indices: Array
@@ -295,7 +345,16 @@ def topk_abs(x, k: int) -> TopK:
     """The k entries of largest |x| (exact; ties to the lower position), as ``(values, indices)``
     in ascending position order (flat indices; int32 below 2**31 elements, else int64). O(n),
     multithreaded, any size that fits in memory; NaN is a ValueError. Unlike ``torch.topk`` the
-    result is not sorted by magnitude: sort the k values if that order is needed."""
+    result is not sorted by magnitude: sort the k values if that order is needed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> top = sparse.topk_abs(np.array([[3.0, -7.0], [1.0, 7.0]]), 2)
+    >>> top.values, top.indices
+    (array([-7.,  7.]), array([1, 3], dtype=int32))
+    """
     function = "sparse.topk_abs"
     x = _weights(function, "x", x)
     numel = math.prod(tuple(x.shape))
@@ -307,7 +366,15 @@ def topk_abs(x, k: int) -> TopK:
 
 
 def kth_largest_abs(x, k: int) -> float:
-    """The k-th largest |x| (k = 1 is the largest), exact, in O(n); NaN is a ValueError."""
+    """The k-th largest |x| (k = 1 is the largest), exact, in O(n); NaN is a ValueError.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> sparse.kth_largest_abs(np.array([3.0, -7.0, 1.0, 5.0]), 2)
+    5.0
+    """
     function = "sparse.kth_largest_abs"
     x = _weights(function, "x", x)
     k = check_integer(function, "k", k, minimum=1, maximum=max(1, math.prod(tuple(x.shape))))
@@ -318,7 +385,16 @@ def kth_largest_abs(x, k: int) -> float:
 class UpdateStats(Result):
     """How much a tensor changed: ``changed`` entries (bits differ at atol 0, else |v| > atol; NaN
     counts), their ``fraction`` of ``numel``, ``nan`` deltas, and ``max_abs``/``mean_abs`` of |v| over
-    the entries whose delta is not NaN."""
+    the entries whose delta is not NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> stats = sparse.update_stats(np.zeros(4), np.array([0.0, 1.0, 0.0, -3.0]))
+    >>> stats.changed, stats.fraction, stats.max_abs, stats.mean_abs
+    (2, 0.5, 3.0, 1.0)
+    """
 
     numel: int
     changed: int
@@ -330,7 +406,15 @@ class UpdateStats(Result):
 
 def update_stats(base, tuned, *, atol: float = 0.0) -> UpdateStats:
     """Changed count and fraction (bitwise when atol = 0), NaN count, max and mean |tuned - base|,
-    in one pass."""
+    in one pass.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> sparse.update_stats(np.zeros(3), np.array([0.0, 1e-6, 1.0]), atol=1e-5).changed
+    1
+    """
     function = "sparse.update_stats"
     base = _weights(function, "base", base)
     tuned = _weights(function, "tuned", tuned)
@@ -362,6 +446,17 @@ def merge(base, tuned_list, *, method: str = "ties", weights=None, density: floa
     ones, the same when the weights are equal). ``out`` may be ``base`` itself (merged in place)
     but no tuned tensor. Cost: per task one selection (two passes over base and the task) for
     TIES, none for DARE; then one pass over all inputs. No dense copy of any task vector is made.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mlprims import sparse
+    >>> base = np.zeros(4)
+    >>> a, b = np.array([1.0, -2.0, 3.0, 0.0]), np.array([3.0, 1.5, -1.0, 0.5])
+    >>> sparse.merge(base, [a, b], method="task_arithmetic", weights=[0.5, 0.5])
+    array([ 2.  , -0.25,  1.  ,  0.25])
+    >>> sparse.merge(base, [a, b], method="ties", density=0.5)  # a keeps -2, 3; b keeps 3, 1.5
+    array([ 3., -2.,  3.,  0.])
     """
     function = "sparse.merge"
     base = _weights(function, "base", base)

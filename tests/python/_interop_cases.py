@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from mlprims import lowrank, mfac, ot, special, vmf
+from mlprims import _arrays as array_rules
+from mlprims import lowrank, mfac, ot, sparse, special, vmf
 
 # What an output's dtype is: the compute dtype of the inputs (float64 for float64 and integer
 # inputs, float32 for float32, float16 and bfloat16: the half-precision policy), a fixed dtype, or
@@ -103,6 +104,18 @@ def _mfac_reference(w, g):
     return w - 0.5 * mfac.SlidingFisherInverse(6, 2, 1.0, dtype="float64").update_ihvp(g)
 
 
+_BASE = np.array([[1.0, -2, 0, 3], [2, 0, -1, 4]])
+_TUNED = np.array([[1.0, 2, 0, 1], [-2, 0, -1, 5]])
+_TUNED2 = np.array([[3.0, -2, 1, 3], [2, -1, -1, 2]])
+
+
+def _sparse_apply(base, tuned):
+    """apply_ updates its own copy of base (a list or DLPack object cannot be updated in place)."""
+    W = array_rules.as_floating("test", "W", base, stored=("float16", "bfloat16", "float32", "float64"))
+    W = W.clone() if array_rules.is_tensor(W) else np.array(W, copy=True)
+    return sparse.apply_(W, sparse.extract(base, tuned, k=3), alpha=0.5)
+
+
 CASES = [
     *(Case(f"special.{function.__name__}", {"v": _V + (function is special.iv_ratio), "x": _X},
            lambda v, x, function=function: function(v, x), _arrays, _same)
@@ -140,6 +153,22 @@ CASES = [
          lambda r: (r.f, r.g), lambda r, to64: (to64(r.f), to64(r.g), r.objective), cpu_only=True),
     Case("ot.sinkhorn_divergence", {"x": _OT_X, "y": _OT_Y}, lambda x, y: ot.sinkhorn_divergence(x, y, 4.0, tol=1e-6),
          _arrays, _same, output_dtypes=(POLICY,), cpu_only=True),
+    Case("sparse.extract", {"base": _BASE, "tuned": _TUNED}, lambda base, tuned: sparse.extract(base, tuned, k=3).to_dense("float64"),
+         _arrays, _same, output_dtypes=("float64",), cpu_only=True),
+    Case("sparse.apply_", {"base": _BASE, "tuned": _TUNED}, _sparse_apply, _arrays, _same, output_dtypes=(SAME_AS_INPUT,),
+         integers=False, cpu_only=True),
+    Case("sparse.SparseDelta", {"values": np.array([2.0, -3.0])},
+         lambda values: sparse.SparseDelta((2, 2), "float64", values, indices=np.array([0, 3], np.int32)).to_dense(),
+         _arrays, _same, output_dtypes=(SAME_AS_INPUT,), integers=False, cpu_only=True),
+    Case("sparse.merge", {"base": _BASE, "t1": _TUNED, "t2": _TUNED2},
+         lambda base, t1, t2: sparse.merge(base, [t1, t2], method="ties", density=0.5), _arrays, _same,
+         output_dtypes=(SAME_AS_INPUT,), integers=False, cpu_only=True),
+    Case("sparse.topk_abs", {"x": _BASE}, lambda x: sparse.topk_abs(x, 3), lambda r: (r.values,),
+         lambda r, to64: (to64(r.values), to64(r.indices)), output_dtypes=(SAME_AS_INPUT,), integers=False, cpu_only=True),
+    Case("sparse.kth_largest_abs", {"x": _BASE}, lambda x: sparse.kth_largest_abs(x, 3), lambda r: (),
+         lambda r, to64: (r,), cpu_only=True),
+    Case("sparse.update_stats", {"base": _BASE, "tuned": _TUNED}, lambda base, tuned: sparse.update_stats(base, tuned),
+         lambda r: (), lambda r, to64: (r.changed, r.max_abs, r.mean_abs), cpu_only=True),
     Case("lowrank.truncated_svd", {"W": _W}, lambda W: lowrank.truncated_svd(W, 2),
          lambda r: (r.left, r.right, r.singular_values), _factors),
     Case("lowrank.weighted_svd(row_weights)", {"W": _W, "d": np.array([1.0, 2, 3, 1, 2, 4])},
