@@ -63,8 +63,7 @@ PYBIND11_MODULE(_core, m) {
       py::arg("obj"));
 
   py::module_ special = m.def_submodule("special"), vmf = m.def_submodule("vmf"), mfac = m.def_submodule("mfac"),
-              lowrank = m.def_submodule("lowrank"), ot = m.def_submodule("ot"),
-              sparse = m.def_submodule("sparse");
+              lowrank = m.def_submodule("lowrank"), ot = m.def_submodule("ot"), sparse = m.def_submodule("sparse");
   mlprims::python::register_special(special);
   mlprims::python::register_vmf(vmf);
   mlprims::python::register_mfac(mfac);

@@ -31,8 +31,9 @@ sparse::MergeMethod parse_merge_method(const std::string& method) {
   if (method == "ties") return sparse::MergeMethod::kTies;
   if (method == "dare_ties") return sparse::MergeMethod::kDareTies;
   if (method == "breadcrumbs_ties") return sparse::MergeMethod::kBreadcrumbsTies;
-  throw ValueError("sparse.merge: 'method' must be 'task_arithmetic', 'ties', 'dare_ties' or 'breadcrumbs_ties', got '" +
-                   method + "'");
+  throw ValueError(
+      "sparse.merge: 'method' must be 'task_arithmetic', 'ties', 'dare_ties' or 'breadcrumbs_ties', got '" + method +
+      "'");
 }
 
 DType parse_value_dtype(const std::string& name) {

@@ -40,8 +40,8 @@ decltype(auto) visit_index_type(DType dtype, Visitor&& visit) {
 }
 
 template <class T>
-using MagnitudeKey = std::conditional_t<sizeof(T) == 2, std::uint16_t,
-                                        std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
+using MagnitudeKey =
+    std::conditional_t<sizeof(T) == 2, std::uint16_t, std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>;
 
 template <class T>
 MLPRIMS_HD inline MagnitudeKey<T> magnitude_key(T value) {

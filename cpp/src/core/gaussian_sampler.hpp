@@ -29,9 +29,7 @@ class GaussianSampler {
   }
 
  private:
-  std::uint64_t next_bits() {
-    return splitmix64_mix(state_ += kSplitMixGamma);
-  }
+  std::uint64_t next_bits() { return splitmix64_mix(state_ += kSplitMixGamma); }
   // Uniform in [0, 1) from the top 53 bits.
   double next_uniform() { return static_cast<double>(next_bits() >> 11) * 0x1.0p-53; }
   double tail(bool negative);

@@ -57,7 +57,7 @@ MLPRIMS_HD inline Float16 float16_from_float(float value) {
   const std::uint32_t magnitude = bits & 0x7fffffffu;
   if (magnitude > 0x7f800000u) return {static_cast<std::uint16_t>(sign | 0x7e00u)};
   if (magnitude >= 0x477ff000u) return {static_cast<std::uint16_t>(sign | 0x7c00u)};  // >= 65520: inf
-  if (magnitude < 0x38800000u) {  // below 2^-14: a subnormal half (units of 2^-24) or zero
+  if (magnitude < 0x38800000u) {                  // below 2^-14: a subnormal half (units of 2^-24) or zero
     if (magnitude <= 0x33000000u) return {sign};  // <= 2^-25 rounds to zero (the tie to even)
     const std::uint32_t exponent = magnitude >> 23;
     const std::uint32_t significand = (magnitude & 0x7fffffu) | 0x800000u;

@@ -142,7 +142,8 @@ void bitmask_to_indices(const TensorView& bitmask, std::int64_t numel, const Ten
       std::int64_t next = offsets[static_cast<std::size_t>(c)];
       const std::int64_t end = std::min(bytes, (c + 1) * detail::kMaskChunkBytes);
       for (std::int64_t b = c * detail::kMaskChunkBytes; b < end; ++b) {
-        for (unsigned bits = mask[b]; bits != 0; bits &= bits - 1) out[next++] = static_cast<I>(8 * b + __builtin_ctz(bits));
+        for (unsigned bits = mask[b]; bits != 0; bits &= bits - 1)
+          out[next++] = static_cast<I>(8 * b + __builtin_ctz(bits));
       }
     }
   });

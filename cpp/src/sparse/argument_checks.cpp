@@ -28,8 +28,7 @@ void require_weights(const TensorView& t, ArgRef arg) {
   mlprims::detail::require_contiguous(t, arg);
 }
 
-void require_same_layout(const TensorView& other, const TensorView& reference, ArgRef other_arg,
-                         ArgRef reference_arg) {
+void require_same_layout(const TensorView& other, const TensorView& reference, ArgRef other_arg, ArgRef reference_arg) {
   if (other.shape() != reference.shape()) {
     throw ValueError(other_arg.prefix() + " must have the shape of '" + reference_arg.name + "' " +
                      shape_str(reference.shape()) + ", got " + shape_str(other.shape()));

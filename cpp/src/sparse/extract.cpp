@@ -45,7 +45,8 @@ bool is_changed(const DeltaSource<T, V>& delta, std::int64_t i, double atol) {
 template <class T, class V>
 bool is_kept(const DeltaSource<T, V>& delta, std::int64_t i, const SelectRule& rule) {
   if (rule.select == Select::kChanged) return is_changed(delta, i, rule.atol);
-  return delta.bits_differ(i) && mlprims::detail::counter_uniform(rule.seed, static_cast<std::uint64_t>(i)) < rule.density;
+  return delta.bits_differ(i) &&
+         mlprims::detail::counter_uniform(rule.seed, static_cast<std::uint64_t>(i)) < rule.density;
 }
 
 [[noreturn]] void throw_nan(std::int64_t count) {
@@ -98,7 +99,8 @@ void plan(Extraction::State& s) {
   }
   if (s.rule.select == Select::kMagnitude) {
     s.table = mlprims::detail::select_largest(n, s.rule.k, 8 * static_cast<int>(sizeof(V)),
-                                              mlprims::detail::infinity_key<V>(), [&](std::int64_t i) { return delta.key(i); });
+                                              mlprims::detail::infinity_key<V>(),
+                                              [&](std::int64_t i) { return delta.key(i); });
     if (s.table.invalid > 0) throw_nan(s.table.invalid);
     s.nnz = s.rule.k;
     return;
@@ -131,8 +133,9 @@ void fill(const Extraction::State& s, I* indices, V* values) {
       for (std::int64_t r = begin; r < end; ++r) {
         I* positions = indices + r * s.row_count;
         const std::int64_t offset = r * m;
-        if (!detail::select_row_ranks(m, s.row_first, s.row_count, mlprims::detail::infinity_key<V>(),
-                                      [&](std::int64_t j) { return delta.key(offset + j); }, scratch, positions)) {
+        if (!detail::select_row_ranks(
+                m, s.row_first, s.row_count, mlprims::detail::infinity_key<V>(),
+                [&](std::int64_t j) { return delta.key(offset + j); }, scratch, positions)) {
 #pragma omp atomic write
           ranked = false;
           return;
@@ -181,9 +184,10 @@ Extraction::Extraction(const TensorView& base, const TensorView& tuned, const Se
     check_rule(rule, state_->rows.numel, state_->rows.length);
     if (rule.select == Select::kBreadcrumbs) {
       const std::int64_t m = state_->rows.length;
-      state_->row_first = std::min<std::int64_t>(m, static_cast<std::int64_t>(std::floor(rule.drop_top * static_cast<double>(m))));
-      state_->row_count = std::min<std::int64_t>(m - state_->row_first,
-                                                 static_cast<std::int64_t>(std::floor(rule.keep * static_cast<double>(m))));
+      state_->row_first =
+          std::min<std::int64_t>(m, static_cast<std::int64_t>(std::floor(rule.drop_top * static_cast<double>(m))));
+      state_->row_count = std::min<std::int64_t>(
+          m - state_->row_first, static_cast<std::int64_t>(std::floor(rule.keep * static_cast<double>(m))));
     } else if (rule.select == Select::kMagnitude && rule.scope == Scope::kRow) {
       state_->row_count = rule.k;
     }
@@ -210,8 +214,8 @@ void Extraction::write(const TensorView& indices, const TensorView& values) cons
   detail::require_index_dtype(indices, {kFunction, "indices"});
   detail::require_vector(values, state_->nnz, {kFunction, "values"});
   if (values.dtype() != state_->value_dtype) {
-    throw TypeError(std::string(kFunction) + ": 'values' must have dtype " + dtype_name(state_->value_dtype) + ", got " +
-                    dtype_name(values.dtype()));
+    throw TypeError(std::string(kFunction) + ": 'values' must have dtype " + dtype_name(state_->value_dtype) +
+                    ", got " + dtype_name(values.dtype()));
   }
   detail::require_index_range(indices, state_->rows.numel, {kFunction, "indices"});
   mlprims::detail::require_writable(indices, {kFunction, "indices"});

@@ -31,7 +31,8 @@ void check_options(const MergeOptions& options, std::size_t tasks) {
                      std::to_string(tasks) + "), got " + std::to_string(options.weights.size()));
   }
   for (double w : options.weights) {
-    if (!std::isfinite(w)) throw ValueError(std::string(kFunction) + ": 'weights' must be finite, got " + format_double(w));
+    if (!std::isfinite(w))
+      throw ValueError(std::string(kFunction) + ": 'weights' must be finite, got " + format_double(w));
   }
   if ((options.method == MergeMethod::kTies || options.method == MergeMethod::kDareTies) &&
       !(options.density > 0.0 && options.density <= 1.0)) {
@@ -67,16 +68,18 @@ Trim trim_task(const detail::DeltaSource<T, double>& delta, const MergeOptions& 
     }
   } else if (options.method == MergeMethod::kBreadcrumbsTies) {
     const std::int64_t m = rows.length;
-    const std::int64_t first = std::min<std::int64_t>(m, static_cast<std::int64_t>(std::floor(options.drop_top * static_cast<double>(m))));
-    const std::int64_t count = std::min<std::int64_t>(m - first, static_cast<std::int64_t>(std::floor(options.keep * static_cast<double>(m))));
+    const std::int64_t first =
+        std::min<std::int64_t>(m, static_cast<std::int64_t>(std::floor(options.drop_top * static_cast<double>(m))));
+    const std::int64_t count =
+        std::min<std::int64_t>(m - first, static_cast<std::int64_t>(std::floor(options.keep * static_cast<double>(m))));
     std::vector<std::int64_t> positions(static_cast<std::size_t>(rows.count * count));
     bool ranked = true;
     mlprims::detail::for_rows(rows.count, m, [&](std::int64_t begin, std::int64_t end) {
       std::vector<std::pair<std::uint64_t, std::int64_t>> scratch;
       for (std::int64_t r = begin; r < end; ++r) {
-        if (!detail::select_row_ranks(m, first, count, mlprims::detail::infinity_key<double>(),
-                                      [&](std::int64_t j) { return delta.key(r * m + j); }, scratch,
-                                      positions.data() + r * count)) {
+        if (!detail::select_row_ranks(
+                m, first, count, mlprims::detail::infinity_key<double>(),
+                [&](std::int64_t j) { return delta.key(r * m + j); }, scratch, positions.data() + r * count)) {
 #pragma omp atomic write
           ranked = false;
           return;
@@ -168,7 +171,8 @@ void merge_typed(const TensorView& base, const std::vector<TensorView>& tuned, c
 void merge(const TensorView& base, const std::vector<TensorView>& tuned, const MergeOptions& options,
            const TensorView& out) {
   detail::require_weights(base, {kFunction, "base"});
-  if (tuned.empty()) throw ValueError(std::string(kFunction) + ": 'tuned_list' must hold at least one tensor, got none");
+  if (tuned.empty())
+    throw ValueError(std::string(kFunction) + ": 'tuned_list' must hold at least one tensor, got none");
   for (std::size_t t = 0; t < tuned.size(); ++t) {
     const std::string name = "tuned_list[" + std::to_string(t) + "]";
     detail::require_weights(tuned[t], {kFunction, name.c_str()});
@@ -183,7 +187,8 @@ void merge(const TensorView& base, const std::vector<TensorView>& tuned, const M
     detail::require_disjoint(out, tuned[t], {kFunction, "out"}, {kFunction, name.c_str()});
   }
   check_options(options, tuned.size());
-  mlprims::detail::visit_float_type(base.dtype(), [&](auto tag) { merge_typed<decltype(tag)>(base, tuned, options, out); });
+  mlprims::detail::visit_float_type(base.dtype(),
+                                    [&](auto tag) { merge_typed<decltype(tag)>(base, tuned, options, out); });
 }
 
 }  // namespace mlprims::sparse

@@ -23,11 +23,14 @@ bool select_row_ranks(std::int64_t m, std::int64_t first, std::int64_t count, st
     scratch[static_cast<std::size_t>(j)] = {key, j};
   }
   if (count == 0) return true;
-  auto ranks_before = [](const auto& x, const auto& y) { return x.first > y.first || (x.first == y.first && x.second < y.second); };
+  auto ranks_before = [](const auto& x, const auto& y) {
+    return x.first > y.first || (x.first == y.first && x.second < y.second);
+  };
   auto begin = scratch.begin();
   if (first > 0) std::nth_element(begin, begin + first, scratch.end(), ranks_before);
   if (first + count < m) std::nth_element(begin + first, begin + first + count, scratch.end(), ranks_before);
-  for (std::int64_t r = 0; r < count; ++r) positions[r] = static_cast<Index>(scratch[static_cast<std::size_t>(first + r)].second);
+  for (std::int64_t r = 0; r < count; ++r)
+    positions[r] = static_cast<Index>(scratch[static_cast<std::size_t>(first + r)].second);
   std::sort(positions, positions + count);
   return true;
 }

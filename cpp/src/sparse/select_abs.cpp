@@ -15,9 +15,9 @@ namespace {
 template <class T>
 mlprims::detail::ChunkedSelection select_abs(const char* function, const TensorView& x, std::int64_t k) {
   const T* data = x.data_as<const T>();
-  auto selection = mlprims::detail::select_largest(x.numel(), k, 8 * static_cast<int>(sizeof(T)),
-                                                   mlprims::detail::infinity_key<T>(),
-                                                   [&](std::int64_t i) { return mlprims::detail::magnitude_key(data[i]); });
+  auto selection =
+      mlprims::detail::select_largest(x.numel(), k, 8 * static_cast<int>(sizeof(T)), mlprims::detail::infinity_key<T>(),
+                                      [&](std::int64_t i) { return mlprims::detail::magnitude_key(data[i]); });
   if (selection.invalid > 0) {
     throw ValueError(std::string(function) + ": 'x' has " + std::to_string(selection.invalid) +
                      " NaN entries, which cannot be ranked by magnitude");

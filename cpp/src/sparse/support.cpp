@@ -25,7 +25,8 @@ std::vector<std::int64_t> mask_offsets(const std::uint8_t* mask, std::int64_t nu
   if (numel % 8 != 0 && bytes > 0 && (mask[bytes - 1] >> (numel % 8)) != 0) {
     throw ValueError(arg.prefix() + " has bits set past the tensor's " + std::to_string(numel) + " elements");
   }
-  for (std::int64_t c = 0; c < chunks; ++c) offsets[static_cast<std::size_t>(c + 1)] += offsets[static_cast<std::size_t>(c)];
+  for (std::int64_t c = 0; c < chunks; ++c)
+    offsets[static_cast<std::size_t>(c + 1)] += offsets[static_cast<std::size_t>(c)];
   return offsets;
 }
 
@@ -39,7 +40,8 @@ void require_positions(const TensorView& indices, std::int64_t numel, ArgRef arg
 #pragma omp parallel for reduction(&& : ordered) num_threads(threads) if (threads > 1)
     for (std::int64_t j = 0; j < nnz; ++j) {
       const std::int64_t position = static_cast<std::int64_t>(p[j]);
-      ordered = ordered && position >= 0 && position < numel && (j == 0 || static_cast<std::int64_t>(p[j - 1]) < position);
+      ordered =
+          ordered && position >= 0 && position < numel && (j == 0 || static_cast<std::int64_t>(p[j - 1]) < position);
     }
     if (!ordered) {
       throw ValueError(arg.prefix() + " must hold strictly ascending positions in [0, " + std::to_string(numel) +

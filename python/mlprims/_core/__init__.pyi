@@ -9,7 +9,8 @@ from . import vmf
 from . import mfac
 from . import lowrank
 from . import ot
-__all__: list[str] = ['IterationReport', 'blas_library', 'built_with_cuda', 'cuda_device_count', 'cuda_libraries', 'cuda_status', 'get_num_threads', 'lowrank', 'mfac', 'ot', 'set_num_threads', 'special', 'testing', 'version', 'vmf']
+from . import sparse
+__all__: list[str] = ['IterationReport', 'blas_library', 'built_with_cuda', 'cuda_device_count', 'cuda_libraries', 'cuda_status', 'get_num_threads', 'lowrank', 'mfac', 'ot', 'set_num_threads', 'sparse', 'special', 'testing', 'version', 'vmf']
 class IterationReport:
     @property
     def converged(self) -> bool:
