@@ -86,12 +86,9 @@ void apply_bitmask(const TensorView& weights, const TensorView& bitmask, const T
       for (std::int64_t c = 0; c < chunks; ++c) {
         std::int64_t next = offsets[static_cast<std::size_t>(c)];
         const std::int64_t end = std::min(bytes, (c + 1) * detail::kMaskChunkBytes);
-        for (std::int64_t b = c * detail::kMaskChunkBytes; b < end; ++b) {
-          for (unsigned bits = mask[b]; bits != 0; bits &= bits - 1) {
-            W& target = w[8 * b + __builtin_ctz(bits)];
-            target = round_from_double<W>(to_double(target) + alpha * to_double(v[next++]));
-          }
-        }
+        detail::for_each_set_bit(mask, c * detail::kMaskChunkBytes, end, [&](std::int64_t p) {
+          w[p] = round_from_double<W>(to_double(w[p]) + alpha * to_double(v[next++]));
+        });
       }
     });
   });
@@ -141,10 +138,8 @@ void bitmask_to_indices(const TensorView& bitmask, std::int64_t numel, const Ten
     for (std::int64_t c = 0; c < chunks; ++c) {
       std::int64_t next = offsets[static_cast<std::size_t>(c)];
       const std::int64_t end = std::min(bytes, (c + 1) * detail::kMaskChunkBytes);
-      for (std::int64_t b = c * detail::kMaskChunkBytes; b < end; ++b) {
-        for (unsigned bits = mask[b]; bits != 0; bits &= bits - 1)
-          out[next++] = static_cast<I>(8 * b + __builtin_ctz(bits));
-      }
+      detail::for_each_set_bit(mask, c * detail::kMaskChunkBytes, end,
+                               [&](std::int64_t p) { out[next++] = static_cast<I>(p); });
     }
   });
 }

@@ -1,7 +1,7 @@
 #include "sparse/support.hpp"
 
 #include <algorithm>
-#include <bitset>
+#include <cstring>
 #include <string>
 
 #include "core/float_elements.hpp"
@@ -18,8 +18,13 @@ std::vector<std::int64_t> mask_offsets(const std::uint8_t* mask, std::int64_t nu
 #pragma omp parallel for num_threads(threads) if (threads > 1)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t end = std::min(bytes, (c + 1) * kMaskChunkBytes);
-    std::int64_t count = 0;
-    for (std::int64_t b = c * kMaskChunkBytes; b < end; ++b) count += std::bitset<8>(mask[b]).count();
+    std::int64_t count = 0, b = c * kMaskChunkBytes;
+    for (; b + 8 <= end; b += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, mask + b, sizeof word);
+      count += __builtin_popcountll(word);
+    }
+    for (; b < end; ++b) count += __builtin_popcount(mask[b]);
     offsets[static_cast<std::size_t>(c + 1)] = count;
   }
   if (numel % 8 != 0 && bytes > 0 && (mask[bytes - 1] >> (numel % 8)) != 0) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "mlprims/core/tensor.hpp"
@@ -14,6 +15,23 @@ namespace mlprims::sparse::detail {
 constexpr std::int64_t kMaskChunkBytes = 8192;  // 65536 positions
 
 inline std::int64_t mask_bytes(std::int64_t numel) { return (numel + 7) / 8; }
+
+// Calls visit(position) for every set bit of mask bytes [begin, end), in ascending order, eight
+// bytes at a time (a little-endian word holds positions 8 * begin + 0 ... 63 in bit order).
+template <class Visit>
+void for_each_set_bit(const std::uint8_t* mask, std::int64_t begin, std::int64_t end, const Visit& visit) {
+  std::int64_t b = begin;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  for (; b + 8 <= end; b += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, mask + b, sizeof word);
+    for (; word != 0; word &= word - 1) visit(8 * b + __builtin_ctzll(word));
+  }
+#endif
+  for (; b < end; ++b) {
+    for (unsigned bits = mask[b]; bits != 0; bits &= bits - 1) visit(8 * b + __builtin_ctz(bits));
+  }
+}
 
 // Set bits in each chunk of the mask before it (one past the last: the total). Throws ValueError
 // (naming `arg`) when a bit past numel is set.
