@@ -87,7 +87,16 @@ void register_sparse(py::module_& m) {
             py::gil_scoped_release release;
             e.plan.write(i_out.view(), v_out.view());
           },
-          py::arg("indices"), py::arg("values"));
+          py::arg("indices"), py::arg("values"))
+      .def(
+          "write_bitmask",
+          [](const PlannedExtraction& e, py::handle bitmask, py::handle values) {
+            const ImportedTensor b_out = import_tensor(bitmask, "sparse.extract", "bitmask", 0);
+            const ImportedTensor v_out = import_tensor(values, "sparse.extract", "values", 0);
+            py::gil_scoped_release release;
+            e.plan.write_bitmask(b_out.view(), v_out.view());
+          },
+          py::arg("bitmask"), py::arg("values"));
 
   m.def(
       "apply_indices",

@@ -273,14 +273,14 @@ def extract(base, tuned, *, k: int | None = None, density: float | None = None, 
 
     plan = _core.sparse.Extraction(base, tuned, value_dtype=value_dtype, **rule)
     nnz = plan.nnz
-    indices = empty_like(base, (nnz,), _index_dtype(numel))
     values = empty_like(base, (nnz,), value_dtype)
-    plan.write(indices, values)
     mask_bytes = (numel + 7) // 8
     if encoding == "bitmask" or (encoding == "auto" and mask_bytes < nnz * (4 if numel <= _INT32_POSITIONS else 8)):
         bitmask = empty_like(base, (mask_bytes,), "uint8")
-        _core.sparse.indices_to_bitmask(indices, numel, bitmask)
+        plan.write_bitmask(bitmask, values)
         return SparseDelta(shape, dtype, values, bitmask=bitmask)
+    indices = empty_like(base, (nnz,), _index_dtype(numel))
+    plan.write(indices, values)
     return SparseDelta(shape, dtype, values, indices=indices)
 
 

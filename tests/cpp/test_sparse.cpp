@@ -80,7 +80,7 @@ TEST(HalfFloat, RoundsOnceToNearestEven) {
   EXPECT_EQ(round_from_double<BFloat16>(-INFINITY).bits, 0xff80);
   EXPECT_EQ(round_from_double<Float16>(-0.0).bits, 0x8000);
   EXPECT_TRUE(std::isnan(to_double(round_from_double<BFloat16>(NAN))));
-  EXPECT_EQ(round_from_double<Float16>(0x1p-25).bits, 0);       // half the smallest subnormal: to even
+  EXPECT_EQ(round_from_double<Float16>(0x1p-25).bits, 0);         // half the smallest subnormal: to even
   EXPECT_EQ(round_from_double<Float16>(0x1.000001p-25).bits, 1);  // just above it
 }
 
@@ -124,13 +124,14 @@ std::vector<std::int64_t> sorted_largest(const std::vector<std::uint64_t>& keys,
 
 std::vector<std::int64_t> selected(const std::vector<std::uint64_t>& keys, std::int64_t k, int key_bits) {
   const auto n = static_cast<std::int64_t>(keys.size());
-  const auto selection = mlprims::detail::select_largest(n, k, key_bits, ~std::uint64_t{0},
-                                                         [&](std::int64_t i) { return keys[static_cast<std::size_t>(i)]; });
+  const auto selection = mlprims::detail::select_largest(
+      n, k, key_bits, ~std::uint64_t{0}, [&](std::int64_t i) { return keys[static_cast<std::size_t>(i)]; });
   std::vector<std::int64_t> positions;
   for (std::int64_t c = 0; c < mlprims::detail::select_chunk_count(n); ++c) {
     EXPECT_EQ(static_cast<std::int64_t>(positions.size()), selection.selected_before[static_cast<std::size_t>(c)]);
     std::int64_t ties = selection.ties_before[static_cast<std::size_t>(c)];
-    for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < std::min(n, (c + 1) * mlprims::detail::kSelectChunk); ++i) {
+    for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < std::min(n, (c + 1) * mlprims::detail::kSelectChunk);
+         ++i) {
       if (selection.keeps(keys[static_cast<std::size_t>(i)], ties)) positions.push_back(i);
     }
   }
@@ -145,13 +146,54 @@ TEST(ExactSelect, EqualsSortingWithTiesToTheLowerPosition) {
     for (std::uint64_t distinct : {std::uint64_t{1}, std::uint64_t{7}, std::uint64_t{5000}, ~std::uint64_t{0}}) {
       std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
       const std::uint64_t mask = key_bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << key_bits) - 1;
-      for (auto& key : keys) key = distinct == ~std::uint64_t{0} ? (rng() & mask) : (rng() % distinct) * (mask / distinct);
+      for (auto& key : keys)
+        key = distinct == ~std::uint64_t{0} ? (rng() & mask) : (rng() % distinct) * (mask / distinct);
       for (std::int64_t k : {std::int64_t{1}, std::int64_t{1000}, n / 2, n - 1, n}) {
         const auto expected = sorted_largest(keys, k);
         for (int threads : {1, 2}) {
           mlprims::set_num_threads(threads);
           ASSERT_EQ(selected(keys, k, key_bits), expected) << key_bits << " bits, " << distinct << " values, k " << k;
         }
+      }
+    }
+  }
+}
+
+// Above 2^20 keys the bracket comes from a sample; keys that hide from the sample (large ones at
+// positions the sample skips) make it miss, and the radix passes take over.
+TEST(ExactSelect, SampledBracketAndItsFallbackEqualSorting) {
+  std::mt19937_64 rng(5);
+  const std::int64_t n = (std::int64_t{1} << 21) + 13;
+  const std::int64_t stride = n / (std::int64_t{1} << 16);
+  for (int variant = 0; variant < 4; ++variant) {
+    std::vector<std::uint64_t> keys(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::uint64_t r = rng();
+      auto& key = keys[static_cast<std::size_t>(i)];
+      switch (variant) {
+        case 0:
+          key = r >> 1;
+          break;  // distinct 63-bit keys
+        case 1:
+          key = (r % 7) << 40;
+          break;  // seven values: huge ties
+        case 2:
+          key = i % stride == 0 ? 1000 + (r % 1000) : r % 1000;
+          break;  // the sample sees only the large
+        default:
+          key = 42;
+          break;  // one value
+      }
+    }
+    std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return keys[a] > keys[b]; });
+    for (std::int64_t k : {std::int64_t{1}, std::int64_t{777}, n / 3, n - 5, n}) {
+      std::vector<std::int64_t> expected(order.begin(), order.begin() + k);
+      std::sort(expected.begin(), expected.end());
+      for (int threads : {1, 2}) {
+        mlprims::set_num_threads(threads);
+        ASSERT_EQ(selected(keys, k, 64), expected) << "variant " << variant << ", k " << k << ", threads " << threads;
       }
     }
   }
@@ -167,7 +209,8 @@ TEST(SparseApi, ExtractApplyReproducesTunedInBfloat16) {
     tuned[i] = i % 7 == 0 ? round_from_double<BFloat16>(to_double(base[i]) + 0.05 * normal(rng)) : base[i];
   }
   using mlprims::DType;
-  const mlprims::TensorView base_view(base.data(), DType::kBFloat16, {n}), tuned_view(tuned.data(), DType::kBFloat16, {n});
+  const mlprims::TensorView base_view(base.data(), DType::kBFloat16, {n}),
+      tuned_view(tuned.data(), DType::kBFloat16, {n});
   mlprims::sparse::SelectRule rule;  // the changed entries
   const mlprims::sparse::Extraction extraction(base_view, tuned_view, rule, DType::kFloat32);
   std::vector<std::int64_t> indices(static_cast<std::size_t>(extraction.nnz()));
@@ -197,7 +240,7 @@ TEST(SparseApi, BadInputIsAClearError) {
   mlprims::sparse::MergeOptions options;
   options.density = 0.5;
   EXPECT_THROW(mlprims::sparse::merge(base, {tuned}, options, tuned), mlprims::ValueError);  // out aliases a task
-  EXPECT_NO_THROW(mlprims::sparse::merge(base, {tuned}, options, base));                      // in place: fine
+  EXPECT_NO_THROW(mlprims::sparse::merge(base, {tuned}, options, base));                     // in place: fine
   try {
     mlprims::sparse::kth_largest_abs(base, 0);
     FAIL();

@@ -141,7 +141,7 @@ def test_magnitude_selection_is_exactly_the_k_largest(dtype, density):
 def test_ties_go_to_the_lower_position_on_any_thread_count(two_threads):
     # Quantized deltas over many selection chunks: most magnitudes are shared by thousands of entries.
     rng = np.random.default_rng(3)
-    n = 700_001
+    n = 1_100_001  # above 2**20: the sampled bracket
     base = np.zeros(n, dtype=np.float32)
     tuned = (rng.integers(-20, 21, n) * 0.125).astype(np.float32)
     values = tuned.astype(np.float64)

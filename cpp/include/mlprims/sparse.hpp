@@ -56,6 +56,8 @@ class Extraction {
   std::int64_t nnz() const;
   // indices: int32 or int64, (nnz,), ascending positions; values: (nnz,) of the value dtype.
   void write(const TensorView& indices, const TensorView& values) const;
+  // The same with the positions as a bitmask (uint8, ceil(numel / 8) bytes; see apply_bitmask).
+  void write_bitmask(const TensorView& bitmask, const TensorView& values) const;
 
   struct State;
 

@@ -1,8 +1,11 @@
-// Exact selection of the k largest of n unsigned keys, in O(n) and without sorting: radix passes
-// (16-bit digit histograms) narrow down the bucket that holds the k-th largest key, one more
-// pass counts what lies above that bucket and collects the keys inside it, and the k-th largest is
-// found among those (they are few: a bucket holding more than n/16 keys is refined by another
-// histogram pass first, so the collected keys never take more than n/16 + 2^16 slots).
+// Exact selection of the k largest of n unsigned keys, in O(n) and without sorting. One pass
+// counts the keys above a bracket [low, high] that must hold the k-th largest and collects the
+// keys inside it; the k-th largest is then found among those few. The bracket comes from a
+// sample of 2^16 keys (Floyd and Rivest's idea), wide enough that it misses the k-th key with
+// probability below 1e-4; when it does miss, or would collect too many keys, radix passes (16-bit
+// digit histograms) narrow the bracket down instead, until it holds at most n/16 + 2^16 keys. So
+// a selection reads the keys once on typical data and at most five times, and never stores
+// more than n/16 + 2^16 of them.
 //
 // Order: larger keys first; among equal keys the lower position first. The result is a table per
 // chunk of kSelectChunk positions (how many kept and how many ties met before it), so that a
@@ -11,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -32,10 +36,11 @@ struct ChunkedSelection {
 
   // Whether a key is kept; `ties_seen` counts the ties met so far in position order (start a
   // chunk at ties_before[chunk]).
+  // (Written so that the only branch is the rare tie: a branch on key > threshold mispredicts at
+  // every other entry when about half are kept.)
   bool keeps(std::uint64_t key, std::int64_t& ties_seen) const {
-    if (key > threshold) return true;
-    if (key != threshold) return false;
-    return ties_seen++ < ties_taken;
+    if (key == threshold) return ties_seen++ < ties_taken;
+    return key > threshold;
   }
 };
 
@@ -64,6 +69,111 @@ void for_each_chunk(std::int64_t n, int threads, const Body& body) {
 
 inline int select_threads(std::int64_t n) { return threads_for(n, kSelectChunk); }
 
+// The write pass of a chunked selection: for each chunk (in parallel), keep(i, ties_seen) says
+// whether position i is kept and write(slot, i, kept) stores it at output slot `slot`, the next
+// free one. write is called for every position, kept or not (branch-free: a branch per entry
+// mispredicts at every other entry when about half are kept), and a chunk stops once its slots
+// are full, so a store at `slot` never reaches the next chunk's slots.
+template <class Keep, class Write>
+void write_kept(std::int64_t n, const std::vector<std::int64_t>& selected_before,
+                const std::vector<std::int64_t>& ties_before, const Keep& keep, const Write& write) {
+  for_each_chunk(n, select_threads(n), [&](std::int64_t c, int) {
+    const auto u = static_cast<std::size_t>(c);
+    std::int64_t slot = selected_before[u];
+    const std::int64_t last_slot = selected_before[u + 1];
+    std::int64_t ties_seen = ties_before[u];
+    const std::int64_t end = std::min(n, (c + 1) * kSelectChunk);
+    for (std::int64_t i = c * kSelectChunk; i < end && slot < last_slot; ++i) {
+      const bool kept = keep(i, ties_seen);
+      write(slot, i, kept);
+      slot += kept;
+    }
+  });
+}
+
+// One pass over the keys for a bracket [low, high]: per chunk, the keys above it and (stored when
+// `store`) those inside it; then, if the k-th largest lies inside, its value and the tables.
+// Returns false (selection untouched but for `invalid`) when it does not, or when more than
+// `store_limit` keys would be stored.
+template <class KeyOf>
+bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::uint64_t high, bool store,
+                       std::int64_t store_limit, std::uint64_t largest_valid, const KeyOf& key_of,
+                       ChunkedSelection& selection) {
+  const std::int64_t chunks = select_chunk_count(n);
+  const int threads = select_threads(n);
+  std::vector<std::int64_t> greater(static_cast<std::size_t>(chunks), 0), inside(static_cast<std::size_t>(chunks), 0);
+  std::vector<std::vector<std::uint64_t>> collected(static_cast<std::size_t>(threads));
+  std::vector<std::int64_t> invalid(static_cast<std::size_t>(threads), 0);
+  std::vector<char> overflow(static_cast<std::size_t>(threads), 0);
+  const std::int64_t per_thread_limit = store_limit / threads + 1;
+  for_each_chunk(n, threads, [&](std::int64_t c, int t) {
+    auto& keys = collected[static_cast<std::size_t>(t)];
+    const std::int64_t end = std::min(n, (c + 1) * kSelectChunk);
+    std::int64_t above = 0, within = 0, bad = 0;
+    for (std::int64_t i = c * kSelectChunk; i < end; ++i) {
+      const std::uint64_t key = key_of(i);
+      bad += key > largest_valid;
+      above += key > high;
+      if (key - low <= high - low) {  // one unsigned comparison: no branch on which side of low
+        ++within;
+        if (store) keys.push_back(key);
+      }
+    }
+    greater[static_cast<std::size_t>(c)] = above;
+    inside[static_cast<std::size_t>(c)] = within;
+    invalid[static_cast<std::size_t>(t)] += bad;
+    if (static_cast<std::int64_t>(keys.size()) > per_thread_limit) {
+      overflow[static_cast<std::size_t>(t)] = 1;
+      std::vector<std::uint64_t>().swap(keys);
+    }
+  });
+  for (std::int64_t v : invalid) selection.invalid += v;
+  if (selection.invalid > 0) return false;
+  for (char o : overflow) {
+    if (o) return false;
+  }
+  std::int64_t above_total = 0, inside_total = 0;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    above_total += greater[static_cast<std::size_t>(c)];
+    inside_total += inside[static_cast<std::size_t>(c)];
+  }
+  if (!(above_total < k && k <= above_total + inside_total)) return false;
+  const std::int64_t rank = k - above_total;  // the k-th largest is the rank-th largest inside
+
+  std::vector<std::int64_t> ties = inside;
+  if (store) {
+    std::vector<std::uint64_t> keys;
+    keys.reserve(static_cast<std::size_t>(inside_total));
+    for (const auto& part : collected) keys.insert(keys.end(), part.begin(), part.end());
+    std::vector<std::uint64_t> order = keys;
+    std::nth_element(order.begin(), order.begin() + (rank - 1), order.end(), std::greater<>());
+    selection.threshold = order[static_cast<std::size_t>(rank - 1)];
+    std::size_t next = 0;
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      std::int64_t bigger = 0, equal = 0;
+      for (std::int64_t j = 0; j < inside[static_cast<std::size_t>(c)]; ++j) {
+        const std::uint64_t key = keys[next++];
+        bigger += key > selection.threshold;
+        equal += key == selection.threshold;
+      }
+      greater[static_cast<std::size_t>(c)] += bigger;
+      ties[static_cast<std::size_t>(c)] = equal;
+    }
+  } else {
+    selection.threshold = low;  // a bracket of one key
+  }
+  std::int64_t above_threshold = 0;
+  for (std::int64_t g : greater) above_threshold += g;
+  selection.ties_taken = k - above_threshold;
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const auto u = static_cast<std::size_t>(c);
+    const std::int64_t ties_left = std::max<std::int64_t>(0, selection.ties_taken - selection.ties_before[u]);
+    selection.ties_before[u + 1] = selection.ties_before[u] + ties[u];
+    selection.selected_before[u + 1] = selection.selected_before[u] + greater[u] + std::min(ties[u], ties_left);
+  }
+  return true;
+}
+
 // key_of(i) -> std::uint64_t holding a key of `key_bits` bits (16, 32 or 64), for i in [0, n).
 template <class KeyOf>
 ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, std::uint64_t largest_valid,
@@ -73,17 +183,37 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
   selection.selected_before.assign(static_cast<std::size_t>(chunks + 1), 0);
   selection.ties_before.assign(static_cast<std::size_t>(chunks + 1), 0);
   if (n == 0 || k <= 0) return selection;
-  const int threads = select_threads(n);
   constexpr int kDigitBits = 16;
   constexpr std::size_t kBuckets = std::size_t{1} << kDigitBits;
   const std::int64_t collect_limit = n / 16 + static_cast<std::int64_t>(kBuckets);
+  const std::uint64_t all_ones = key_bits == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << key_bits) - 1;
 
+  // The sampled bracket: keys at evenly spaced positions, the k-th largest's sample rank +- 4.5
+  // standard deviations of a sample quantile (and 16 more ranks for small samples).
+  constexpr std::int64_t kSample = std::int64_t{1} << 16;
+  if (n >= 16 * kSample) {
+    std::vector<std::uint64_t> sample(static_cast<std::size_t>(kSample));
+    for (std::int64_t j = 0; j < kSample; ++j) sample[static_cast<std::size_t>(j)] = key_of(j * (n / kSample));
+    std::sort(sample.begin(), sample.end(), std::greater<>());
+    const double rank = static_cast<double>(k) / static_cast<double>(n) * static_cast<double>(kSample) - 1.0;
+    const double margin = 4.5 * std::sqrt(std::max(rank, 1.0) * (1.0 - rank / kSample)) + 16.0;
+    const auto top = static_cast<std::int64_t>(std::floor(rank - margin));
+    const auto bottom = static_cast<std::int64_t>(std::ceil(rank + margin));
+    const std::uint64_t high = top < 0 ? all_ones : sample[static_cast<std::size_t>(top)];
+    const std::uint64_t low = bottom >= kSample ? 0 : sample[static_cast<std::size_t>(bottom)];
+    if (select_in_bracket(n, k, low, high, low != high, collect_limit, largest_valid, key_of, selection) ||
+        selection.invalid > 0) {
+      return selection;
+    }
+  }
+
+  // Radix passes: each resolves the next 16 bits of the k-th largest key.
+  const int threads = select_threads(n);
   std::uint64_t prefix = 0;   // the resolved top bits of the k-th largest key
   int resolved = 0;           // how many
   std::int64_t rank = k;      // the k-th largest is the rank-th largest within the prefix's range
   std::int64_t in_range = n;  // keys within it
   auto matches_prefix = [&](std::uint64_t key) { return resolved == 0 || (key >> (key_bits - resolved)) == prefix; };
-
   std::vector<std::vector<std::int64_t>> histograms(static_cast<std::size_t>(threads));
   std::vector<std::int64_t> invalid(static_cast<std::size_t>(threads), 0);
   while (resolved < key_bits && (resolved == 0 || in_range > collect_limit)) {
@@ -117,61 +247,10 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
     resolved += kDigitBits;
     in_range = count;
   }
-
-  // Count the keys above the range and collect those inside it, chunk by chunk.
   const int open_bits = key_bits - resolved;
-  const std::uint64_t low = open_bits >= 64 ? 0 : prefix << open_bits;
+  const std::uint64_t low = prefix << open_bits;
   const std::uint64_t high = low | (open_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - open_bits)));
-  const bool store = open_bits > 0;
-  std::vector<std::int64_t> greater(static_cast<std::size_t>(chunks), 0), inside(static_cast<std::size_t>(chunks), 0);
-  std::vector<std::vector<std::uint64_t>> collected(static_cast<std::size_t>(threads));
-  for_each_chunk(n, threads, [&](std::int64_t c, int t) {
-    auto& keys = collected[static_cast<std::size_t>(t)];
-    const std::int64_t end = std::min(n, (c + 1) * kSelectChunk);
-    std::int64_t above = 0, within = 0;
-    for (std::int64_t i = c * kSelectChunk; i < end; ++i) {
-      const std::uint64_t key = key_of(i);
-      above += key > high;
-      if (key >= low && key <= high) {
-        ++within;
-        if (store) keys.push_back(key);
-      }
-    }
-    greater[static_cast<std::size_t>(c)] = above;
-    inside[static_cast<std::size_t>(c)] = within;
-  });
-
-  std::vector<std::int64_t> ties = inside;
-  if (store) {
-    std::vector<std::uint64_t> keys;
-    keys.reserve(static_cast<std::size_t>(in_range));
-    for (const auto& part : collected) keys.insert(keys.end(), part.begin(), part.end());
-    std::vector<std::uint64_t> order = keys;
-    std::nth_element(order.begin(), order.begin() + (rank - 1), order.end(), std::greater<>());
-    selection.threshold = order[static_cast<std::size_t>(rank - 1)];
-    std::size_t next = 0;
-    for (std::int64_t c = 0; c < chunks; ++c) {
-      std::int64_t above = 0, equal = 0;
-      for (std::int64_t j = 0; j < inside[static_cast<std::size_t>(c)]; ++j) {
-        const std::uint64_t key = keys[next++];
-        above += key > selection.threshold;
-        equal += key == selection.threshold;
-      }
-      greater[static_cast<std::size_t>(c)] += above;
-      ties[static_cast<std::size_t>(c)] = equal;
-    }
-  } else {
-    selection.threshold = low;
-  }
-  std::int64_t above_threshold = 0;
-  for (std::int64_t g : greater) above_threshold += g;
-  selection.ties_taken = k - above_threshold;
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    const auto u = static_cast<std::size_t>(c);
-    const std::int64_t ties_left = std::max<std::int64_t>(0, selection.ties_taken - selection.ties_before[u]);
-    selection.ties_before[u + 1] = selection.ties_before[u] + ties[u];
-    selection.selected_before[u + 1] = selection.selected_before[u] + greater[u] + std::min(ties[u], ties_left);
-  }
+  select_in_bracket(n, k, low, high, open_bits > 0, n, largest_valid, key_of, selection);
   return selection;
 }
 

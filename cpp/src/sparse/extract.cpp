@@ -121,50 +121,50 @@ void plan(Extraction::State& s) {
   s.nnz = s.table.selected_before.back();
 }
 
+// Row rules: every row keeps row_count entries, written at row * row_count.
 template <class T, class V, class I>
-void fill(const Extraction::State& s, I* indices, V* values) {
+void fill_rows(const Extraction::State& s, I* indices, V* values) {
   const DeltaSource<T, V> delta{s.base.data_as<const T>(), s.tuned.data_as<const T>()};
-  const std::int64_t n = s.rows.numel;
-  if (s.by_row()) {
-    const std::int64_t m = s.rows.length;
-    bool ranked = true;
-    mlprims::detail::for_rows(s.rows.count, m, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<std::pair<std::uint64_t, std::int64_t>> scratch;
-      for (std::int64_t r = begin; r < end; ++r) {
-        I* positions = indices + r * s.row_count;
-        const std::int64_t offset = r * m;
-        if (!detail::select_row_ranks(
-                m, s.row_first, s.row_count, mlprims::detail::infinity_key<V>(),
-                [&](std::int64_t j) { return delta.key(offset + j); }, scratch, positions)) {
+  const std::int64_t m = s.rows.length;
+  bool ranked = true;
+  mlprims::detail::for_rows(s.rows.count, m, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<std::pair<std::uint64_t, std::int64_t>> scratch;
+    for (std::int64_t r = begin; r < end; ++r) {
+      I* positions = indices + r * s.row_count;
+      const std::int64_t offset = r * m;
+      if (!detail::select_row_ranks(
+              m, s.row_first, s.row_count, mlprims::detail::infinity_key<V>(),
+              [&](std::int64_t j) { return delta.key(offset + j); }, scratch, positions)) {
 #pragma omp atomic write
-          ranked = false;
-          return;
-        }
-        for (std::int64_t j = 0; j < s.row_count; ++j) {
-          positions[j] = static_cast<I>(positions[j] + offset);
-          values[r * s.row_count + j] = delta.value(static_cast<std::int64_t>(positions[j]));
-        }
+        ranked = false;
+        return;
       }
-    });
-    if (!ranked) throw_nan(0);
-    return;
-  }
-  const bool magnitude = s.rule.select == Select::kMagnitude;
-  const double inverse_density = s.rule.select == Select::kRandom ? 1.0 / s.rule.density : 1.0;
-  mlprims::detail::for_each_chunk(n, mlprims::detail::select_threads(n), [&](std::int64_t c, int) {
-    std::int64_t position = s.table.selected_before[static_cast<std::size_t>(c)];
-    std::int64_t ties_seen = s.table.ties_before[static_cast<std::size_t>(c)];
-    const std::int64_t end = std::min(n, (c + 1) * mlprims::detail::kSelectChunk);
-    for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < end; ++i) {
-      const bool keep = magnitude ? s.table.keeps(delta.key(i), ties_seen) : is_kept(delta, i, s.rule);
-      if (!keep) continue;
-      indices[position] = static_cast<I>(i);
-      values[position] = s.rule.select == Select::kRandom
-                             ? mlprims::detail::round_from_double<V>(delta.exact(i) * inverse_density)
-                             : delta.value(i);
-      ++position;
+      for (std::int64_t j = 0; j < s.row_count; ++j) {
+        positions[j] = static_cast<I>(positions[j] + offset);
+        values[r * s.row_count + j] = delta.value(static_cast<std::int64_t>(positions[j]));
+      }
     }
   });
+  if (!ranked) throw_nan(0);
+}
+
+// Tensor rules: one pass (core/exact_select's write_kept), positions to a list or a bitmask.
+template <class T, class V, class PutPosition>
+void fill_tensor(const Extraction::State& s, V* values, const PutPosition& put_position) {
+  const DeltaSource<T, V> delta{s.base.data_as<const T>(), s.tuned.data_as<const T>()};
+  const bool magnitude = s.rule.select == Select::kMagnitude;
+  const double inverse_density = s.rule.select == Select::kRandom ? 1.0 / s.rule.density : 1.0;
+  mlprims::detail::write_kept(
+      s.rows.numel, s.table.selected_before, s.table.ties_before,
+      [&](std::int64_t i, std::int64_t& ties_seen) {
+        return magnitude ? s.table.keeps(delta.key(i), ties_seen) : is_kept(delta, i, s.rule);
+      },
+      [&](std::int64_t slot, std::int64_t i, bool kept) {
+        put_position(slot, i, kept);
+        values[slot] = s.rule.select == Select::kRandom
+                           ? mlprims::detail::round_from_double<V>(delta.exact(i) * inverse_density)
+                           : delta.value(i);
+      });
 }
 
 }  // namespace
@@ -209,24 +209,65 @@ Extraction& Extraction::operator=(Extraction&& other) noexcept {
 
 std::int64_t Extraction::nnz() const { return state_->nnz; }
 
+namespace {
+
+void check_values(const Extraction::State& s, const TensorView& values) {
+  detail::require_vector(values, s.nnz, {kFunction, "values"});
+  if (values.dtype() != s.value_dtype) {
+    throw TypeError(std::string(kFunction) + ": 'values' must have dtype " + dtype_name(s.value_dtype) + ", got " +
+                    dtype_name(values.dtype()));
+  }
+  mlprims::detail::require_writable(values, {kFunction, "values"});
+}
+
+}  // namespace
+
 void Extraction::write(const TensorView& indices, const TensorView& values) const {
   detail::require_vector(indices, state_->nnz, {kFunction, "indices"});
   detail::require_index_dtype(indices, {kFunction, "indices"});
-  detail::require_vector(values, state_->nnz, {kFunction, "values"});
-  if (values.dtype() != state_->value_dtype) {
-    throw TypeError(std::string(kFunction) + ": 'values' must have dtype " + dtype_name(state_->value_dtype) +
-                    ", got " + dtype_name(values.dtype()));
-  }
   detail::require_index_range(indices, state_->rows.numel, {kFunction, "indices"});
   mlprims::detail::require_writable(indices, {kFunction, "indices"});
-  mlprims::detail::require_writable(values, {kFunction, "values"});
+  check_values(*state_, values);
   mlprims::detail::visit_float_type(state_->base.dtype(), [&](auto t) {
     mlprims::detail::visit_float_type(state_->value_dtype, [&](auto v) {
+      using T = decltype(t);
       using V = decltype(v);
       mlprims::detail::visit_index_type(indices.dtype(), [&](auto i) {
         using I = decltype(i);
-        fill<decltype(t), V, I>(*state_, indices.data_as<I>(), values.data_as<V>());
+        if (state_->by_row()) {
+          fill_rows<T, V, I>(*state_, indices.data_as<I>(), values.data_as<V>());
+        } else {
+          I* out = indices.data_as<I>();
+          fill_tensor<T, V>(*state_, values.data_as<V>(),
+                            [out](std::int64_t slot, std::int64_t i, bool) { out[slot] = static_cast<I>(i); });
+        }
       });
+    });
+  });
+}
+
+void Extraction::write_bitmask(const TensorView& bitmask, const TensorView& values) const {
+  const std::int64_t n = state_->rows.numel;
+  mlprims::detail::require_dtype(bitmask, DType::kUInt8, {kFunction, "bitmask"});
+  detail::require_vector(bitmask, (n + 7) / 8, {kFunction, "bitmask"});
+  mlprims::detail::require_writable(bitmask, {kFunction, "bitmask"});
+  check_values(*state_, values);
+  auto* mask = bitmask.data_as<std::uint8_t>();
+  mlprims::detail::visit_float_type(state_->base.dtype(), [&](auto t) {
+    mlprims::detail::visit_float_type(state_->value_dtype, [&](auto v) {
+      using T = decltype(t);
+      using V = decltype(v);
+      if (state_->by_row()) {  // rows do not align with bytes: list the positions, then set the bits
+        std::vector<std::int64_t> positions(static_cast<std::size_t>(state_->nnz));
+        fill_rows<T, V, std::int64_t>(*state_, positions.data(), values.data_as<V>());
+        std::fill(mask, mask + (n + 7) / 8, std::uint8_t{0});
+        for (std::int64_t p : positions) mask[p >> 3] |= static_cast<std::uint8_t>(1u << (p & 7));
+      } else {
+        std::fill(mask, mask + (n + 7) / 8, std::uint8_t{0});
+        fill_tensor<T, V>(*state_, values.data_as<V>(), [mask](std::int64_t, std::int64_t i, bool kept) {
+          mask[i >> 3] |= static_cast<std::uint8_t>(static_cast<unsigned>(kept) << (i & 7));
+        });
+      }
     });
   });
 }

@@ -65,18 +65,15 @@ void topk_abs(const TensorView& x, std::int64_t k, const TensorView& indices, co
     mlprims::detail::visit_index_type(indices.dtype(), [&](auto index_tag) {
       using I = decltype(index_tag);
       I* out_indices = indices.data_as<I>();
-      const std::int64_t n = x.numel();
-      mlprims::detail::for_each_chunk(n, mlprims::detail::select_threads(n), [&](std::int64_t c, int) {
-        std::int64_t position = selection.selected_before[static_cast<std::size_t>(c)];
-        std::int64_t ties_seen = selection.ties_before[static_cast<std::size_t>(c)];
-        const std::int64_t end = std::min(n, (c + 1) * mlprims::detail::kSelectChunk);
-        for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < end; ++i) {
-          if (!selection.keeps(mlprims::detail::magnitude_key(data[i]), ties_seen)) continue;
-          out_indices[position] = static_cast<I>(i);
-          out_values[position] = data[i];
-          ++position;
-        }
-      });
+      mlprims::detail::write_kept(
+          x.numel(), selection.selected_before, selection.ties_before,
+          [&](std::int64_t i, std::int64_t& ties_seen) {
+            return selection.keeps(mlprims::detail::magnitude_key(data[i]), ties_seen);
+          },
+          [&](std::int64_t slot, std::int64_t i, bool) {
+            out_indices[slot] = static_cast<I>(i);
+            out_values[slot] = data[i];
+          });
     });
   });
 }
