@@ -61,7 +61,8 @@ _INT32_POSITIONS = 2**31
 
 
 def _contiguous(array):
-    return array.contiguous() if is_tensor(array) else np.ascontiguousarray(array)
+    # np.require keeps 0-d arrays 0-d (np.ascontiguousarray makes them 1-d).
+    return array.contiguous() if is_tensor(array) else np.require(array, requirements="C")
 
 
 def _weights(function: str, name: str, value: Any):

@@ -503,3 +503,17 @@ def test_cuda_tensors_are_a_type_error_until_the_cuda_back_end_exists():
     x = torch.zeros(4, device="cuda")
     with pytest.raises(TypeError, match="must be in CPU memory"):
         sparse.extract(x, x)
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0), ()])
+def test_empty_and_zero_dimensional_tensors(shape):
+    base, tuned = np.zeros(shape), np.full(shape, 2.0)
+    for options in ({}, {"k": 0}, {"density": 0.5}, {"select": "random", "density": 0.5, "seed": 1},
+                    {"select": "breadcrumbs", "keep": 1.0, "drop_top": 0.0}, {"k": 0, "scope": "row"}):
+        delta = sparse.extract(base, tuned, **options)
+        assert delta.shape == shape and delta.to_dense().shape == shape
+        rebuilt = base.copy()
+        delta.apply_(rebuilt)
+        np.testing.assert_array_equal(rebuilt, tuned if delta.nnz else base)
+    np.testing.assert_array_equal(sparse.merge(base, [tuned], method="ties", density=1.0), tuned)
+    assert sparse.update_stats(base, tuned).changed == base.size
