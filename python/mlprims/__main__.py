@@ -3,6 +3,7 @@
   python -m mlprims tour [--quick]   each primitive on built-in data against the best installed peer
   python -m mlprims info             what this build contains, including why CUDA is on or off
   python -m mlprims cmake-dir        the folder to pass as -Dmlprims_DIR to CMake
+  python -m mlprims sparse ...       extract, apply, merge sparse deltas of safetensors checkpoints
   python -m mlprims --version        the installed version
 """
 
@@ -36,6 +37,9 @@ def _parser(version: str) -> argparse.ArgumentParser:
     tour.add_argument("--quick", action="store_true", help=f"smaller data ({QUICK_TOUR_TIME})")
     commands.add_parser("info", help="print what this build contains, including why CUDA is on or off (JSON)")
     commands.add_parser("cmake-dir", help="print the folder to pass as -Dmlprims_DIR to CMake")
+    from ._sparse_cli import add_parser as add_sparse_parser
+
+    add_sparse_parser(commands)
     return parser
 
 
@@ -47,6 +51,10 @@ def main(argv=None) -> int:
         print(json.dumps(mlprims.build_info(), indent=2))
     elif args.command == "cmake-dir":
         print(mlprims.cmake_dir())
+    elif args.command == "sparse":
+        from ._sparse_cli import run as run_sparse
+
+        return run_sparse(args)
     else:
         from ._tour import run
 
