@@ -106,10 +106,10 @@ def tensor_seed(seed: int, name: str) -> int:
 
     Examples
     --------
-    >>> from mlprims import _sparse_checkpoint as ckpt
-    >>> ckpt.tensor_seed(7, "layer.0.weight") == ckpt.tensor_seed(7, "layer.0.weight")
+    >>> from mlprims import sparse
+    >>> sparse.tensor_seed(7, "layer.0.weight") == sparse.tensor_seed(7, "layer.0.weight")
     True
-    >>> ckpt.tensor_seed(7, "layer.0.weight") == ckpt.tensor_seed(7, "layer.1.weight")
+    >>> sparse.tensor_seed(7, "layer.0.weight") == sparse.tensor_seed(7, "layer.1.weight")
     False
     """
     seed = check_integer("sparse.tensor_seed", "seed", seed, minimum=0, maximum=UINT64_MAX)
@@ -130,8 +130,8 @@ class TensorRow(Result):
 
     Examples
     --------
-    >>> from mlprims import _sparse_checkpoint as ckpt
-    >>> ckpt.TensorRow("w", (2, 3), "float32", "extracted", 6, 3, 48, 36).numel
+    >>> from mlprims import sparse
+    >>> sparse.TensorRow("w", (2, 3), "float32", "extracted", 6, 3, 48, 36).numel
     6
     """
 
@@ -159,9 +159,9 @@ class CheckpointSummary(Result):
 
     Examples
     --------
-    >>> from mlprims import _sparse_checkpoint as ckpt
-    >>> row = ckpt.TensorRow("w", (2, 3), "float32", "extracted", 6, 3, 48, 36)
-    >>> summary = ckpt.CheckpointSummary("extract", 1, (), 6, 3, 0.5, 48, 36, 0.01, (row,))
+    >>> from mlprims import sparse
+    >>> row = sparse.TensorRow("w", (2, 3), "float32", "extracted", 6, 3, 48, 36)
+    >>> summary = sparse.CheckpointSummary("extract", 1, (), 6, 3, 0.5, 48, 36, 0.01, (row,))
     >>> summary.row("w").nnz, summary.density
     (3, 0.5)
     """
@@ -292,11 +292,11 @@ def save(path, deltas: Mapping) -> None:
     Examples
     --------
     >>> import os, tempfile, torch
-    >>> from mlprims import sparse, _sparse_checkpoint as ckpt
+    >>> from mlprims import sparse
     >>> base = torch.zeros(4, 4); tuned = base.clone(); tuned[1, 2] = 0.5
     >>> path = os.path.join(tempfile.mkdtemp(), "delta.safetensors")
-    >>> ckpt.save(path, {"w": sparse.extract(base, tuned)})
-    >>> delta = ckpt.load(path)["w"]
+    >>> sparse.save(path, {"w": sparse.extract(base, tuned)})
+    >>> delta = sparse.load(path)["w"]
     >>> delta.nnz, delta.positions().tolist(), delta.values.tolist()
     (1, [6], [0.5])
     """
@@ -352,11 +352,11 @@ def load(path) -> dict:
     Examples
     --------
     >>> import os, tempfile, torch
-    >>> from mlprims import sparse, _sparse_checkpoint as ckpt
+    >>> from mlprims import sparse
     >>> base = torch.arange(8.0); tuned = base.clone(); tuned[3] += 1
     >>> path = os.path.join(tempfile.mkdtemp(), "delta.safetensors")
-    >>> ckpt.save(path, {"bias": sparse.extract(base, tuned, encoding="bitmask")})
-    >>> delta = ckpt.load(path)["bias"]
+    >>> sparse.save(path, {"bias": sparse.extract(base, tuned, encoding="bitmask")})
+    >>> delta = sparse.load(path)["bias"]
     >>> delta.encoding, delta.bitmask.tolist(), torch.equal(delta.apply_(base.clone()), tuned)
     ('bitmask', [8], True)
     """
@@ -798,13 +798,13 @@ def extract_checkpoint(base, tuned, out_path, *, progress=None, **extract_option
     Examples
     --------
     >>> import os, tempfile, torch
-    >>> from mlprims import _sparse_checkpoint as ckpt
+    >>> from mlprims import sparse
     >>> base = {"w": torch.zeros(10, 10), "steps": torch.tensor(3)}
     >>> tuned = {"w": base["w"].clone(), "steps": torch.tensor(3)}
     >>> tuned["w"][0, :4] = 1.0
     >>> path = os.path.join(tempfile.mkdtemp(), "delta.safetensors")
-    >>> summary = ckpt.extract_checkpoint(base, tuned, path, progress=False)
-    >>> summary.tensors, summary.skipped, summary.nnz, ckpt.load(path)["w"].nnz
+    >>> summary = sparse.extract_checkpoint(base, tuned, path, progress=False)
+    >>> summary.tensors, summary.skipped, summary.nnz, sparse.load(path)["w"].nnz
     (1, ('steps',), 4, 4)
     """
     function = "sparse.extract_checkpoint"
@@ -875,15 +875,15 @@ def apply_checkpoint(base, delta_path, out_path, *, alpha: float = 1.0, progress
     Examples
     --------
     >>> import os, tempfile, torch
-    >>> from mlprims import _sparse_checkpoint as ckpt
+    >>> from mlprims import sparse
     >>> from safetensors.torch import load_file
     >>> folder = tempfile.mkdtemp()
     >>> base = {"w": torch.zeros(3, 3), "b": torch.ones(3)}
     >>> tuned = {"w": torch.eye(3), "b": torch.ones(3)}
     >>> delta = os.path.join(folder, "delta.safetensors")
-    >>> _ = ckpt.extract_checkpoint(base, tuned, delta, progress=False)
+    >>> _ = sparse.extract_checkpoint(base, tuned, delta, progress=False)
     >>> out = os.path.join(folder, "out.safetensors")
-    >>> summary = ckpt.apply_checkpoint(base, delta, out, progress=False)
+    >>> summary = sparse.apply_checkpoint(base, delta, out, progress=False)
     >>> torch.equal(load_file(out)["w"], tuned["w"]), summary.tensors, summary.nnz
     (True, 2, 3)
     """
@@ -950,12 +950,12 @@ def merge_checkpoints(base, tuned_list, out_path, *, method: str = "ties", weigh
     Examples
     --------
     >>> import os, tempfile, torch
-    >>> from mlprims import _sparse_checkpoint as ckpt
+    >>> from mlprims import sparse
     >>> from safetensors.torch import load_file
     >>> base = {"w": torch.zeros(4)}
     >>> tuned = [{"w": torch.tensor([1.0, 0, 0, 2])}, {"w": torch.tensor([3.0, 0, 0, -2])}]
     >>> out = os.path.join(tempfile.mkdtemp(), "merged.safetensors")
-    >>> _ = ckpt.merge_checkpoints(base, tuned, out, method="task_arithmetic", progress=False)
+    >>> _ = sparse.merge_checkpoints(base, tuned, out, method="task_arithmetic", progress=False)
     >>> load_file(out)["w"].tolist()
     [4.0, 0.0, 0.0, 0.0]
     """
@@ -1025,10 +1025,10 @@ def checkpoint_stats(base, tuned, *, atol: float = 0.0, progress=None) -> Checkp
     Examples
     --------
     >>> import torch
-    >>> from mlprims import _sparse_checkpoint as ckpt
+    >>> from mlprims import sparse
     >>> base = {"a": torch.zeros(4), "b": torch.zeros(6)}
     >>> tuned = {"a": torch.tensor([0.0, 1, 0, 0]), "b": torch.tensor([0.0, 0, 3, 0, 0, 0])}
-    >>> summary = ckpt.checkpoint_stats(base, tuned, progress=False)
+    >>> summary = sparse.checkpoint_stats(base, tuned, progress=False)
     >>> summary.stats.changed, summary.stats.max_abs, summary.stats.mean_abs, summary.row("a").stats.changed
     (2, 3.0, 0.4, 1)
     """

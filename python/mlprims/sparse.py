@@ -42,13 +42,22 @@ from ._result import Result
 from ._validation import check_integer, check_real, check_string, resolve_seed
 
 __all__ = [
+    "CheckpointSummary",
     "SparseDelta",
+    "TensorRow",
     "TopK",
     "UpdateStats",
     "apply_",
+    "apply_checkpoint",
+    "checkpoint_stats",
     "extract",
+    "extract_checkpoint",
     "kth_largest_abs",
+    "load",
     "merge",
+    "merge_checkpoints",
+    "save",
+    "tensor_seed",
     "topk_abs",
     "update_stats",
 ]
@@ -499,3 +508,17 @@ def merge(base, tuned_list, *, method: str = "ties", weights=None, density: floa
     _core.sparse.merge(base, tuned, out=out, method=method, weights=weights, density=1.0 if density is None else density,
                        divisor=divisor, seed=seed, drop_top=drop_top, keep=0.0 if keep is None else keep)
     return out
+
+
+# The checkpoint level (delta files, sharded folders, dicts), written over the functions above.
+from ._sparse_checkpoint import (  # noqa: E402
+    CheckpointSummary,
+    TensorRow,
+    apply_checkpoint,
+    checkpoint_stats,
+    extract_checkpoint,
+    load,
+    merge_checkpoints,
+    save,
+    tensor_seed,
+)
