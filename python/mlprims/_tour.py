@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 import mlprims
-from mlprims import lowrank, mfac, ot, special, vmf
+from mlprims import lowrank, mfac, ot, sparse, special, vmf
 from mlprims._timing import median_time
 
 
@@ -302,6 +302,85 @@ def _tour_ot(rng: np.random.Generator, quick: bool) -> None:
         print("  POT not installed (pip install pot): no comparison with its ot.sinkhorn")
 
 
+def _torch_ties(torch, base, tuned_list, density):
+    """TIES as one writes it in torch (mergekit's and peft's shape): dense task vectors, top-k per
+    vector, the elected sign, the mean over the agreeing entries (divisor: their count)."""
+    deltas = torch.stack([(t.double() - base.double()).flatten() for t in tuned_list])
+    k = int(density * deltas.shape[1])
+    trimmed = torch.zeros_like(deltas)
+    for row, delta in zip(trimmed, deltas):
+        top = torch.topk(delta.abs(), k).indices
+        row[top] = delta[top]
+    sign = torch.where(trimmed.sum(0) >= 0, 1.0, -1.0).double()
+    agree = torch.sign(trimmed) == sign
+    merged = (trimmed * agree).sum(0) / agree.sum(0).clamp(min=1)
+    return (base.double().flatten() + merged).to(base.dtype).reshape(base.shape)
+
+
+def _tour_sparse(rng: np.random.Generator, quick: bool) -> None:
+    import os
+    import tempfile
+
+    torch = _try_import("torch")
+    layers, width = (2, 128) if quick else (4, 1024)
+    _section(f"sparse: deltas of a randomly initialized {layers}-layer transformer (width {width}, bfloat16) "
+             "and two fine-tunes that each moved 10% of its weights (some moves round away in bfloat16)")
+    if torch is None:
+        print("  torch not installed (pip install torch): the sparse section needs it for bfloat16")
+        return
+    torch.manual_seed(int(rng.integers(2**31)))
+    model = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(width, 8, 4 * width), layers,
+                                        enable_nested_tensor=False)
+    base = {name: p.detach().to(torch.bfloat16).contiguous() for name, p in model.state_dict().items()}
+
+    def fine_tune(seed):
+        generator = torch.Generator().manual_seed(seed)
+        tuned = {}
+        for name, w in base.items():
+            changed = torch.rand(w.shape, generator=generator) < 0.1
+            step = 1e-2 * torch.randn(w.shape, generator=generator) * (w.float().abs().mean() + 1e-3)
+            tuned[name] = (w.float() + changed * step).to(torch.bfloat16)
+        return tuned
+
+    tuned, other = fine_tune(1), fine_tune(2)
+    numel = sum(w.numel() for w in base.values())
+    dense_bytes = 2 * numel
+    folder = tempfile.mkdtemp(prefix="mlprims-tour-")
+    path = os.path.join(folder, "delta.safetensors")
+    summary, seconds = _timed(lambda: sparse.extract_checkpoint(base, tuned, path, progress=False))
+    delta = sparse.load(path)
+    rebuilt = {name: w.clone() for name, w in base.items()}
+    for name, d in delta.items():
+        d.apply_(rebuilt[name])
+    exact = all(torch.equal(rebuilt[name].view(torch.int16), tuned[name].view(torch.int16)) for name in base)
+    print(f"  extract every changed entry: {summary.nnz:,} of {numel:,} ({summary.nnz / numel:.1%}); delta file "
+          f"{os.path.getsize(path) / 1e6:.2f} MB vs {dense_bytes / 1e6:.2f} MB dense, {seconds:.3f} s; "
+          f"base + delta {'==' if exact else '!='} tuned bit for bit")
+
+    def torch_topk_extract():
+        out = {}
+        for name, w in base.items():
+            d = (tuned[name].float() - w.float()).flatten()
+            idx = torch.topk(d.abs(), int(0.05 * d.numel())).indices.sort().values
+            out[name] = (idx.int(), d[idx])
+        return out
+
+    _, ours = _timed(lambda: {name: sparse.extract(w, tuned[name], density=0.05) for name, w in base.items()})
+    _, theirs = _timed(torch_topk_extract)
+    print(f"  exact top 5% per tensor: mlprims {ours:.3f} s, torch topk {theirs:.3f} s ({theirs / ours:.1f}x)")
+
+    merged, ours = _timed(lambda: {name: sparse.merge(w, [tuned[name], other[name]], method="ties", density=0.2,
+                                                      divisor="count") for name, w in base.items()})
+    reference, theirs = _timed(lambda: {name: _torch_ties(torch, w, [tuned[name], other[name]], 0.2)
+                                        for name, w in base.items()})
+    differ = sum(int((merged[name] != reference[name]).sum()) for name in base)
+    print(f"  TIES merge of 2 fine-tunes, density 0.2: mlprims {ours:.3f} s, torch (dense, topk) {theirs:.3f} s "
+          f"({theirs / ours:.1f}x); entries that differ between the two: {differ}")
+    for name in os.listdir(folder):
+        os.remove(os.path.join(folder, name))
+    os.rmdir(folder)
+
+
 def run(quick: bool = False) -> None:
     info = mlprims.build_info()
     print(f"mlprims {info['version']} | BLAS: {info['blas']} | threads: {info['threads']}")
@@ -315,3 +394,4 @@ def run(quick: bool = False) -> None:
     _tour_lowrank(rng, quick)
     _tour_lowrank_elementwise(rng, quick)
     _tour_ot(rng, quick)
+    _tour_sparse(rng, quick)
