@@ -517,3 +517,26 @@ def test_empty_and_zero_dimensional_tensors(shape):
         np.testing.assert_array_equal(rebuilt, tuned if delta.nnz else base)
     np.testing.assert_array_equal(sparse.merge(base, [tuned], method="ties", density=1.0), tuned)
     assert sparse.update_stats(base, tuned).changed == base.size
+
+
+def _available_memory_bytes() -> int:
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+@pytest.mark.skipif(_available_memory_bytes() < 8 * 2**30, reason="needs 8 GiB of free memory (a 4.3 GB tensor)")
+def test_selection_past_two_to_the_31_elements_uses_int64_positions():
+    # np.zeros leaves its pages unwritten (calloc): reading them costs no memory, so the 4.3 GB
+    # tensor takes a few pages of RSS and one pass of reading time.
+    n = 2**31 + 64
+    x = np.zeros(n, dtype=np.float16)
+    x[10], x[2**31 + 3], x[n - 1] = 3.0, -7.0, 5.0
+    top = sparse.topk_abs(x, 3)
+    assert top.indices.dtype == np.int64
+    assert top.indices.tolist() == [10, 2**31 + 3, n - 1] and top.values.tolist() == [3.0, -7.0, 5.0]
+    assert sparse.kth_largest_abs(x, 2) == 5.0
+    with pytest.raises(TypeError, match="must have dtype int64 for a tensor of 2147483712 elements"):
+        _core.sparse.topk_abs(x, 3, indices=np.empty(3, np.int32), values=np.empty(3, np.float16))

@@ -116,14 +116,14 @@ bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::u
       above += key > high;
       if (key - low <= high - low) {  // one unsigned comparison: no branch on which side of low
         ++within;
-        if (store) keys.push_back(key);
+        if (store && !overflow[static_cast<std::size_t>(t)]) keys.push_back(key);
       }
     }
     greater[static_cast<std::size_t>(c)] = above;
     inside[static_cast<std::size_t>(c)] = within;
     invalid[static_cast<std::size_t>(t)] += bad;
-    if (static_cast<std::int64_t>(keys.size()) > per_thread_limit) {
-      overflow[static_cast<std::size_t>(t)] = 1;
+    if (store && static_cast<std::int64_t>(keys.size()) > per_thread_limit) {
+      overflow[static_cast<std::size_t>(t)] = 1;  // the bracket failed: count on, store no more
       std::vector<std::uint64_t>().swap(keys);
     }
   });
@@ -201,8 +201,14 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
     const auto bottom = static_cast<std::int64_t>(std::ceil(rank + margin));
     const std::uint64_t high = top < 0 ? all_ones : sample[static_cast<std::size_t>(top)];
     const std::uint64_t low = bottom >= kSample ? 0 : sample[static_cast<std::size_t>(bottom)];
-    if (select_in_bracket(n, k, low, high, low != high, collect_limit, largest_valid, key_of, selection) ||
-        selection.invalid > 0) {
+    // Keys repeated across the bracket's ends (many equal keys) can make it hold far more than
+    // its ranks: then the radix passes serve better than a pass that would give up collecting.
+    const auto sampled_inside =
+        std::count_if(sample.begin(), sample.end(), [&](std::uint64_t key) { return key - low <= high - low; });
+    const bool narrow = low == high || static_cast<double>(sampled_inside) / kSample * static_cast<double>(n) <
+                                           0.5 * static_cast<double>(collect_limit);
+    if (narrow && (select_in_bracket(n, k, low, high, low != high, collect_limit, largest_valid, key_of, selection) ||
+                   selection.invalid > 0)) {
       return selection;
     }
   }
