@@ -173,16 +173,15 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     ckpt.save(path, first)
     before = path.read_bytes()
 
-    def half_then_fail(tensors, filename, metadata=None):
-        with open(filename, "wb") as file:
-            file.write(b"\x00" * 100)
+    def half_then_fail(self, chunk):
+        self._file.write(chunk[:chunk.nbytes // 2])
         raise OSError("disk full")
 
-    monkeypatch.setattr(safetensors.torch, "save_file", half_then_fail)
+    monkeypatch.setattr(ckpt._ShardWriter, "write_raw", half_then_fail)
     with pytest.raises(OSError, match="disk full"):
         ckpt.save(path, {"w": sparse.extract(torch.zeros(8), torch.full((8,), 2.0))})
     assert path.read_bytes() == before
-    assert sorted(os.listdir(tmp_path)) == ["delta.safetensors"]  # no temporary left
+    assert sorted(os.listdir(tmp_path)) == ["delta.safetensors"]  # no temporary (data or file) left
 
 
 @pytest.fixture
@@ -253,6 +252,31 @@ def test_recorded_checksum_mismatch_names_the_tensor(delta_file):
     path, base, out = delta_file
     _rewrite_document(path, lambda document: document["tensors"]["b"]["arrays"]["values"].update(blake2b="0" * 32))
     _assert_bad_file(path, base, out, "checksum mismatch of tensor 'b'")
+
+
+def _array_range(path, key):
+    """The byte range of array `key` in the safetensors file `path`."""
+    raw = path.read_bytes()
+    header = json.loads(raw[8:_data_start(raw)])
+    start, stop = header[key]["data_offsets"]
+    return _data_start(raw) + start, _data_start(raw) + stop
+
+
+def test_apply_verifies_the_last_tensor_before_writing_anything(tmp_path, monkeypatch):
+    generator = torch.Generator().manual_seed(17)
+    base = {f"layer{i}.w": torch.randn(40, 30, generator=generator) for i in range(4)}
+    path, out = tmp_path / "delta.safetensors", tmp_path / "out.safetensors"
+    ckpt.extract_checkpoint(base, _perturbed(base, 18, fraction=0.3), path, progress=False)
+    start, stop = _array_range(path, "layer3.w::values")  # the last tensor: read last by apply
+    raw = bytearray(path.read_bytes())
+    raw[start:stop] = bytes(b ^ 0xFF for b in raw[start:stop])  # every byte of the array
+    path.write_bytes(bytes(raw))
+    applied = []
+    monkeypatch.setattr(sparse, "apply_", lambda W, delta, alpha=1.0: applied.append(1))
+    with pytest.raises(ValueError, match=r"sparse.apply_checkpoint: 'delta_path' must be intact arrays, got a "
+                                         r"checksum mismatch of tensor 'layer3.w' \(array 'layer3.w::values'"):
+        ckpt.apply_checkpoint(base, path, out, progress=False)
+    assert applied == [] and sorted(os.listdir(tmp_path)) == ["delta.safetensors"]
 
 
 def test_recorded_shape_mismatch_names_the_tensor(delta_file):
@@ -330,6 +354,56 @@ def test_extract_at_density_equals_the_tensor_functions(model, tmp_path):
         if name in deltas:
             sparse.apply_(expected, sparse.extract(value, tuned[name], density=0.05), alpha=0.5)
         assert_same_bits(result[name], expected)
+
+
+@pytest.mark.parametrize("options", [{}, {"density": 0.05, "encoding": "bitmask"}], ids=["changed", "bitmask"])
+def test_streamed_extract_equals_save_of_the_tensor_deltas(model, tmp_path, options):
+    base, tuned = model["base"], model["tuned"][0]
+    streamed, saved = tmp_path / "streamed.safetensors", tmp_path / "saved.safetensors"
+    summary = ckpt.extract_checkpoint(model["base_path"], model["tuned_paths"][0], streamed, progress=False, **options)
+    with open(os.path.join(model["base_path"], ckpt.INDEX_FILE)) as file:
+        order = [name for name in json.load(file)["weight_map"] if name in _floating(base)]  # the base's order
+    deltas = {name: sparse.extract(base[name], tuned[name], **options) for name in order}
+    ckpt.save(saved, deltas)
+    assert streamed.read_bytes() == saved.read_bytes()  # one writer: the same bytes
+    assert summary.bytes_out == os.path.getsize(streamed)
+    loaded = ckpt.load(streamed)
+    assert list(loaded) == list(deltas)
+    for name, delta in deltas.items():
+        assert_same_delta(loaded[name], delta)
+    assert sorted(os.listdir(tmp_path)) == ["saved.safetensors", "streamed.safetensors"]  # no temporaries left
+
+    # Any safetensors reader: the documented keys, the arrays, each aligned to its item size.
+    with safe_open(streamed, framework="pt") as handle:
+        keys = set(handle.keys())
+        document = json.loads(handle.metadata()[ckpt.FORMAT_NAME])
+        for name, delta in deltas.items():
+            assert_same_bits(handle.get_tensor(f"{name}::values"), delta.values)
+            assert_same_bits(handle.get_tensor(f"{name}::{delta.encoding}"), getattr(delta, delta.encoding))
+    assert keys == {f"{name}::{role}" for name, delta in deltas.items() for role in ("values", delta.encoding)}
+    assert list(document["tensors"]) == list(deltas) and document["version"] == 1
+    raw = streamed.read_bytes()
+    header = json.loads(raw[8:_data_start(raw)])
+    assert _data_start(raw) % 8 == 0
+    for key in keys:
+        itemsize = getattr(torch, document["tensors"][key.split("::")[0]]["arrays"][key.split("::")[1]]["dtype"]).itemsize
+        assert header[key]["data_offsets"][0] % itemsize == 0, key
+
+
+def test_failed_extract_leaves_neither_output_nor_temporaries(tmp_path):
+    generator = torch.Generator().manual_seed(19)
+    base = {f"w{i}": torch.randn(50, generator=generator) for i in range(3)}
+    tuned = {name: value + 1 for name, value in base.items()}
+    tuned["w1"][7] = float("nan")  # a magnitude selection cannot rank it: a ValueError in the middle
+    out = tmp_path / "delta.safetensors"
+    with pytest.raises(ValueError, match="sparse.extract_checkpoint: tensor 'w1': .*NaN"):
+        ckpt.extract_checkpoint(base, tuned, out, density=0.5, progress=False)
+    assert os.listdir(tmp_path) == []
+
+    out.write_bytes(b"an older file")  # an existing file stays as it was
+    with pytest.raises(ValueError, match="tensor 'w1'"):
+        ckpt.extract_checkpoint(base, tuned, out, density=0.5, progress=False)
+    assert os.listdir(tmp_path) == ["delta.safetensors"] and out.read_bytes() == b"an older file"
 
 
 def test_merge_ties_equals_the_tensor_function(model, tmp_path):
