@@ -956,27 +956,19 @@ def extract_checkpoint(base, tuned, out_path, *, progress=None, **extract_option
     rows, skipped, skipped_changed = [], [], []
     try:
         with _DeltaWriter(function, out_path) as writer:
-            for name, (shape, dtype) in base_source.layout.items():
-                b, t = base_source.get(name), tuned_source.get(name)
-                bytes_in = 2 * base_source.nbytes(name)
-                if dtype not in _FLOATING:
-                    skipped.append(name)
-                    if _differs(b, t):
-                        skipped_changed.append(name)
-                    rows.append(TensorRow(name, shape, dtype, "skipped", b.numel(), 0, bytes_in, 0))
-                else:
-                    options = dict(extract_options)
-                    if seed is not None:
-                        options["seed"] = tensor_seed(seed, name)
-                    try:
-                        delta = sparse.extract(b, t, **options)
-                    except (ValueError, TypeError) as error:
-                        _reraise(function, name, error)
-                    writer.add(name, delta)  # to the data file now: the deltas of a model are not kept
-                    rows.append(TensorRow(name, shape, dtype, "extracted", delta.numel, delta.nnz, bytes_in, delta.nbytes))
-                    del delta
+            for name, shape, dtype, b, t, bytes_in in _floating_pairs(base_source, tuned_source, rows, skipped,
+                                                                      skipped_changed, bar):
+                options = dict(extract_options)
+                if seed is not None:
+                    options["seed"] = tensor_seed(seed, name)
+                try:
+                    delta = sparse.extract(b, t, **options)
+                except (ValueError, TypeError) as error:
+                    _reraise(function, name, error)
                 del b, t
-                bar.step(name)
+                writer.add(name, delta)  # to the data file now: the deltas of a model are not kept
+                rows.append(TensorRow(name, shape, dtype, "extracted", delta.numel, delta.nnz, bytes_in, delta.nbytes))
+                del delta
             bytes_out = writer.finish()
     finally:
         bar.close()
@@ -984,6 +976,25 @@ def extract_checkpoint(base, tuned, out_path, *, progress=None, **extract_option
         tuned_source.close()
     return _summary("extract", rows, skipped, time.perf_counter() - start, bytes_out=bytes_out,
                     skipped_changed=skipped_changed)
+
+
+def _floating_pairs(base_source: _Source, tuned_source: _Source, rows: list, skipped: list, skipped_changed: list,
+                    bar):
+    """(name, shape, dtype, base tensor, tuned tensor, bytes read) for each floating tensor, one at a
+    time; the others are recorded as skipped (and as changed where they differ, which no delta
+    can carry)."""
+    for name, (shape, dtype) in base_source.layout.items():
+        b, t = base_source.get(name), tuned_source.get(name)
+        bytes_in = 2 * base_source.nbytes(name)
+        if dtype in _FLOATING:
+            yield name, shape, dtype, b, t, bytes_in
+        else:
+            skipped.append(name)
+            if _differs(b, t):
+                skipped_changed.append(name)
+            rows.append(TensorRow(name, shape, dtype, "skipped", b.numel(), 0, bytes_in, 0))
+        del b, t
+        bar.step(name)
 
 
 def apply_checkpoint(base, delta_path, out_path, *, alpha: float = 1.0, progress=None) -> CheckpointSummary:
@@ -1173,19 +1184,11 @@ def checkpoint_stats(base, tuned, *, atol: float = 0.0, progress=None) -> Checkp
     bar = _Progress(function, progress, len(base_source.layout), "stats")
     rows, skipped, skipped_changed = [], [], []
     try:
-        for name, (shape, dtype) in base_source.layout.items():
-            b, t = base_source.get(name), tuned_source.get(name)
-            bytes_in = 2 * base_source.nbytes(name)
-            if dtype not in _FLOATING:
-                skipped.append(name)
-                if _differs(b, t):
-                    skipped_changed.append(name)
-                rows.append(TensorRow(name, shape, dtype, "skipped", b.numel(), 0, bytes_in, 0))
-            else:
-                stats = sparse.update_stats(b, t, atol=atol)
-                rows.append(TensorRow(name, shape, dtype, "compared", stats.numel, stats.changed, bytes_in, 0, stats))
+        for name, shape, dtype, b, t, bytes_in in _floating_pairs(base_source, tuned_source, rows, skipped,
+                                                                  skipped_changed, bar):
+            stats = sparse.update_stats(b, t, atol=atol)
             del b, t
-            bar.step(name)
+            rows.append(TensorRow(name, shape, dtype, "compared", stats.numel, stats.changed, bytes_in, 0, stats))
     finally:
         bar.close()
         base_source.close()
