@@ -36,11 +36,14 @@ struct ChunkedSelection {
 
   // Whether a key is kept; `ties_seen` counts the ties met so far in position order (start a
   // chunk at ties_before[chunk]).
-  // (Written so that the only branch is the rare tie: a branch on key > threshold mispredicts at
-  // every other entry when about half are kept.)
+  // (Branch-free: a branch on key > threshold mispredicts at every other entry when about half
+  // are kept, and one on key == threshold does when most entries tie, as the zeros of a delta
+  // that changed fewer than k entries do.)
   bool keeps(std::uint64_t key, std::int64_t& ties_seen) const {
-    if (key == threshold) return ties_seen++ < ties_taken;
-    return key > threshold;
+    const bool tie = key == threshold;
+    const bool kept = (key > threshold) | (tie & (ties_seen < ties_taken));
+    ties_seen += tie;
+    return kept;
   }
 };
 
