@@ -19,6 +19,7 @@ mkdir -p bench/results
 "$VENV/bin/python" bench/python/mfac.py "${quick[@]}" --out "bench/results/${stamp}-mfac.json"
 "$VENV/bin/python" bench/python/lowrank.py "${quick[@]}" --out "bench/results/${stamp}-lowrank.json"
 "$VENV/bin/python" bench/python/lowrank_elementwise.py "${quick[@]}" --out "bench/results/${stamp}-lowrank-elementwise.json"
+"$VENV/bin/python" bench/python/ot.py "${quick[@]}" --out "bench/results/${stamp}-ot.json"
 "$VENV/bin/python" bench/python/sparse.py "${quick[@]}" --out "bench/results/${stamp}-sparse.json"
 checkpoint_size=1.0
 [ ${#quick[@]} -gt 0 ] && checkpoint_size=0.05
