@@ -5,9 +5,11 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/counter_random.hpp"
 #include "dlpack.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/sparse.hpp"
@@ -43,6 +45,34 @@ DType parse_value_dtype(const std::string& name) {
   if (name == "float64") return DType::kFloat64;
   throw TypeError("sparse.extract: 'value_dtype' must be float16, bfloat16, float32 or float64, got '" + name + "'");
 }
+
+// A Support from mlprims.sparse: an encoding name and its positions tensor (None for "all").
+struct ImportedSupport {
+  std::optional<ImportedTensor> positions;
+  sparse::Support support;
+};
+
+ImportedSupport import_support(const std::string& encoding, py::handle positions, const char* function) {
+  ImportedSupport out;
+  if (encoding == "all") {
+    out.support.encoding = sparse::Support::Encoding::kAll;
+    return out;
+  }
+  if (encoding != "indices" && encoding != "bitmask") {
+    throw ValueError(std::string(function) + ": internal: unknown support encoding '" + encoding + "'");
+  }
+  out.positions.emplace(import_tensor(positions, function, "mask", 0));
+  out.support.encoding =
+      encoding == "indices" ? sparse::Support::Encoding::kIndices : sparse::Support::Encoding::kBitmask;
+  out.support.positions = out.positions->view();
+  return out;
+}
+
+// A planned threshold selection and the tensor it reads, kept alive together.
+struct PlannedThreshold {
+  ImportedTensor x;
+  sparse::ThresholdSelection plan;
+};
 
 // An extraction and the inputs it reads, kept alive together.
 struct PlannedExtraction {
@@ -207,6 +237,116 @@ void register_sparse(py::module_& m) {
       },
       py::arg("base"), py::arg("tuned_list"), py::kw_only(), py::arg("out"), py::arg("method"), py::arg("weights"),
       py::arg("density"), py::arg("divisor"), py::arg("seed"), py::arg("drop_top"), py::arg("keep"));
+
+  // Training on masked coordinates.
+  py::class_<PlannedThreshold>(m, "ThresholdSelection")
+      .def(py::init([](py::handle x, double threshold, bool below) {
+             ImportedTensor x_in = import_tensor(x, "sparse.Mask.below/above", "W", 0);
+             const TensorView view = x_in.view();
+             py::gil_scoped_release release;
+             sparse::ThresholdSelection plan(view, threshold, below);
+             return new PlannedThreshold{std::move(x_in), std::move(plan)};
+           }),
+           py::arg("x"), py::arg("threshold"), py::kw_only(), py::arg("below"))
+      .def_property_readonly("nnz", [](const PlannedThreshold& t) { return t.plan.nnz(); })
+      .def(
+          "write",
+          [](const PlannedThreshold& t, py::handle indices) {
+            const ImportedTensor out = import_tensor(indices, "sparse.Mask.below/above", "indices", 0);
+            py::gil_scoped_release release;
+            t.plan.write(out.view());
+          },
+          py::arg("indices"))
+      .def(
+          "write_bitmask",
+          [](const PlannedThreshold& t, py::handle bitmask) {
+            const ImportedTensor out = import_tensor(bitmask, "sparse.Mask.below/above", "bitmask", 0);
+            py::gil_scoped_release release;
+            t.plan.write_bitmask(out.view());
+          },
+          py::arg("bitmask"));
+  m.def(
+      "check_support",
+      [](const std::string& encoding, py::handle positions, std::int64_t numel) {
+        const ImportedSupport s = import_support(encoding, positions, "sparse.Mask");
+        py::gil_scoped_release release;
+        return sparse::support_count(s.support, numel);
+      },
+      py::arg("encoding"), py::arg("positions"), py::arg("numel"),
+      "The number of coordinates of a support, after checking it against a tensor of numel elements.");
+  m.def(
+      "gather",
+      [](py::handle W, const std::string& encoding, py::handle positions, py::handle values) {
+        const ImportedTensor w = import_tensor(W, "sparse.Mask.gather", "W", 0),
+                             v = import_tensor(values, "sparse.Mask.gather", "values", 0);
+        const ImportedSupport s = import_support(encoding, positions, "sparse.Mask.gather");
+        py::gil_scoped_release release;
+        sparse::gather(w.view(), s.support, v.view());
+      },
+      py::arg("W"), py::arg("encoding"), py::arg("positions"), py::arg("values"));
+  m.def(
+      "scatter",
+      [](py::handle W, const std::string& encoding, py::handle positions, py::handle values) {
+        const ImportedTensor w = import_tensor(W, "sparse.Mask.scatter_", "W", 0),
+                             v = import_tensor(values, "sparse.Mask.scatter_", "values", 0);
+        const ImportedSupport s = import_support(encoding, positions, "sparse.Mask.scatter_");
+        py::gil_scoped_release release;
+        sparse::scatter(w.view(), s.support, v.view());
+      },
+      py::arg("W"), py::arg("encoding"), py::arg("positions"), py::arg("values"));
+  m.def(
+      "count_nonfinite",
+      [](py::handle values, const std::string& encoding, py::handle positions) {
+        const ImportedTensor v = import_tensor(values, "sparse.MaskedAdam", "grad", 0);
+        const ImportedSupport s = import_support(encoding, positions, "sparse.MaskedAdam");
+        py::gil_scoped_release release;
+        return sparse::count_nonfinite(v.view(), s.support);
+      },
+      py::arg("values"), py::arg("encoding"), py::arg("positions"));
+  m.def(
+      "masked_adam_step",
+      [](py::handle param, py::handle grad, const std::string& encoding, py::handle positions, py::handle exp_avg,
+         py::handle exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay,
+         std::int64_t step) {
+        const char* function = "sparse.MaskedAdam";
+        const ImportedTensor p = import_tensor(param, function, "param", 0), g = import_tensor(grad, function, "grad", 0),
+                             m1 = import_tensor(exp_avg, function, "exp_avg", 0),
+                             m2 = import_tensor(exp_avg_sq, function, "exp_avg_sq", 0);
+        const ImportedSupport s = import_support(encoding, positions, function);
+        sparse::AdamOptions options{lr, beta1, beta2, eps, weight_decay, step};
+        py::gil_scoped_release release;
+        sparse::masked_adam_step(p.view(), g.view(), s.support, m1.view(), m2.view(), options);
+      },
+      py::arg("param"), py::arg("grad"), py::arg("encoding"), py::arg("positions"), py::kw_only(),
+      py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"),
+      py::arg("weight_decay"), py::arg("step"));
+  m.def(
+      "masked_perturb",
+      [](py::handle param, const std::string& encoding, py::handle positions, std::uint64_t seed, double scale,
+         double decay) {
+        const ImportedTensor p = import_tensor(param, "sparse.masked_perturb_", "params", 0);
+        const ImportedSupport s = import_support(encoding, positions, "sparse.masked_perturb_");
+        py::gil_scoped_release release;
+        sparse::masked_perturb(p.view(), s.support, seed, scale, decay);
+      },
+      py::arg("param"), py::arg("encoding"), py::arg("positions"), py::kw_only(), py::arg("seed"), py::arg("scale"),
+      py::arg("decay") = 1.0);
+  m.def(
+      "stream_seed", [](std::uint64_t seed, std::uint64_t stream) { return mlprims::detail::counter_bits(seed, stream); },
+      py::arg("seed"), py::arg("stream"),
+      "The seed of stream `stream` derived from `seed` (SplitMix64's output `stream` of `seed`).");
+  m.def(
+      "ssd_dampen",
+      [](py::handle param, py::handle forget, py::handle retain, double alpha, double lam) {
+        const char* function = "sparse.ssd_dampen_";
+        const ImportedTensor p = import_tensor(param, function, "param", 0),
+                             f = import_tensor(forget, function, "importance_forget", 0),
+                             r = import_tensor(retain, function, "importance_retain", 0);
+        py::gil_scoped_release release;
+        return sparse::ssd_dampen(p.view(), f.view(), r.view(), alpha, lam);
+      },
+      py::arg("param"), py::arg("importance_forget"), py::arg("importance_retain"), py::kw_only(), py::arg("alpha"),
+      py::arg("lam"));
 }
 
 }  // namespace mlprims::python

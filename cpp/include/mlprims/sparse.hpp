@@ -113,4 +113,78 @@ struct MergeOptions {
 void merge(const TensorView& base, const std::vector<TensorView>& tuned, const MergeOptions& options,
            const TensorView& out);
 
+
+// ---- Training on masked coordinates -------------------------------------------------------------
+// A Support names the coordinates of a tensor of `numel` elements that a masked operation touches:
+// ascending positions (int32/int64), a bitmask (uint8, the layout of apply_bitmask), or all of
+// them. The rank of a coordinate is its place in ascending position order; compact arrays (values,
+// optimizer moments) hold one entry per coordinate in rank order.
+struct Support {
+  enum class Encoding : std::uint8_t { kIndices, kBitmask, kAll };
+  Encoding encoding = Encoding::kAll;
+  TensorView positions;  // kIndices: (nnz,) int32/int64; kBitmask: (ceil(numel / 8),) uint8; kAll: unused
+};
+
+// The number of coordinates of a support for a tensor of numel elements, after checking it (ValueError:
+// positions not strictly ascending or out of range, a bitmask with bits past numel).
+std::int64_t support_count(const Support& mask, std::int64_t numel);
+
+// values[j] = weights[p_j] (rounded once to the values' dtype), and weights[p_j] = values[j].
+void gather(const TensorView& weights, const Support& mask, const TensorView& values);
+void scatter(const TensorView& weights, const Support& mask, const TensorView& values);
+
+// The coordinates where |x| < threshold (below) or |x| > threshold (above), compared in float64;
+// NaN is in neither. Planned by a counting pass, then written in position order.
+class ThresholdSelection {
+ public:
+  ThresholdSelection(const TensorView& x, double threshold, bool below);
+  std::int64_t nnz() const { return selected_before_.back(); }
+  void write(const TensorView& indices) const;
+  void write_bitmask(const TensorView& bitmask) const;
+
+ private:
+  TensorView x_;
+  double threshold_;
+  bool below_;
+  std::vector<std::int64_t> selected_before_;  // per chunk of 2^16 positions, and the total
+};
+
+// The number of masked coordinates whose value is not finite.
+std::int64_t count_nonfinite(const TensorView& values, const Support& mask);
+
+// AdamW (torch.optim.AdamW's formulas, in its order of operations) on the masked coordinates of
+// one parameter, in one pass: for each masked p with rank j,
+//   param[p] *= 1 - lr * weight_decay
+//   m[j] += (1 - beta1) * (grad[p] - m[j]);  v[j] = beta2 * v[j] + (1 - beta2) * grad[p]^2
+//   param[p] -= lr / (1 - beta1^step) * m[j] / (sqrt(v[j]) / sqrt(1 - beta2^step) + eps)
+// computed in float64 from the stored values, the moments rounded once to their dtype (float32 or
+// float64) and the parameter once to its own. grad has the parameter's shape and dtype; m and v are
+// (nnz,). Unmasked coordinates are not touched. Non-finite gradients propagate (check first with
+// count_nonfinite to skip a step).
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  std::int64_t step = 1;  // this step's number, from 1 (bias corrections)
+};
+void masked_adam_step(const TensorView& param, const TensorView& grad, const Support& mask, const TensorView& exp_avg,
+                      const TensorView& exp_avg_sq, const AdamOptions& options);
+
+// param[p] = decay * param[p] + scale * z(seed, p) on the masked coordinates, computed in float64
+// and rounded once. z(seed, p) is a standard normal that depends only on (seed, p): the same for
+// any mask, chunking, thread count or device, regenerated on every call and never stored.
+void masked_perturb(const TensorView& param, const Support& mask, std::uint64_t seed, double scale,
+                    double decay = 1.0);
+// The z(seed, p) of masked_perturb.
+double position_normal(std::uint64_t seed, std::int64_t position);
+
+// Selective Synaptic Dampening (Foster et al. 2024), in place: where importance_forget >
+// alpha * importance_retain, param *= min(lam * importance_retain / importance_forget, 1)
+// (compared and computed in float64, rounded once). Importances are non-negative tensors of the
+// parameter's shape, of one float dtype. Returns the number of coordinates selected.
+std::int64_t ssd_dampen(const TensorView& param, const TensorView& importance_forget,
+                        const TensorView& importance_retain, double alpha, double lam);
+
 }  // namespace mlprims::sparse

@@ -72,6 +72,22 @@ void for_each_chunk(std::int64_t n, int threads, const Body& body) {
 
 inline int select_threads(std::int64_t n) { return threads_for(n, kSelectChunk); }
 
+// Per chunk of kSelectChunk positions (in parallel), the positions i with keep(i) true before it,
+// and one past the last chunk the total: the table a write_kept pass for a predicate needs.
+template <class Keep>
+std::vector<std::int64_t> count_kept_per_chunk(std::int64_t n, const Keep& keep) {
+  const std::int64_t chunks = select_chunk_count(n);
+  std::vector<std::int64_t> before(static_cast<std::size_t>(chunks + 1), 0);
+  for_each_chunk(n, select_threads(n), [&](std::int64_t c, int) {
+    const std::int64_t end = std::min(n, (c + 1) * kSelectChunk);
+    std::int64_t kept = 0;
+    for (std::int64_t i = c * kSelectChunk; i < end; ++i) kept += keep(i);
+    before[static_cast<std::size_t>(c + 1)] = kept;
+  });
+  for (std::int64_t c = 0; c < chunks; ++c) before[static_cast<std::size_t>(c + 1)] += before[static_cast<std::size_t>(c)];
+  return before;
+}
+
 // The write pass of a chunked selection: for each chunk (in parallel), keep(i, ties_seen) says
 // whether position i is kept and write(slot, i, kept) stores it at output slot `slot`, the next
 // free one. write is called for every position, kept or not (branch-free: a branch per entry

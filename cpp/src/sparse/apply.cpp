@@ -1,7 +1,9 @@
-// Applying a sparse delta in place, and converting between its two support encodings.
+// Moving compact values through a support (apply a delta, gather, scatter), and converting
+// between the two support encodings.
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "core/checks.hpp"
 #include "core/float_elements.hpp"
@@ -9,6 +11,7 @@
 #include "mlprims/core/error.hpp"
 #include "mlprims/sparse.hpp"
 #include "sparse/argument_checks.hpp"
+#include "sparse/masked_positions.hpp"
 #include "sparse/support.hpp"
 
 namespace mlprims::sparse {
@@ -32,65 +35,67 @@ void check_weights_and_values(const char* function, const TensorView& weights, c
   detail::require_disjoint(weights, values, {function, "W"}, {function, "values"});
 }
 
-}  // namespace
-
-void apply_indices(const TensorView& weights, const TensorView& indices, const TensorView& values, double alpha) {
-  constexpr const char* kFunction = "sparse.apply_";
-  check_weights_and_values(kFunction, weights, values);
-  detail::require_index_dtype(indices, {kFunction, "indices"});
-  detail::require_vector(indices, indices.numel(), {kFunction, "indices"});
-  detail::require_vector(values, indices.numel(), {kFunction, "values"});
-  check_alpha(kFunction, alpha);
-  detail::require_positions(indices, weights.numel(), {kFunction, "indices"});
-  const std::int64_t nnz = indices.numel();
-  const int threads = mlprims::detail::threads_for(nnz, std::int64_t{1} << 15);
+// Runs body(weights as W*, values as V*) for the dtypes of the two tensors.
+template <class Body>
+void visit_weights_and_values(const TensorView& weights, const TensorView& values, const Body& body) {
   mlprims::detail::visit_float_type(weights.dtype(), [&](auto w_tag) {
-    using W = decltype(w_tag);
     mlprims::detail::visit_float_type(values.dtype(), [&](auto v_tag) {
-      using V = decltype(v_tag);
-      mlprims::detail::visit_index_type(indices.dtype(), [&](auto i_tag) {
-        using I = decltype(i_tag);
-        W* w = weights.data_as<W>();
-        const V* v = values.data_as<const V>();
-        const I* p = indices.data_as<const I>();
-#pragma omp parallel for num_threads(threads) if (threads > 1)
-        for (std::int64_t j = 0; j < nnz; ++j) {
-          W& target = w[p[j]];
-          target = round_from_double<W>(to_double(target) + alpha * to_double(v[j]));
-        }
-      });
+      body(weights.data_as<decltype(w_tag)>(), values.data_as<decltype(v_tag)>());
     });
   });
 }
 
-void apply_bitmask(const TensorView& weights, const TensorView& bitmask, const TensorView& values, double alpha) {
-  constexpr const char* kFunction = "sparse.apply_";
-  check_weights_and_values(kFunction, weights, values);
-  const std::int64_t numel = weights.numel();
-  mlprims::detail::require_dtype(bitmask, DType::kUInt8, {kFunction, "bitmask"});
-  detail::require_vector(bitmask, detail::mask_bytes(numel), {kFunction, "bitmask"});
-  check_alpha(kFunction, alpha);
-  const auto* mask = bitmask.data_as<const std::uint8_t>();
-  const std::vector<std::int64_t> offsets = detail::mask_offsets(mask, numel, {kFunction, "bitmask"});
-  detail::require_vector(values, offsets.back(), {kFunction, "values"});
-  const std::int64_t chunks = static_cast<std::int64_t>(offsets.size()) - 1;
-  const std::int64_t bytes = detail::mask_bytes(numel);
-  const int threads = mlprims::detail::threads_for(bytes, detail::kMaskChunkBytes);
-  mlprims::detail::visit_float_type(weights.dtype(), [&](auto w_tag) {
-    using W = decltype(w_tag);
-    mlprims::detail::visit_float_type(values.dtype(), [&](auto v_tag) {
-      using V = decltype(v_tag);
-      W* w = weights.data_as<W>();
-      const V* v = values.data_as<const V>();
-#pragma omp parallel for num_threads(threads) if (threads > 1)
-      for (std::int64_t c = 0; c < chunks; ++c) {
-        std::int64_t next = offsets[static_cast<std::size_t>(c)];
-        const std::int64_t end = std::min(bytes, (c + 1) * detail::kMaskChunkBytes);
-        detail::for_each_set_bit(mask, c * detail::kMaskChunkBytes, end, [&](std::int64_t p) {
-          w[p] = round_from_double<W>(to_double(w[p]) + alpha * to_double(v[next++]));
-        });
-      }
+void apply(const char* function, const TensorView& weights, const Support& mask, const TensorView& values,
+           double alpha) {
+  check_weights_and_values(function, weights, values);
+  check_alpha(function, alpha);
+  const detail::MaskedPositions positions(mask, weights.numel(),
+                                          {function, mask.encoding == Support::Encoding::kBitmask ? "bitmask" : "indices"});
+  detail::require_vector(values, positions.nnz(), {function, "values"});
+  visit_weights_and_values(weights, values, [&](auto* w, auto* v) {
+    using W = std::remove_pointer_t<decltype(w)>;
+    positions.for_each([&](std::int64_t p, std::int64_t j) {
+      w[p] = round_from_double<W>(to_double(w[p]) + alpha * to_double(v[j]));
     });
+  });
+}
+
+}  // namespace
+
+void apply_indices(const TensorView& weights, const TensorView& indices, const TensorView& values, double alpha) {
+  apply("sparse.apply_", weights, Support{Support::Encoding::kIndices, indices}, values, alpha);
+}
+
+void apply_bitmask(const TensorView& weights, const TensorView& bitmask, const TensorView& values, double alpha) {
+  apply("sparse.apply_", weights, Support{Support::Encoding::kBitmask, bitmask}, values, alpha);
+}
+
+std::int64_t support_count(const Support& mask, std::int64_t numel) {
+  return detail::MaskedPositions(mask, numel, {"sparse.Mask", "mask"}).nnz();
+}
+
+void gather(const TensorView& weights, const Support& mask, const TensorView& values) {
+  constexpr const char* kFunction = "sparse.Mask.gather";
+  detail::require_weights(weights, {kFunction, "W"});
+  detail::require_value_dtype(values.dtype(), {kFunction, "values"});
+  mlprims::detail::require_writable(values, {kFunction, "values"});
+  detail::require_disjoint(weights, values, {kFunction, "W"}, {kFunction, "values"});
+  const detail::MaskedPositions positions(mask, weights.numel(), {kFunction, "mask"});
+  detail::require_vector(values, positions.nnz(), {kFunction, "values"});
+  visit_weights_and_values(weights, values, [&](auto* w, auto* v) {
+    using V = std::remove_pointer_t<decltype(v)>;
+    positions.for_each([&](std::int64_t p, std::int64_t j) { v[j] = round_from_double<V>(to_double(w[p])); });
+  });
+}
+
+void scatter(const TensorView& weights, const Support& mask, const TensorView& values) {
+  constexpr const char* kFunction = "sparse.Mask.scatter_";
+  check_weights_and_values(kFunction, weights, values);
+  const detail::MaskedPositions positions(mask, weights.numel(), {kFunction, "mask"});
+  detail::require_vector(values, positions.nnz(), {kFunction, "values"});
+  visit_weights_and_values(weights, values, [&](auto* w, auto* v) {
+    using W = std::remove_pointer_t<decltype(w)>;
+    positions.for_each([&](std::int64_t p, std::int64_t j) { w[p] = round_from_double<W>(to_double(v[j])); });
   });
 }
 

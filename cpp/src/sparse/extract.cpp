@@ -106,18 +106,9 @@ void plan(Extraction::State& s) {
     return;
   }
   // kChanged, kRandom: count per chunk.
-  const std::int64_t chunks = mlprims::detail::select_chunk_count(n);
-  s.table.selected_before.assign(static_cast<std::size_t>(chunks + 1), 0);
-  s.table.ties_before.assign(static_cast<std::size_t>(chunks + 1), 0);
-  mlprims::detail::for_each_chunk(n, mlprims::detail::select_threads(n), [&](std::int64_t c, int) {
-    const std::int64_t end = std::min(n, (c + 1) * mlprims::detail::kSelectChunk);
-    std::int64_t kept = 0;
-    for (std::int64_t i = c * mlprims::detail::kSelectChunk; i < end; ++i) kept += is_kept(delta, i, s.rule);
-    s.table.selected_before[static_cast<std::size_t>(c + 1)] = kept;
-  });
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    s.table.selected_before[static_cast<std::size_t>(c + 1)] += s.table.selected_before[static_cast<std::size_t>(c)];
-  }
+  s.table.selected_before =
+      mlprims::detail::count_kept_per_chunk(n, [&](std::int64_t i) { return is_kept(delta, i, s.rule); });
+  s.table.ties_before.assign(s.table.selected_before.size(), 0);
   s.nnz = s.table.selected_before.back();
 }
 
