@@ -24,6 +24,11 @@ Conventions, the same for every function here:
 * Updates of weights are computed in float64 and rounded once to the weights' dtype (round to
   nearest even).
 
+Training on masked coordinates: :class:`Mask` (the selected coordinates of a tensor, compact),
+:class:`MaskedAdam` (AdamW on them with compact moments), :func:`masked_perturb_` and
+:class:`ZerothOrderSGD` (MeZO with seed-regenerated directions), :func:`ssd_dampen_` and
+:func:`importance` (Selective Synaptic Dampening, for unlearning).
+
 Papers: RL fine-tunes update small subnetworks (Mukherjee et al. 2025), TIES-merging (Yadav et al.
 2023), DARE (Yu et al. 2024), Model Breadcrumbs (Davari and Belilovsky 2024).
 """
@@ -43,20 +48,26 @@ from ._validation import check_integer, check_real, check_string, resolve_seed
 
 __all__ = [
     "CheckpointSummary",
+    "Mask",
+    "MaskedAdam",
     "SparseDelta",
     "TensorRow",
     "TopK",
     "UpdateStats",
+    "ZerothOrderSGD",
     "apply_",
     "apply_checkpoint",
     "checkpoint_stats",
     "extract",
     "extract_checkpoint",
+    "importance",
     "kth_largest_abs",
     "load",
+    "masked_perturb_",
     "merge",
     "merge_checkpoints",
     "save",
+    "ssd_dampen_",
     "tensor_seed",
     "topk_abs",
     "update_stats",
@@ -89,6 +100,11 @@ def _same_layout(function: str, reference, reference_name: str, other, other_nam
 
 def _index_dtype(numel: int) -> str:
     return "int32" if numel <= _INT32_POSITIONS else "int64"
+
+
+def _bitmask_is_smaller(numel: int, nnz: int) -> bool:
+    """Whether a bitmask (numel / 8 bytes) is smaller than the positions' list (4 or 8 bytes each)."""
+    return (numel + 7) // 8 < nnz * (4 if numel <= _INT32_POSITIONS else 8)
 
 
 def _fresh_or_given_seed(function: str, seed: Any) -> int:
@@ -285,7 +301,7 @@ def extract(base, tuned, *, k: int | None = None, density: float | None = None, 
     nnz = plan.nnz
     values = empty_like(base, (nnz,), value_dtype)
     mask_bytes = (numel + 7) // 8
-    if encoding == "bitmask" or (encoding == "auto" and mask_bytes < nnz * (4 if numel <= _INT32_POSITIONS else 8)):
+    if encoding == "bitmask" or (encoding == "auto" and _bitmask_is_smaller(numel, nnz)):
         bitmask = empty_like(base, (mask_bytes,), "uint8")
         plan.write_bitmask(bitmask, values)
         return SparseDelta(shape, dtype, values, bitmask=bitmask)
@@ -522,3 +538,16 @@ from ._sparse_checkpoint import (  # noqa: E402
     save,
     tensor_seed,
 )
+
+# Training and unlearning on masked coordinates.
+from ._sparse_mask import Mask  # noqa: E402
+from ._sparse_updates import importance, masked_perturb_, ssd_dampen_  # noqa: E402
+
+
+def __getattr__(name: str):
+    # The optimizers subclass torch.optim.Optimizer: importing them imports torch, on first use only.
+    if name in ("MaskedAdam", "ZerothOrderSGD"):
+        from . import _sparse_optim
+
+        return getattr(_sparse_optim, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
