@@ -171,11 +171,10 @@ class Mask:
     # ---- Use -------------------------------------------------------------------------------------
 
     def _check_target(self, function: str, W):
-        if not (is_tensor(W) or isinstance(W, np.ndarray)):
-            raise TypeError(f"{function}: 'W' must be a numpy array or a torch tensor, got {type(W).__name__}")
+        W = sparse._weights(function, "W", W)
         if tuple(W.shape) != self.shape:
             raise ValueError(f"{function}: 'W' must have the mask's shape {self.shape}, got {tuple(W.shape)}")
-        return sparse._weights(function, "W", W)
+        return W
 
     def gather(self, W):
         """The masked values of W as a compact (nnz,) array of W's dtype, in ascending position order."""

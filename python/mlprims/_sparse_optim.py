@@ -33,7 +33,7 @@ def _mask_list(function: str, params: list, masks: Any) -> list:
         raise TypeError(f"{function}: 'masks' must be a list (in parameter order) or a dict keyed by parameter, got "
                         f"{type(masks).__name__}")
     for i, p in enumerate(params):
-        _writable_weights(function, f"params[{i}]", p)
+        _writable_weights(function, f"params[{i}]", p, contiguous_only=True)
     return [check_mask(function, f"masks[{i}]", m, tuple(p.shape)) for i, (p, m) in enumerate(zip(params, masks))]
 
 
@@ -143,10 +143,10 @@ class MaskedAdam(torch.optim.Optimizer):
                 if p.grad.is_sparse:
                     raise TypeError("sparse.MaskedAdam: torch sparse gradients are not supported")
                 work.append((group, p, p.grad.detach().contiguous()))
-        bad = [i for i, (_, p, grad) in enumerate(work)
-               if _core.sparse.count_nonfinite(grad, *support_of(self._masks[p])) > 0]
+        number = {id(p): i for i, p in enumerate(_all_parameters(self))}
+        bad = [number[id(p)] for _, p, grad in work if _core.sparse.count_nonfinite(grad, *support_of(self._masks[p])) > 0]
         if bad:
-            names = ", ".join(f"parameter {_all_parameters(self).index(work[i][1])}" for i in bad)
+            names = ", ".join(f"parameter {i}" for i in bad)
             raise ValueError(f"sparse.MaskedAdam.step: non-finite masked gradients in {names}; nothing was updated")
         for group, p, grad in work:
             state = self.state[p]
@@ -187,7 +187,7 @@ class MaskedAdam(torch.optim.Optimizer):
         for p in params:
             state = self.state.get(p, {})
             if "exp_avg" in state and state["exp_avg"].numel() != self._nnz(p):
-                raise ValueError(f"{function}: the moments of parameter {params.index(p)} do not match its mask")
+                raise ValueError(f"{function}: the moments of a parameter do not match its mask")
 
 
 class ZerothOrderSGD(torch.optim.Optimizer):
@@ -209,6 +209,11 @@ class ZerothOrderSGD(torch.optim.Optimizer):
     run is reproducible from ``seed``. Restoring theta rounds (see :func:`masked_perturb_`): in
     float32 it is exact but for about one coordinate in 2^24. ``last_projected_grad`` holds the
     latest g; the step returns l+.
+
+    16-bit parameters: theta + eps z is rounded to the parameter's dtype, so eps must be well above
+    the weights' spacing (|theta| 2^-8 for bfloat16, 2^-11 for float16) for l+ - l- to measure the
+    directional derivative; at MeZO's eps = 1e-3 on weights of order 1 it does not. Train float32
+    (or float64) parameters, or a float32 copy of the masked coordinates.
 
     Examples
     --------

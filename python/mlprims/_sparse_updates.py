@@ -18,26 +18,36 @@ from ._validation import UINT64_MAX, check_callable, check_integer, check_real
 __all__ = ["importance", "masked_perturb_", "ssd_dampen_"]
 
 
-def _writable_weights(function: str, name: str, W):
-    """W's own storage (torch tensors detached: the update is in place, like one through p.data),
-    which must be a C-contiguous float16/bfloat16/float32/float64 array in CPU memory."""
+def _writable_weights(function: str, name: str, W, *, contiguous_only: bool = False):
+    """The array to update for W: W's own storage (torch tensors detached: the update is in place,
+    like one through p.data) or, for a strided W, a C-contiguous copy to write back with
+    :func:`_write_back` (``contiguous_only``: a strided W is a ValueError instead). W must be a
+    float16/bfloat16/float32/float64 numpy array or torch CPU tensor."""
     if not (is_tensor(W) or isinstance(W, np.ndarray)):
         raise TypeError(f"{function}: '{name}' must be a numpy array or a torch tensor (updated in place), got "
                         f"{type(W).__name__}")
     if dtype_name(W) not in sparse._STORED:
         raise TypeError(f"{function}: '{name}' must have dtype {', '.join(sparse._STORED)}, got {dtype_name(W)}")
     storage = W.detach() if is_tensor(W) else W
-    contiguous = storage.is_contiguous() if is_tensor(storage) else storage.flags.c_contiguous
-    if not contiguous:
-        raise ValueError(f"{function}: '{name}' must be C-contiguous (it is updated in place)")
     if is_tensor(storage) and storage.device.type != "cpu":
         raise TypeError(f"{function}: '{name}' must be in CPU memory (the CUDA back end of sparse is not built yet), "
                         f"got a tensor on {storage.device}")
-    return storage
+    contiguous = storage.is_contiguous() if is_tensor(storage) else storage.flags.c_contiguous
+    if not contiguous and contiguous_only:
+        raise ValueError(f"{function}: '{name}' must be C-contiguous (it is updated in place)")
+    return storage if contiguous else sparse._contiguous(storage)
 
 
-def _parameter_list(function: str, params, masks) -> list:
-    """[(storage, mask or None)] for one tensor or a list, with masks None, one Mask, or a list."""
+def _write_back(W, storage) -> None:
+    """Copies an update made on a contiguous copy (see _writable_weights) into W."""
+    own = W.detach() if is_tensor(W) else W
+    if storage is not own and not (is_tensor(W) and storage.data_ptr() == own.data_ptr()):
+        own[...] = storage
+
+
+def _parameter_list(function: str, params, masks) -> tuple[list, list]:
+    """The parameters (one tensor or an iterable of them) as a list, and [(storage, mask or None)]
+    for them, with masks None, one Mask, or a list."""
     single = is_tensor(params) or isinstance(params, np.ndarray)
     params = [params] if single else list(params)
     if masks is None:
@@ -49,8 +59,8 @@ def _parameter_list(function: str, params, masks) -> list:
     if len(masks) != len(params):
         raise ValueError(f"{function}: 'masks' must have one entry (a Mask or None) per parameter ({len(params)}), "
                          f"got {len(masks)}")
-    return [(_writable_weights(function, f"params[{i}]", p), check_mask(function, f"masks[{i}]", m, tuple(p.shape)))
-            for i, (p, m) in enumerate(zip(params, masks))]
+    return params, [(_writable_weights(function, f"params[{i}]", p), check_mask(function, f"masks[{i}]", m, tuple(p.shape)))
+                    for i, (p, m) in enumerate(zip(params, masks))]
 
 
 def _check_seed(function: str, seed: Any) -> int:
@@ -99,8 +109,10 @@ def masked_perturb_(params, masks, seed: int, scale: float):
     True
     """
     function = "sparse.masked_perturb_"
-    pairs = _parameter_list(function, params, masks)
+    listed, pairs = _parameter_list(function, params, masks)
     perturb_each(pairs, _check_seed(function, seed), check_real(function, "scale", scale, finite=True))
+    for W, (storage, _) in zip(listed, pairs):
+        _write_back(W, storage)
     return params
 
 
@@ -137,7 +149,9 @@ def ssd_dampen_(param, importance_forget, importance_retain, *, alpha: float = 1
         retain = retain.to(forget.dtype) if is_tensor(retain) else retain.astype(forget.dtype)
     alpha = check_real(function, "alpha", alpha, minimum=0.0, finite=True)
     lam = check_real(function, "lam", lam, minimum=0.0, finite=True)
-    return int(_core.sparse.ssd_dampen(storage, forget, retain, alpha=alpha, lam=lam))
+    selected = int(_core.sparse.ssd_dampen(storage, forget, retain, alpha=alpha, lam=lam))
+    _write_back(param, storage)
+    return selected
 
 
 def importance(model, loader, loss_fn) -> dict:

@@ -44,6 +44,9 @@ class Case:
     """Takes 0-d values only (no DLPack objects)."""
     cpu_only: bool = False
     """No CUDA back end yet: CUDA inputs are a TypeError, tested on their own (test_ot.py)."""
+    wide_floats_only: bool = False
+    """float16/bfloat16 inputs cannot carry the computation (MeZO's perturbation of 1e-3 is below
+    their spacing), so they are not compared with the float64 result."""
 
     def __str__(self) -> str:
         return self.name
@@ -109,11 +112,57 @@ _TUNED = np.array([[1.0, 2, 0, 1], [-2, 0, -1, 5]])
 _TUNED2 = np.array([[3.0, -2, 1, 3], [2, -1, -1, 2]])
 
 
+def _own_copy(W):
+    """A writable copy of an input for the in-place functions (a list or DLPack object cannot be
+    updated in place)."""
+    W = array_rules.as_floating("test", "W", W, stored=("float16", "bfloat16", "float32", "float64"))
+    return W.clone() if array_rules.is_tensor(W) else np.array(W, copy=True)
+
+
 def _sparse_apply(base, tuned):
-    """apply_ updates its own copy of base (a list or DLPack object cannot be updated in place)."""
-    W = array_rules.as_floating("test", "W", base, stored=("float16", "bfloat16", "float32", "float64"))
-    W = W.clone() if array_rules.is_tensor(W) else np.array(W, copy=True)
-    return sparse.apply_(W, sparse.extract(base, tuned, k=3), alpha=0.5)
+    return sparse.apply_(_own_copy(base), sparse.extract(base, tuned, k=3), alpha=0.5)
+
+
+def _perturb(W):
+    W = _own_copy(W)
+    return sparse.masked_perturb_(W, sparse.Mask.below(W, 2.5), seed=3, scale=0.5)
+
+
+def _ssd(W, forget, retain):
+    W = _own_copy(W)
+    sparse.ssd_dampen_(W, forget, retain, alpha=1.5, lam=0.5)
+    return W
+
+
+def _masked_adam_step(w, g):
+    import torch
+
+    parameter = torch.nn.Parameter(w.clone())
+    parameter.grad = g.clone()
+    sparse.MaskedAdam([parameter], [sparse.Mask.above(w, 1.5)], lr=0.5, weight_decay=0.1).step()
+    return parameter.detach()
+
+
+def _masked_adam_reference(w, g):
+    """The first AdamW step on the masked coordinates: decay, then lr * g / (|g| + eps)."""
+    update = w * (1 - 0.5 * 0.1) - 0.5 * g / (np.abs(g) + 1e-8)
+    return np.where(np.abs(w) > 1.5, update, w)
+
+
+def _zeroth_order_step(w):
+    import torch
+
+    parameter = torch.nn.Parameter(w.clone())
+    sparse.ZerothOrderSGD([parameter], lr=0.1, eps=1e-3, seed=5).step(lambda: float((parameter.double() ** 2).sum()))
+    return parameter.detach()
+
+
+def _zeroth_order_reference(w):
+    """One MeZO step on sum(w^2): the projected gradient 2 w.z (exact for a quadratic) along z."""
+    from mlprims._native import _core
+
+    z = sparse.masked_perturb_(np.zeros(w.shape), None, seed=_core.sparse.stream_seed(5, 0), scale=1.0)
+    return w - 0.1 * 2 * np.sum(w * z) * z
 
 
 CASES = [
@@ -169,6 +218,18 @@ CASES = [
          lambda r, to64: (r,), cpu_only=True),
     Case("sparse.update_stats", {"base": _BASE, "tuned": _TUNED}, lambda base, tuned: sparse.update_stats(base, tuned),
          lambda r: (), lambda r, to64: (r.changed, r.max_abs, r.mean_abs), cpu_only=True),
+    Case("sparse.Mask.gather", {"W": _BASE}, lambda W: sparse.Mask.below(W, 2.5).gather(W), _arrays, _same,
+         output_dtypes=(SAME_AS_INPUT,), integers=False, cpu_only=True),
+    Case("sparse.masked_perturb_", {"W": _BASE}, _perturb, _arrays, _same, output_dtypes=(SAME_AS_INPUT,),
+         integers=False, cpu_only=True),
+    Case("sparse.ssd_dampen_", {"W": _BASE, "forget": np.abs(_TUNED) + 1, "retain": np.abs(_TUNED2)}, _ssd, _arrays,
+         _same, output_dtypes=(SAME_AS_INPUT,), integers=False, cpu_only=True),
+    Case("sparse.MaskedAdam", {"w": np.array([1.0, -2, 0, 3, 1, 2]), "g": _G[3]}, _masked_adam_step, _arrays, _same,
+         output_dtypes=(SAME_AS_INPUT,), integers=False, torch_only=True, cpu_only=True,
+         reference=_masked_adam_reference),
+    Case("sparse.ZerothOrderSGD", {"w": np.array([1.0, -2, 0, 3, 1, 2])}, _zeroth_order_step, _arrays, _same,
+         output_dtypes=(SAME_AS_INPUT,), integers=False, torch_only=True, cpu_only=True, wide_floats_only=True,
+         reference=_zeroth_order_reference),
     Case("lowrank.truncated_svd", {"W": _W}, lambda W: lowrank.truncated_svd(W, 2),
          lambda r: (r.left, r.right, r.singular_values), _factors),
     Case("lowrank.weighted_svd(row_weights)", {"W": _W, "d": np.array([1.0, 2, 3, 1, 2, 4])},
