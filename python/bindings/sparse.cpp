@@ -309,7 +309,8 @@ void register_sparse(py::module_& m) {
          py::handle exp_avg_sq, double lr, double beta1, double beta2, double eps, double weight_decay,
          std::int64_t step) {
         const char* function = "sparse.MaskedAdam";
-        const ImportedTensor p = import_tensor(param, function, "param", 0), g = import_tensor(grad, function, "grad", 0),
+        const ImportedTensor p = import_tensor(param, function, "param", 0),
+                             g = import_tensor(grad, function, "grad", 0),
                              m1 = import_tensor(exp_avg, function, "exp_avg", 0),
                              m2 = import_tensor(exp_avg_sq, function, "exp_avg_sq", 0);
         const ImportedSupport s = import_support(encoding, positions, function);
@@ -317,9 +318,9 @@ void register_sparse(py::module_& m) {
         py::gil_scoped_release release;
         sparse::masked_adam_step(p.view(), g.view(), s.support, m1.view(), m2.view(), options);
       },
-      py::arg("param"), py::arg("grad"), py::arg("encoding"), py::arg("positions"), py::kw_only(),
-      py::arg("exp_avg"), py::arg("exp_avg_sq"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"),
-      py::arg("weight_decay"), py::arg("step"));
+      py::arg("param"), py::arg("grad"), py::arg("encoding"), py::arg("positions"), py::kw_only(), py::arg("exp_avg"),
+      py::arg("exp_avg_sq"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
+      py::arg("step"));
   m.def(
       "masked_perturb",
       [](py::handle param, const std::string& encoding, py::handle positions, std::uint64_t seed, double scale,
@@ -332,7 +333,8 @@ void register_sparse(py::module_& m) {
       py::arg("param"), py::arg("encoding"), py::arg("positions"), py::kw_only(), py::arg("seed"), py::arg("scale"),
       py::arg("decay") = 1.0);
   m.def(
-      "stream_seed", [](std::uint64_t seed, std::uint64_t stream) { return mlprims::detail::counter_bits(seed, stream); },
+      "stream_seed",
+      [](std::uint64_t seed, std::uint64_t stream) { return mlprims::detail::counter_bits(seed, stream); },
       py::arg("seed"), py::arg("stream"),
       "The seed of stream `stream` derived from `seed` (SplitMix64's output `stream` of `seed`).");
   m.def(

@@ -113,7 +113,6 @@ struct MergeOptions {
 void merge(const TensorView& base, const std::vector<TensorView>& tuned, const MergeOptions& options,
            const TensorView& out);
 
-
 // ---- Training on masked coordinates -------------------------------------------------------------
 // A Support names the coordinates of a tensor of `numel` elements that a masked operation touches:
 // ascending positions (int32/int64), a bitmask (uint8, the layout of apply_bitmask), or all of
@@ -175,8 +174,7 @@ void masked_adam_step(const TensorView& param, const TensorView& grad, const Sup
 // param[p] = decay * param[p] + scale * z(seed, p) on the masked coordinates, computed in float64
 // and rounded once. z(seed, p) is a standard normal that depends only on (seed, p): the same for
 // any mask, chunking, thread count or device, regenerated on every call and never stored.
-void masked_perturb(const TensorView& param, const Support& mask, std::uint64_t seed, double scale,
-                    double decay = 1.0);
+void masked_perturb(const TensorView& param, const Support& mask, std::uint64_t seed, double scale, double decay = 1.0);
 // The z(seed, p) of masked_perturb.
 double position_normal(std::uint64_t seed, std::int64_t position);
 

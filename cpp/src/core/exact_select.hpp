@@ -84,7 +84,8 @@ std::vector<std::int64_t> count_kept_per_chunk(std::int64_t n, const Keep& keep)
     for (std::int64_t i = c * kSelectChunk; i < end; ++i) kept += keep(i);
     before[static_cast<std::size_t>(c + 1)] = kept;
   });
-  for (std::int64_t c = 0; c < chunks; ++c) before[static_cast<std::size_t>(c + 1)] += before[static_cast<std::size_t>(c)];
+  for (std::int64_t c = 0; c < chunks; ++c)
+    before[static_cast<std::size_t>(c + 1)] += before[static_cast<std::size_t>(c)];
   return before;
 }
 

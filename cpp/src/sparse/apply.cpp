@@ -49,8 +49,8 @@ void apply(const char* function, const TensorView& weights, const Support& mask,
            double alpha) {
   check_weights_and_values(function, weights, values);
   check_alpha(function, alpha);
-  const detail::MaskedPositions positions(mask, weights.numel(),
-                                          {function, mask.encoding == Support::Encoding::kBitmask ? "bitmask" : "indices"});
+  const detail::MaskedPositions positions(
+      mask, weights.numel(), {function, mask.encoding == Support::Encoding::kBitmask ? "bitmask" : "indices"});
   detail::require_vector(values, positions.nnz(), {function, "values"});
   visit_weights_and_values(weights, values, [&](auto* w, auto* v) {
     using W = std::remove_pointer_t<decltype(w)>;

@@ -29,7 +29,8 @@ void check_options(const AdamOptions& o) {
   if (!(o.beta1 >= 0.0 && o.beta1 < 1.0)) fail("betas[0]", "in [0, 1)", o.beta1);
   if (!(o.beta2 >= 0.0 && o.beta2 < 1.0)) fail("betas[1]", "in [0, 1)", o.beta2);
   if (!(std::isfinite(o.eps) && o.eps >= 0.0)) fail("eps", "finite and >= 0", o.eps);
-  if (!(std::isfinite(o.weight_decay) && o.weight_decay >= 0.0)) fail("weight_decay", "finite and >= 0", o.weight_decay);
+  if (!(std::isfinite(o.weight_decay) && o.weight_decay >= 0.0))
+    fail("weight_decay", "finite and >= 0", o.weight_decay);
   if (o.step < 1) fail("step", ">= 1", static_cast<double>(o.step));
 }
 
@@ -91,7 +92,8 @@ void masked_adam_step(const TensorView& param, const TensorView& grad, const Sup
       const double gradient = to_double(g[p]);
       double weight = to_double(w[p]);
       if (decays) weight *= decay;
-      const M m_new = static_cast<M>(static_cast<double>(m[j]) + one_minus_beta1 * (gradient - static_cast<double>(m[j])));
+      const M m_new =
+          static_cast<M>(static_cast<double>(m[j]) + one_minus_beta1 * (gradient - static_cast<double>(m[j])));
       const M v_new = static_cast<M>(options.beta2 * static_cast<double>(v[j]) + one_minus_beta2 * gradient * gradient);
       m[j] = m_new;
       v[j] = v_new;

@@ -34,7 +34,8 @@ ThresholdSelection::ThresholdSelection(const TensorView& x, double threshold, bo
   detail::require_weights(x, {kFunction, "W"});
   if (std::isnan(threshold)) throw ValueError(std::string(kFunction) + ": 'threshold' must not be NaN");
   visit_values(x_, [&](const auto* x_data) {
-    selected_before_ = mlprims::detail::count_kept_per_chunk(x_.numel(), [&](std::int64_t i) { return is_selected(x_data, i, threshold_, below_); });
+    selected_before_ = mlprims::detail::count_kept_per_chunk(
+        x_.numel(), [&](std::int64_t i) { return is_selected(x_data, i, threshold_, below_); });
   });
 }
 
