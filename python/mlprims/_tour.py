@@ -381,6 +381,62 @@ def _tour_sparse(rng: np.random.Generator, quick: bool) -> None:
     os.rmdir(folder)
 
 
+def _tour_sparse_training(rng: np.random.Generator, quick: bool) -> None:
+    torch = _try_import("torch")
+    _section("sparse training: fine-tune an MLP densely, then train only the 30% largest entries of its delta "
+             "from the base with MaskedAdam")
+    if torch is None:
+        print("  torch not installed (pip install torch): MaskedAdam is a torch optimizer")
+        return
+    torch.manual_seed(int(rng.integers(2**31)))
+    width, steps = (32, 200) if quick else (128, 400)
+    X = torch.randn(4096, 16)
+
+    def mlp():
+        return torch.nn.Sequential(torch.nn.Linear(16, width), torch.nn.Tanh(), torch.nn.Linear(width, 1))
+
+    with torch.no_grad():
+        y = mlp()(X) + 0.2 * torch.randn(4096, 1)
+    base = {name: w.clone() for name, w in mlp().state_dict().items()}
+
+    def train(make_optimizer, count):
+        model = mlp()
+        model.load_state_dict(base)
+        optimizer = make_optimizer(model)
+        for _ in range(count):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model(X), y).backward()
+            optimizer.step()
+        with torch.no_grad():
+            return model, optimizer, float(torch.nn.functional.mse_loss(model(X), y))
+
+    dense, dense_opt, dense_loss = train(lambda m: torch.optim.AdamW(m.parameters(), lr=1e-2, weight_decay=0.0), steps)
+    masks = [sparse.Mask.from_delta(sparse.extract(base[name], p.detach(), density=0.3))
+             for name, p in dense.named_parameters()]
+    _, masked_opt, masked_loss = train(lambda m: sparse.MaskedAdam(list(m.parameters()), masks, lr=1e-2,
+                                                                   weight_decay=0.0), 3 * steps)
+    dense_state = sum(t.nbytes for s in dense_opt.state.values() for k, t in s.items() if k.startswith("exp_avg"))
+    masked_state = sum(t.nbytes for s in masked_opt.state.values() for k, t in s.items() if k.startswith("exp_avg"))
+    mask_bytes = sum(m.nbytes for m in masks)
+    print(f"  loss: dense AdamW {dense_loss:.4f} ({steps} steps), masked 30% {masked_loss:.4f} ({3 * steps} steps); "
+          f"optimizer state {masked_state:,} B + masks {mask_bytes:,} B vs AdamW {dense_state:,} B")
+
+    n = 1_000_000 if quick else 10_000_000
+    p = torch.nn.Parameter(torch.randn(n))
+    p.grad = torch.randn(n)
+    selected = torch.rand(n) < 0.05
+    mask = sparse.Mask.from_bool(selected)
+    ours = sparse.MaskedAdam([p], [mask])
+    theirs = torch.optim.AdamW([p])
+    dense_mask = selected.float()
+    ours.step()
+    theirs.step()
+    _, ours_s = _timed(ours.step)
+    _, theirs_s = _timed(lambda: (p.grad.mul_(dense_mask), theirs.step()))
+    print(f"  one step on {n:,} weights, 5% masked: MaskedAdam {ours_s * 1e3:.1f} ms, torch AdamW with a masked "
+          f"gradient {theirs_s * 1e3:.1f} ms ({theirs_s / ours_s:.1f}x)")
+
+
 def run(quick: bool = False) -> None:
     info = mlprims.build_info()
     print(f"mlprims {info['version']} | BLAS: {info['blas']} | threads: {info['threads']}")
@@ -395,3 +451,4 @@ def run(quick: bool = False) -> None:
     _tour_lowrank_elementwise(rng, quick)
     _tour_ot(rng, quick)
     _tour_sparse(rng, quick)
+    _tour_sparse_training(rng, quick)
