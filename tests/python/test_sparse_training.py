@@ -537,3 +537,30 @@ def test_training_the_mask_of_a_dense_fine_tune_reaches_its_loss():
     for (name, p), mask in zip(masked.named_parameters(), masks):  # nothing outside the mask moved
         outside = ~mask.to_bool()
         assert torch.equal(p.detach()[outside], base_state[name][outside])
+
+
+@pytest.mark.cuda
+def test_cuda_parameters_and_masks_are_a_type_error_until_the_cuda_back_end_exists():
+    w = torch.nn.Parameter(torch.zeros(8, device="cuda"))
+    mask = sparse.Mask.from_bool(torch.arange(8) < 3)
+    with pytest.raises(TypeError, match="CPU memory"):
+        sparse.MaskedAdam([w], [mask])
+    with pytest.raises(TypeError, match="CPU memory"):
+        sparse.masked_perturb_(w, mask, seed=0, scale=1.0)
+    with pytest.raises(TypeError, match="CPU memory"):
+        sparse.Mask.from_bool(torch.ones(8, dtype=torch.bool, device="cuda"))
+    with pytest.raises(TypeError, match="CPU memory"):
+        sparse.ssd_dampen_(w, torch.ones(8, device="cuda"), torch.ones(8, device="cuda"))
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0)])
+def test_empty_parameters_and_masks(shape):
+    w = torch.nn.Parameter(torch.zeros(shape))
+    mask = sparse.Mask.from_bool(torch.zeros(shape, dtype=torch.bool))
+    assert mask.nnz == 0 and mask.density == 0.0
+    opt = sparse.MaskedAdam([w], [mask])
+    w.grad = torch.zeros(shape)
+    opt.step()
+    sparse.masked_perturb_(w, mask, seed=0, scale=1.0)
+    assert sparse.ssd_dampen_(w, torch.zeros(shape), torch.zeros(shape)) == 0
+    assert mask.gather(w).shape == (0,)
