@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/counter_random.hpp"
@@ -274,26 +275,22 @@ void register_sparse(py::module_& m) {
       },
       py::arg("encoding"), py::arg("positions"), py::arg("numel"),
       "The number of coordinates of a support, after checking it against a tensor of numel elements.");
-  m.def(
-      "gather",
-      [](py::handle W, const std::string& encoding, py::handle positions, py::handle values) {
-        const ImportedTensor w = import_tensor(W, "sparse.Mask.gather", "W", 0),
-                             v = import_tensor(values, "sparse.Mask.gather", "values", 0);
-        const ImportedSupport s = import_support(encoding, positions, "sparse.Mask.gather");
-        py::gil_scoped_release release;
-        sparse::gather(w.view(), s.support, v.view());
-      },
-      py::arg("W"), py::arg("encoding"), py::arg("positions"), py::arg("values"));
-  m.def(
-      "scatter",
-      [](py::handle W, const std::string& encoding, py::handle positions, py::handle values) {
-        const ImportedTensor w = import_tensor(W, "sparse.Mask.scatter_", "W", 0),
-                             v = import_tensor(values, "sparse.Mask.scatter_", "values", 0);
-        const ImportedSupport s = import_support(encoding, positions, "sparse.Mask.scatter_");
-        py::gil_scoped_release release;
-        sparse::scatter(w.view(), s.support, v.view());
-      },
-      py::arg("W"), py::arg("encoding"), py::arg("positions"), py::arg("values"));
+  // gather and scatter: the compact values of W's masked coordinates moved out of or into W.
+  using MoveValues = void (*)(const TensorView&, const sparse::Support&, const TensorView&);
+  for (const auto& [name, function, move] :
+       {std::tuple{"gather", "sparse.Mask.gather", MoveValues{&sparse::gather}},
+        std::tuple{"scatter", "sparse.Mask.scatter_", MoveValues{&sparse::scatter}}}) {
+    m.def(
+        name,
+        [function = function, move = move](py::handle W, const std::string& encoding, py::handle positions,
+                                           py::handle values) {
+          const ImportedTensor w = import_tensor(W, function, "W", 0), v = import_tensor(values, function, "values", 0);
+          const ImportedSupport s = import_support(encoding, positions, function);
+          py::gil_scoped_release release;
+          move(w.view(), s.support, v.view());
+        },
+        py::arg("W"), py::arg("encoding"), py::arg("positions"), py::arg("values"));
+  }
   m.def(
       "count_nonfinite",
       [](py::handle values, const std::string& encoding, py::handle positions) {

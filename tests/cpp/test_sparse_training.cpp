@@ -18,7 +18,9 @@ using mlprims::DType;
 using mlprims::TensorView;
 using mlprims::sparse::Support;
 
-TensorView f64(std::vector<double>& v) { return TensorView(v.data(), DType::kFloat64, {static_cast<std::int64_t>(v.size())}); }
+TensorView f64(std::vector<double>& v) {
+  return TensorView(v.data(), DType::kFloat64, {static_cast<std::int64_t>(v.size())});
+}
 TensorView i64(std::vector<std::int64_t>& v) {
   return TensorView(v.data(), DType::kInt64, {static_cast<std::int64_t>(v.size())});
 }
@@ -92,13 +94,13 @@ TEST(MaskedAdam, EqualsDenseAdamWOnTheMaskAndLeavesTheRestUntouched) {
 TEST(MaskedAdam, RejectsMomentsOfTheWrongLength) {
   std::vector<double> param(10, 1.0), grad(10, 1.0), m(3, 0.0), v(4, 0.0);
   std::vector<std::int64_t> positions = {1, 4, 7, 8};
-  EXPECT_THROW(mlprims::sparse::masked_adam_step(f64(param), f64(grad), Support{Support::Encoding::kIndices, i64(positions)},
-                                                 f64(m), f64(v), {}),
+  EXPECT_THROW(mlprims::sparse::masked_adam_step(
+                   f64(param), f64(grad), Support{Support::Encoding::kIndices, i64(positions)}, f64(m), f64(v), {}),
                mlprims::ValueError);
   std::vector<std::int64_t> unordered = {4, 1};
   std::vector<double> m2(2), v2(2);
-  EXPECT_THROW(mlprims::sparse::masked_adam_step(f64(param), f64(grad), Support{Support::Encoding::kIndices, i64(unordered)},
-                                                 f64(m2), f64(v2), {}),
+  EXPECT_THROW(mlprims::sparse::masked_adam_step(
+                   f64(param), f64(grad), Support{Support::Encoding::kIndices, i64(unordered)}, f64(m2), f64(v2), {}),
                mlprims::ValueError);
 }
 
