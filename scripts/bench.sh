@@ -24,6 +24,7 @@ mkdir -p bench/results
 checkpoint_size=1.0
 [ ${#quick[@]} -gt 0 ] && checkpoint_size=0.05
 "$VENV/bin/python" bench/python/sparse_checkpoint.py --gigabytes "$checkpoint_size" --out "bench/results/${stamp}-sparse-checkpoint.json"
+"$VENV/bin/python" bench/python/sparse_training.py "${quick[@]}" --out "bench/results/${stamp}-sparse-training.json"
 
 BUILD="$ROOT/build/cpp-bench"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DPython_EXECUTABLE="$VENV/bin/python" -DMLPRIMS_CUDA=OFF \
