@@ -53,9 +53,8 @@ void apply(const char* function, const TensorView& weights, const Support& mask,
       mask, weights.numel(), {function, mask.encoding == Support::Encoding::kBitmask ? "bitmask" : "indices"});
   detail::require_vector(values, positions.nnz(), {function, "values"});
   visit_weights_and_values(weights, values, [&](auto* w, auto* v) {
-    using W = std::remove_pointer_t<decltype(w)>;
-    positions.for_each([&](std::int64_t p, std::int64_t j) {
-      w[p] = round_from_double<W>(to_double(w[p]) + alpha * to_double(v[j]));
+    detail::update_each(w, positions, [&](double* weight, const std::int64_t*, std::int64_t first, int count) {
+      for (int i = 0; i < count; ++i) weight[i] += alpha * to_double(v[first + i]);
     });
   });
 }

@@ -36,10 +36,10 @@ void masked_perturb(const TensorView& param, const Support& mask, std::uint64_t 
   mlprims::detail::visit_float_type(param.dtype(), [&](auto tag) {
     using P = decltype(tag);
     P* w = param.data_as<P>();
-    positions.for_each(
-        [&](std::int64_t p, std::int64_t) {
-          w[p] = mlprims::detail::round_from_double<P>(decay * mlprims::detail::to_double(w[p]) +
-                                                       scale * position_normal(seed, p));
+    detail::update_each(
+        w, positions,
+        [&](double* weight, const std::int64_t* p, std::int64_t, int count) {
+          for (int i = 0; i < count; ++i) weight[i] = decay * weight[i] + scale * position_normal(seed, p[i]);
         },
         std::int64_t{1} << 13);
   });
