@@ -667,6 +667,21 @@ def grid(n: int, quick: bool) -> dict:
     return {"extract": KINDS, "apply": ("gaussian",), "topk": ("gaussian",), "merge": KINDS}
 
 
+def start_run(args) -> tuple:
+    """Threads, seeds and the machine line shared by the sparse benchmarks: returns (sizes,
+    repeats, start time, machine description) for --n/--quick/--repeats/--threads."""
+    mlprims.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    sizes = [int(n) for n in (args.n or ([1e5, 1e6] if args.quick else [1e6, 1e7, 1e8]))]
+    repeats = 2 if args.quick and args.repeats == 5 else args.repeats
+    started = time.perf_counter()
+    meta = machine(args.threads)
+    print(json.dumps({k: meta[k] for k in ("cpu", "cpus", "threads", "versions")}), flush=True)
+    return sizes, repeats, started, meta
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="CI smoke run: n = 1e5 and 1e6, every row, < 30 s")
@@ -685,16 +700,7 @@ def main() -> None:
         what, n, dtype_name, density = args.memory_probe
         memory_probe(what, int(float(n)), dtype_name, float(density), args.threads)
         return
-    mlprims.set_num_threads(args.threads)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    np.random.seed(0)
-    sizes = [int(n) for n in (args.n or ([1e5, 1e6] if args.quick else [1e6, 1e7, 1e8]))]
-    repeats = 2 if args.quick and args.repeats == 5 else args.repeats
-
-    started = time.perf_counter()
-    meta = machine(args.threads)
-    print(json.dumps({k: meta[k] for k in ("cpu", "cpus", "threads", "versions")}), flush=True)
+    sizes, repeats, started, meta = start_run(args)
     notes = []
     rows, memory = [], []
 

@@ -83,7 +83,6 @@ import sys
 import time
 from pathlib import Path
 
-import mlprims
 import numpy as np
 import torch
 from mlprims import sparse
@@ -547,16 +546,7 @@ def main() -> None:
     if args.table:
         print(table(args.table))
         return
-    mlprims.set_num_threads(args.threads)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    np.random.seed(0)
-    sizes = [int(n) for n in (args.n or ([1e5, 1e6] if args.quick else [1e6, 1e7, 1e8]))]
-    repeats = 2 if args.quick and args.repeats == 5 else args.repeats
-
-    started = time.perf_counter()
-    meta = machine(args.threads)
-    print(json.dumps({k: meta[k] for k in ("cpu", "cpus", "threads", "versions")}), flush=True)
+    sizes, repeats, started, meta = bench.start_run(args)
     rows, memory = [], []
     for n in sizes:
         for dtype_name, dtype in DTYPES.items():
