@@ -162,11 +162,15 @@ def test_masked_adam_equals_torch_adamw_in_float64_and_leaves_the_rest_bit_for_b
     assert opt.state[p]["exp_avg"].shape == (int(selected.sum()),)
 
 
+@pytest.mark.parametrize("encoding", ["bitmask", "indices"])
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
-def test_masked_adam_step_is_within_one_rounding_of_the_float32_reference(dtype):
+def test_masked_adam_step_is_within_one_rounding_of_the_float32_reference(dtype, encoding):
     shape = (64, 64)
     rng = np.random.default_rng(8)
-    mask, selected = random_mask(shape, 0.2, seed=9)
+    mask, selected = random_mask(shape, 0.2, seed=9)  # 819 coordinates: several blocks of 256
+    if encoding == "indices":
+        mask = sparse.Mask(shape, indices=torch.from_numpy(np.flatnonzero(selected).astype(np.int32)))
+    assert mask.encoding == encoding
     keep = torch.from_numpy(selected)
     p = torch.nn.Parameter(round_to(rng.standard_normal(shape) * 0.1, dtype))
     opt = sparse.MaskedAdam([p], [mask], lr=1e-2, weight_decay=0.01)
@@ -280,6 +284,27 @@ def test_masked_adam_bad_input_is_a_clear_error():
 
 
 # --- masked_perturb_ ------------------------------------------------------------------------------
+
+
+def test_bfloat16_perturbation_in_blocks_is_the_same_z_rounded_once_for_every_encoding():
+    """16-bit weights take the blocked path (256 coordinates a block): every encoding, both index
+    types and several blocks per chunk give z rounded once to bfloat16, and nothing else moves."""
+    n = 200_000
+    dense = sparse.masked_perturb_(np.zeros(n), None, seed=21, scale=1.0)
+    for density in (0.01, 0.3):
+        selected = np.random.default_rng(22).random(n) < density
+        positions = np.flatnonzero(selected)
+        masks = [sparse.Mask((n,), indices=positions.astype(np.int32)),
+                 sparse.Mask((n,), indices=positions.astype(np.int64)),
+                 sparse.Mask.from_bool(selected)]
+        start = torch.from_numpy(np.random.default_rng(23).standard_normal(n)).to(torch.bfloat16)
+        for mask in masks:
+            w = sparse.masked_perturb_(start.clone(), mask, seed=21, scale=0.5)
+            expected = round_to(to64(start[torch.from_numpy(selected)]) + 0.5 * dense[selected], "bfloat16")
+            assert np.array_equal(bits(w[torch.from_numpy(selected)]), bits(expected)), mask.encoding
+            assert np.array_equal(bits(w[torch.from_numpy(~selected)]), bits(start[torch.from_numpy(~selected)]))
+    everywhere = sparse.masked_perturb_(torch.zeros(n, dtype=torch.bfloat16), None, seed=21, scale=1.0)
+    assert np.array_equal(bits(everywhere), bits(round_to(dense, "bfloat16")))
 
 
 def test_perturbation_is_the_same_z_for_any_mask_encoding_and_thread_count():
