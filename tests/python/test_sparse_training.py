@@ -277,6 +277,15 @@ def test_masked_adam_bad_input_is_a_clear_error():
         sparse.MaskedAdam([p], [None], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="'lr'"):
         sparse.MaskedAdam([p], [None], lr=-1.0)
+    # A dict keyed by names, or one that leaves a parameter out, would train every coordinate.
+    q = torch.nn.Parameter(torch.zeros(2))
+    empty = sparse.Mask.from_bool(torch.zeros(3, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"keyed by the parameter tensors.*'weight'"):
+        sparse.MaskedAdam([p], {"weight": empty})
+    with pytest.raises(ValueError, match=r"no entry for params\[1\]"):
+        sparse.MaskedAdam([p, q], {p: empty})
+    with pytest.raises(ValueError, match="not parameters of this optimizer"):
+        sparse.MaskedAdam([p], {p: empty, q: None})
     opt = sparse.MaskedAdam([p], {p: None})  # a dict of masks works too
     p.grad = torch.ones(3, 4)
     opt.step()
