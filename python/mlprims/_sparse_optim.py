@@ -57,6 +57,24 @@ def _positions64(mask: Mask | None, numel: int) -> torch.Tensor:
     return positions.to(torch.int64)
 
 
+def _mask_state(mask: Mask | None) -> dict | None:
+    """A mask as plain torch data (a dict of its shape and one tensor), so that a state dict loads
+    with torch.load's default weights_only=True."""
+    if mask is None:
+        return None
+    encoding, support = mask._support()
+    return {"shape": list(mask.shape), encoding: torch.as_tensor(support)}
+
+
+def _mask_from_state(function: str, saved: Any) -> Mask | None:
+    if saved is None or isinstance(saved, Mask):
+        return saved
+    if not (isinstance(saved, dict) and "shape" in saved and len(saved) == 2):
+        raise ValueError(f"{function}: a saved mask must be None or a dict of 'shape' and 'indices' or 'bitmask', "
+                         f"got {type(saved).__name__}")
+    return Mask(saved["shape"], indices=saved.get("indices"), bitmask=saved.get("bitmask"))
+
+
 class MaskedAdam(torch.optim.Optimizer):
     """AdamW on the masked coordinates of each parameter only, with compact moments: optimizer
     memory is 2 x (4 or 8) bytes per masked coordinate, not per parameter entry.
@@ -77,8 +95,9 @@ class MaskedAdam(torch.optim.Optimizer):
 
     :meth:`set_mask` changes a parameter's mask between steps: coordinates that stay selected keep
     their moments, new ones start at zero, and the step count (bias correction) goes on.
-    ``state_dict()`` holds the moments and the masks they belong to; ``load_state_dict()`` restores
-    both (the masks given to the constructor are replaced by the saved ones).
+    ``state_dict()`` holds the moments and the masks they belong to, as plain tensors (it loads
+    with ``torch.load(..., weights_only=True)``); ``load_state_dict()`` restores both (the masks
+    given to the constructor are replaced by the saved ones).
 
     Examples
     --------
@@ -180,7 +199,7 @@ class MaskedAdam(torch.optim.Optimizer):
 
     def state_dict(self) -> dict:
         saved = super().state_dict()
-        saved["masks"] = [self._masks[p] for p in _all_parameters(self)]
+        saved["masks"] = [_mask_state(self._masks[p]) for p in _all_parameters(self)]
         return saved
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -189,7 +208,7 @@ class MaskedAdam(torch.optim.Optimizer):
         if masks is None:
             raise ValueError(f"{function}: 'state_dict' has no 'masks' (not a MaskedAdam state?)")
         params = _all_parameters(self)
-        masks = _mask_list(function, params, list(masks))
+        masks = _mask_list(function, params, [_mask_from_state(function, m) for m in masks])
         # torch casts floating state to the parameter's dtype: keep the float32 moments of 16-bit
         # parameters as they were saved.
         saved_ids = [i for group in state_dict["param_groups"] for i in group["params"]]

@@ -222,11 +222,15 @@ def test_masked_adam_state_dict_round_trips_and_keeps_float32_moments_of_bfloat1
     buffer.seek(0)
     other_mask, _ = random_mask(shape, 0.5, seed=12)
     resumed = sparse.MaskedAdam([p], [other_mask], lr=1e-2)
-    resumed.load_state_dict(torch.load(buffer, weights_only=False))
+    resumed.load_state_dict(torch.load(buffer, weights_only=True))  # plain tensors: loads with weights_only=True
     assert resumed.mask(p).nnz == mask.nnz
     assert resumed.state[p]["exp_avg"].dtype == torch.float32
     run(gradients[3:], p, resumed)
     assert np.array_equal(bits(p.detach()), bits(p_full.detach()))
+    saved = resumed.state_dict()
+    saved["masks"] = ["not a mask"]
+    with pytest.raises(ValueError, match="a saved mask must be None or a dict"):
+        resumed.load_state_dict(saved)
 
 
 def test_set_mask_keeps_the_moments_of_coordinates_that_stay():
