@@ -276,10 +276,9 @@ class ZerothOrderSGD(torch.optim.Optimizer):
             check_real(function, "weight_decay", group["weight_decay"], minimum=0.0)
         params = _all_parameters(self)
         self._mask_fn = masks if callable(masks) else None
-        if self._mask_fn is None:
-            self._masks = [None] * len(params) if masks is None else _mask_list(function, params, masks)
-        else:
-            _mask_list(function, params, [None] * len(params))  # the parameters' own checks
+        # _mask_list also checks the parameters (dtype, contiguity), up front for every form of masks.
+        checked = _mask_list(function, params, [None] * len(params) if masks is None or callable(masks) else masks)
+        self._masks = checked if self._mask_fn is None else None
         self.seed = int(np.random.default_rng().integers(0, 2**63)) if seed is None else _check_seed(function, seed)
         self.steps = 0
         self.last_projected_grad = None

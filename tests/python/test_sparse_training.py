@@ -460,6 +460,11 @@ def test_zeroth_order_sgd_state_dict_and_bad_input():
         sparse.ZerothOrderSGD([theta], seed="x")
     with pytest.raises(ValueError, match="'eps'"):
         sparse.ZerothOrderSGD([theta], eps=0.0)
+    # The parameters are checked at construction whatever the masks (not at the first step).
+    transposed = torch.nn.Parameter(torch.zeros(3, 4).t())
+    for masks in (None, lambda p: None):
+        with pytest.raises(ValueError, match=r"sparse.ZerothOrderSGD: 'params\[0\]'"):
+            sparse.ZerothOrderSGD([transposed], masks=masks)
 
 
 # --- SSD ------------------------------------------------------------------------------------------
