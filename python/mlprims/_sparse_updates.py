@@ -123,8 +123,8 @@ def ssd_dampen_(param, importance_forget, importance_retain, *, alpha: float = 1
     selected (those whose factor is 1, when lam * I_D >= I_f, are counted but keep their value).
 
     One pass over the three tensors, compared and computed in float64, each weight rounded once.
-    Importances (:func:`importance`) are non-negative arrays of the parameter's shape and one float
-    dtype; a negative or NaN entry is a ValueError raised before any weight changes. The paper's
+    Importances (:func:`importance`) are non-negative arrays of the parameter's shape (of different
+    float dtypes, both are widened to the wider one first); a negative or NaN entry is a ValueError raised before any weight changes. The paper's
     defaults: lam = 1, alpha = 10 (ResNet) or 5 (ViT).
 
     Examples
@@ -146,7 +146,12 @@ def ssd_dampen_(param, importance_forget, importance_retain, *, alpha: float = 1
             raise ValueError(f"{function}: '{name}' must have the parameter's shape {tuple(storage.shape)}, got "
                              f"{tuple(array.shape)}")
     if dtype_name(retain) != dtype_name(forget):
-        retain = retain.to(forget.dtype) if is_tensor(retain) else retain.astype(forget.dtype)
+        # Both to the wider dtype (float32 for float16 with bfloat16): a narrowing cast could turn a
+        # small retain importance into 0 and dampen a weight to 0 silently.
+        names = {dtype_name(forget), dtype_name(retain)}
+        wider = "float64" if "float64" in names else "float32"
+        forget, retain = (a.to(getattr(torch_module(), wider)) if is_tensor(a) else a.astype(wider)
+                          for a in (forget, retain))
     alpha = check_real(function, "alpha", alpha, minimum=0.0, finite=True)
     lam = check_real(function, "lam", lam, minimum=0.0, finite=True)
     selected = int(_core.sparse.ssd_dampen(storage, forget, retain, alpha=alpha, lam=lam))

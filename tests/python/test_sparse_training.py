@@ -512,6 +512,20 @@ def test_ssd_refuses_bad_importances_before_changing_anything():
         sparse.ssd_dampen_(param, torch.ones(5), torch.ones(6))
 
 
+@pytest.mark.parametrize("framework", ["numpy", "torch"])
+def test_ssd_widens_importances_of_different_dtypes_instead_of_narrowing(framework):
+    """A float16 forget importance with a float64 retain one: the tiny retain value must not be
+    cast to float16 (it would become 0 and dampen the weight to 0)."""
+    forget = np.array([1e-3, 0.0, 0.0], dtype=np.float16)
+    retain = np.array([1e-9, 1.0, 1.0])
+    param = np.array([1.0, 2.0, 3.0])
+    if framework == "torch":
+        forget, retain, param = (torch.from_numpy(a) for a in (forget, retain, param))
+    assert sparse.ssd_dampen_(param, forget, retain, alpha=10.0, lam=1.0) == 1
+    expected = 1e-9 / float(np.float16(1e-3))
+    assert np.isclose(float(param[0]), expected, rtol=1e-15, atol=0) and list(map(float, param[1:])) == [2.0, 3.0]
+
+
 def test_importance_is_the_mean_squared_minibatch_gradient_and_drives_ssd():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
