@@ -11,7 +11,7 @@ import numpy as np
 from . import sparse
 from ._arrays import as_array, dtype_name, empty_like, is_tensor, torch_module
 from ._native import _core
-from ._validation import check_real
+from ._validation import check_integer, check_real
 
 __all__ = ["Mask"]
 
@@ -158,6 +158,8 @@ class Mask:
             raise ValueError(f"{function}: give exactly one of 'k' and 'density'")
         if density is not None:
             k = math.floor(check_real(function, "density", density, minimum=0.0, maximum=1.0) * numel)
+        else:
+            k = check_integer(function, "k", k, minimum=0, maximum=numel)
         shape = tuple(score.shape)
         if k == 0:
             return cls(shape, indices=empty_like(score, (0,), sparse._index_dtype(numel)))

@@ -119,6 +119,11 @@ def test_mask_bad_input_is_a_clear_error():
         mask.scatter_(torch.zeros(3, requires_grad=True), torch.zeros(2))
     with pytest.raises(ValueError, match="exactly one of 'k' and 'density'"):
         sparse.Mask.topk(np.ones(3))
+    for k in (-1, 4):
+        with pytest.raises(ValueError, match=r"sparse.Mask.topk: 'k' must be >= 0 and <= 3"):
+            sparse.Mask.topk(np.ones(3), k)
+    with pytest.raises(TypeError, match="sparse.Mask.topk: 'k'"):
+        sparse.Mask.topk(np.ones(3), 1.5)
 
 
 # --- MaskedAdam ---------------------------------------------------------------------------------
