@@ -133,6 +133,26 @@ class MaskedAdam(torch.optim.Optimizer):
         check_real(function, "eps", group["eps"], minimum=0.0)
         check_real(function, "weight_decay", group["weight_decay"], minimum=0.0)
 
+    def add_param_group(self, param_group: dict) -> None:
+        """Adds a parameter group; its masks come in the group's ``"masks"`` entry (a list in the
+        group's parameter order, or a dict keyed by its parameters; absent: every coordinate)."""
+        masks = param_group.pop("masks", None) if isinstance(param_group, dict) else None
+        super().add_param_group(param_group)
+        if not hasattr(self, "_masks"):  # the constructor's groups: their masks come from 'masks'
+            if masks is not None:
+                raise ValueError("sparse.MaskedAdam: give the masks of the constructor's parameter groups in its "
+                                 "'masks' argument, not in a group's 'masks' entry")
+            return
+        group = self.param_groups[-1]
+        try:
+            self._check_group(group)
+            params = group["params"]
+            self._masks.update(zip(params, _mask_list("sparse.MaskedAdam.add_param_group", params,
+                                                      [None] * len(params) if masks is None else masks)))
+        except (TypeError, ValueError):
+            self.param_groups.pop()  # nothing half-added
+            raise
+
     def mask(self, param: torch.Tensor) -> Mask | None:
         """The mask of a parameter (None: every coordinate)."""
         return self._masks[param]

@@ -295,10 +295,19 @@ def test_masked_adam_bad_input_is_a_clear_error():
         sparse.MaskedAdam([p, q], {p: empty})
     with pytest.raises(ValueError, match="not parameters of this optimizer"):
         sparse.MaskedAdam([p], {p: empty, q: None})
+    with pytest.raises(ValueError, match="constructor's parameter groups"):
+        sparse.MaskedAdam([{"params": [p], "masks": [None]}], [None])
     opt = sparse.MaskedAdam([p], {p: None})  # a dict of masks works too
+    # A group added later brings its masks (checked; nothing half-added on error).
+    with pytest.raises(ValueError, match=r"sparse.MaskedAdam.add_param_group: 'masks\[0\]' has shape \(3, 4\)"):
+        opt.add_param_group({"params": [q], "masks": [empty]})
+    assert len(opt.param_groups) == 1
+    opt.add_param_group({"params": [q], "masks": [sparse.Mask.from_bool(torch.tensor([True, False]))], "lr": 0.5})
+    q.grad = torch.ones(2)
     p.grad = torch.ones(3, 4)
     opt.step()
     assert opt.state[p]["step"] == 1
+    assert q[1].item() == 0.0 and q[0].item() != 0.0 and opt.state[q]["exp_avg"].shape == (1,)
 
 
 # --- masked_perturb_ ------------------------------------------------------------------------------
