@@ -4,6 +4,7 @@ encoding of a SparseDelta's support, without values)."""
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,14 @@ class Mask:
         function = "sparse.Mask"
         if (indices is None) == (bitmask is None):
             raise ValueError(f"{function}: give exactly one of 'indices' and 'bitmask'")
+        if isinstance(shape, numbers.Integral):
+            shape = (shape,)
+        integers = isinstance(shape, (tuple, list)) and all(  # torch.Size is a tuple
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in shape)
+        if not integers:
+            raise TypeError(f"{function}: 'shape' must be a tuple of integers, got {shape!r}")
+        if any(s < 0 for s in shape):
+            raise ValueError(f"{function}: 'shape' must have non-negative sizes, got {tuple(shape)}")
         self.shape = tuple(int(s) for s in shape)
         self.indices = None if indices is None else sparse._contiguous(_tensor_or_array(function, "indices", indices))
         self.bitmask = None if bitmask is None else sparse._contiguous(_tensor_or_array(function, "bitmask", bitmask))

@@ -119,6 +119,11 @@ def test_mask_bad_input_is_a_clear_error():
         mask.scatter_(torch.zeros(3, requires_grad=True), torch.zeros(2))
     with pytest.raises(ValueError, match="exactly one of 'k' and 'density'"):
         sparse.Mask.topk(np.ones(3))
+    assert sparse.Mask(10, indices=np.array([2], dtype=np.int32)).shape == (10,)
+    with pytest.raises(ValueError, match="'shape' must have non-negative sizes"):
+        sparse.Mask((-2, 5), indices=np.zeros(0, dtype=np.int32))
+    with pytest.raises(TypeError, match="'shape' must be a tuple of integers"):
+        sparse.Mask((2.5,), indices=np.zeros(0, dtype=np.int32))
     for k in (-1, 4):
         with pytest.raises(ValueError, match=r"sparse.Mask.topk: 'k' must be >= 0 and <= 3"):
             sparse.Mask.topk(np.ones(3), k)
