@@ -318,10 +318,25 @@ class ZerothOrderSGD(torch.optim.Optimizer):
         pairs = [(p.detach(), m) for p, m in zip(params, self._current_masks(params))]
         seed = _core.sparse.stream_seed(self.seed, self.steps)
         eps = self.eps
+
+        def loss_at(offset: float) -> float:
+            """The closure's loss at theta + offset z; theta is put back (to rounding) if it raises."""
+            try:
+                loss = closure()
+                try:
+                    return float(loss)
+                except (TypeError, ValueError, RuntimeError):
+                    shape = f" of shape {tuple(loss.shape)}" if hasattr(loss, "shape") else ""
+                    raise TypeError("sparse.ZerothOrderSGD.step: 'closure' must return a number or a one-element "
+                                    f"tensor, got {type(loss).__name__}{shape}") from None
+            except BaseException:
+                perturb_each(pairs, seed, -offset)
+                raise
+
         perturb_each(pairs, seed, eps)
-        loss_plus = float(closure())
+        loss_plus = loss_at(eps)
         perturb_each(pairs, seed, -2.0 * eps)
-        loss_minus = float(closure())
+        loss_minus = loss_at(-eps)
         perturb_each(pairs, seed, eps)
         projected_grad = (loss_plus - loss_minus) / (2.0 * eps)
         if not np.isfinite(projected_grad):

@@ -475,6 +475,21 @@ def test_zeroth_order_sgd_state_dict_and_bad_input():
     with pytest.raises(ValueError, match="not finite"):
         opt.step(lambda: float("nan"))
     assert torch.allclose(theta.detach(), before, rtol=0, atol=2**-23)  # restored (to rounding), not updated
+    # A closure that raises or returns a non-scalar: the error propagates and theta is put back.
+    with pytest.raises(TypeError, match="'closure' must return a number or a one-element tensor, got Tensor of shape"):
+        opt.step(lambda: torch.ones(3))
+    assert torch.allclose(theta.detach(), before, rtol=0, atol=2**-22)
+    calls = []
+
+    def fails_second_time():
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("loss failed")
+        return 0.0
+
+    with pytest.raises(RuntimeError, match="loss failed"):
+        opt.step(fails_second_time)
+    assert torch.allclose(theta.detach(), before, rtol=0, atol=2**-21)
     with pytest.raises(TypeError, match="'seed' must be an integer"):
         sparse.ZerothOrderSGD([theta], seed="x")
     with pytest.raises(ValueError, match="'eps'"):
