@@ -297,7 +297,7 @@ class ZerothOrderSGD(torch.optim.Optimizer):
         params = _all_parameters(self)
         self._mask_fn = masks if callable(masks) else None
         # _mask_list also checks the parameters (dtype, contiguity), up front for every form of masks.
-        checked = _mask_list(function, params, [None] * len(params) if masks is None or callable(masks) else masks)
+        checked = _mask_list(function, params, [None] * len(params) if masks is None or self._mask_fn is not None else masks)
         self._masks = checked if self._mask_fn is None else None
         self.seed = int(np.random.default_rng().integers(0, 2**63)) if seed is None else _check_seed(function, seed)
         self.steps = 0
@@ -341,7 +341,8 @@ class ZerothOrderSGD(torch.optim.Optimizer):
         projected_grad = (loss_plus - loss_minus) / (2.0 * eps)
         if not np.isfinite(projected_grad):
             raise ValueError(f"sparse.ZerothOrderSGD.step: the loss is not finite (l+ = {loss_plus}, "
-                             f"l- = {loss_minus}); the weights were restored (up to rounding, see the class docstring) and not updated")
+                             f"l- = {loss_minus}); the weights were restored (up to rounding, see the class "
+                             "docstring) and not updated")
         groups = [group for group in self.param_groups for _ in group["params"]]
         for i, ((storage, mask), group) in enumerate(zip(pairs, groups)):
             _core.sparse.masked_perturb(storage, *support_of(mask), seed=parameter_seed(seed, i),

@@ -123,9 +123,9 @@ def ssd_dampen_(param, importance_forget, importance_retain, *, alpha: float = 1
     selected (those whose factor is 1, when lam * I_D >= I_f, are counted but keep their value).
 
     One pass over the three tensors, compared and computed in float64, each weight rounded once.
-    Importances (:func:`importance`) are non-negative arrays of the parameter's shape (of different
-    float dtypes, both are widened to the wider one first); a negative or NaN entry is a ValueError raised before any weight changes. The paper's
-    defaults: lam = 1, alpha = 10 (ResNet) or 5 (ViT).
+    Importances (:func:`importance`) are non-negative arrays of the parameter's shape (of two float
+    dtypes, both are widened to the wider one first); a negative or NaN entry is a ValueError
+    raised before any weight changes. The paper's defaults: lam = 1, alpha = 10 (ResNet) or 5 (ViT).
 
     Examples
     --------

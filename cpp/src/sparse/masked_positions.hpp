@@ -1,11 +1,10 @@
-// The coordinates a Support names, validated once and visited in parallel with their ranks, in
-// blocks or one by one: the one loop under gather, scatter, apply, the masked Adam step and the masked
-// perturbation. update_each is the read-modify-write of a tensor's masked coordinates on it.
+// The coordinates a Support names, validated once and visited in parallel with their ranks, one
+// by one or in blocks: the one loop under gather, scatter, apply, the masked Adam step and the
+// masked perturbation. update_each is the read-modify-write of masked coordinates built on it.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 #include <vector>
 
 #include "core/float_elements.hpp"
@@ -52,24 +51,23 @@ class MaskedPositions {
   template <class VisitBlock>
   void for_each_block(const VisitBlock& visit_block, std::int64_t grain = std::int64_t{1} << 15) const {
     const int threads = mlprims::detail::threads_for(nnz_, grain);
+    // Indices and "all": blocks of consecutive ranks, positions copied into a local block.
+    const auto rank_blocks = [&](const auto& position_at) {
+      const std::int64_t blocks = (nnz_ + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(threads) if (threads > 1)
+      for (std::int64_t b = 0; b < blocks; ++b) {
+        std::int64_t block[kBlock];
+        const std::int64_t first = b * kBlock;
+        const int count = static_cast<int>(std::min<std::int64_t>(kBlock, nnz_ - first));
+        for (int i = 0; i < count; ++i) block[i] = position_at(first + i);
+        visit_block(block, first, count);
+      }
+    };
     switch (mask_.encoding) {
       case Support::Encoding::kIndices:
         mlprims::detail::visit_index_type(mask_.positions.dtype(), [&](auto tag) {
-          using I = decltype(tag);
-          const I* p = mask_.positions.data_as<const I>();
-          const std::int64_t blocks = (nnz_ + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(threads) if (threads > 1)
-          for (std::int64_t b = 0; b < blocks; ++b) {
-            const std::int64_t first = b * kBlock;
-            const int count = static_cast<int>(std::min<std::int64_t>(kBlock, nnz_ - first));
-            if constexpr (std::is_same_v<I, std::int64_t>) {
-              visit_block(p + first, first, count);
-            } else {
-              std::int64_t block[kBlock];
-              for (int i = 0; i < count; ++i) block[i] = p[first + i];
-              visit_block(block, first, count);
-            }
-          }
+          const auto* p = mask_.positions.data_as<const decltype(tag)>();
+          rank_blocks([p](std::int64_t j) { return static_cast<std::int64_t>(p[j]); });
         });
         break;
       case Support::Encoding::kBitmask: {
@@ -94,18 +92,9 @@ class MaskedPositions {
         }
         break;
       }
-      case Support::Encoding::kAll: {
-        const std::int64_t blocks = (nnz_ + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(threads) if (threads > 1)
-        for (std::int64_t b = 0; b < blocks; ++b) {
-          std::int64_t block[kBlock];
-          const std::int64_t first = b * kBlock;
-          const int count = static_cast<int>(std::min<std::int64_t>(kBlock, nnz_ - first));
-          for (int i = 0; i < count; ++i) block[i] = first + i;
-          visit_block(block, first, count);
-        }
+      case Support::Encoding::kAll:
+        rank_blocks([](std::int64_t j) { return j; });
         break;
-      }
     }
   }
 
