@@ -72,21 +72,29 @@ void for_each_chunk(std::int64_t n, int threads, const Body& body) {
 
 inline int select_threads(std::int64_t n) { return threads_for(n, kSelectChunk); }
 
-// Per chunk of kSelectChunk positions (in parallel), the positions i with keep(i) true before it,
-// and one past the last chunk the total: the table a write_kept pass for a predicate needs.
-template <class Keep>
-std::vector<std::int64_t> count_kept_per_chunk(std::int64_t n, const Keep& keep) {
+// Per chunk of kSelectChunk positions (in parallel), the positions kept before it, and one past
+// the last chunk the total, with count_chunk(begin, end) the count kept in [begin, end): the table
+// a write pass needs.
+template <class CountChunk>
+std::vector<std::int64_t> count_per_chunk(std::int64_t n, const CountChunk& count_chunk) {
   const std::int64_t chunks = select_chunk_count(n);
   std::vector<std::int64_t> before(static_cast<std::size_t>(chunks + 1), 0);
   for_each_chunk(n, select_threads(n), [&](std::int64_t c, int) {
-    const std::int64_t end = std::min(n, (c + 1) * kSelectChunk);
-    std::int64_t kept = 0;
-    for (std::int64_t i = c * kSelectChunk; i < end; ++i) kept += keep(i);
-    before[static_cast<std::size_t>(c + 1)] = kept;
+    before[static_cast<std::size_t>(c + 1)] = count_chunk(c * kSelectChunk, std::min(n, (c + 1) * kSelectChunk));
   });
   for (std::int64_t c = 0; c < chunks; ++c)
     before[static_cast<std::size_t>(c + 1)] += before[static_cast<std::size_t>(c)];
   return before;
+}
+
+// The same for the positions i with keep(i) true.
+template <class Keep>
+std::vector<std::int64_t> count_kept_per_chunk(std::int64_t n, const Keep& keep) {
+  return count_per_chunk(n, [&](std::int64_t begin, std::int64_t end) {
+    std::int64_t kept = 0;
+    for (std::int64_t i = begin; i < end; ++i) kept += keep(i);
+    return kept;
+  });
 }
 
 // The write pass of a chunked selection: for each chunk (in parallel), keep(i, ties_seen) says
@@ -111,14 +119,40 @@ void write_kept(std::int64_t n, const std::vector<std::int64_t>& selected_before
   });
 }
 
+// What one chunk holds relative to a bracket [low, high]: keys above it, keys inside it, and
+// keys above the largest valid key (NaN).
+struct BracketCounts {
+  std::int64_t above = 0, within = 0, invalid = 0;
+};
+
+// The bracket pass over one chunk for keys key_of(i): count_chunk(begin, end, low, high, store,
+// inside) counts [begin, end) and, when `store`, appends the keys inside to `inside`.
+// (sparse/keep_kernels.hpp has vectorized ones for weight deltas.)
+template <class KeyOf>
+auto bracket_counter(std::uint64_t largest_valid, const KeyOf& key_of) {
+  return [largest_valid, &key_of](std::int64_t begin, std::int64_t end, std::uint64_t low, std::uint64_t high,
+                                  bool store, std::vector<std::uint64_t>& inside) {
+    BracketCounts counts;
+    for (std::int64_t i = begin; i < end; ++i) {
+      const std::uint64_t key = key_of(i);
+      counts.invalid += key > largest_valid;
+      counts.above += key > high;
+      if (key - low <= high - low) {  // one unsigned comparison: no branch on which side of low
+        ++counts.within;
+        if (store) inside.push_back(key);
+      }
+    }
+    return counts;
+  };
+}
+
 // One pass over the keys for a bracket [low, high]: per chunk, the keys above it and (stored when
 // `store`) those inside it; then, if the k-th largest lies inside, its value and the tables.
 // Returns false (selection untouched but for `invalid`) when it does not, or when more than
 // `store_limit` keys would be stored.
-template <class KeyOf>
+template <class CountChunk>
 bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::uint64_t high, bool store,
-                       std::int64_t store_limit, std::uint64_t largest_valid, const KeyOf& key_of,
-                       ChunkedSelection& selection) {
+                       std::int64_t store_limit, const CountChunk& count_chunk, ChunkedSelection& selection) {
   const std::int64_t chunks = select_chunk_count(n);
   const int threads = select_threads(n);
   std::vector<std::int64_t> greater(static_cast<std::size_t>(chunks), 0), inside(static_cast<std::size_t>(chunks), 0);
@@ -128,20 +162,12 @@ bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::u
   const std::int64_t per_thread_limit = store_limit / threads + 1;
   for_each_chunk(n, threads, [&](std::int64_t c, int t) {
     auto& keys = collected[static_cast<std::size_t>(t)];
-    const std::int64_t end = std::min(n, (c + 1) * kSelectChunk);
-    std::int64_t above = 0, within = 0, bad = 0;
-    for (std::int64_t i = c * kSelectChunk; i < end; ++i) {
-      const std::uint64_t key = key_of(i);
-      bad += key > largest_valid;
-      above += key > high;
-      if (key - low <= high - low) {  // one unsigned comparison: no branch on which side of low
-        ++within;
-        if (store && !overflow[static_cast<std::size_t>(t)]) keys.push_back(key);
-      }
-    }
-    greater[static_cast<std::size_t>(c)] = above;
-    inside[static_cast<std::size_t>(c)] = within;
-    invalid[static_cast<std::size_t>(t)] += bad;
+    const bool storing = store && !overflow[static_cast<std::size_t>(t)];
+    const BracketCounts counts =
+        count_chunk(c * kSelectChunk, std::min(n, (c + 1) * kSelectChunk), low, high, storing, keys);
+    greater[static_cast<std::size_t>(c)] = counts.above;
+    inside[static_cast<std::size_t>(c)] = counts.within;
+    invalid[static_cast<std::size_t>(t)] += counts.invalid;
     if (store && static_cast<std::int64_t>(keys.size()) > per_thread_limit) {
       overflow[static_cast<std::size_t>(t)] = 1;  // the bracket failed: count on, store no more
       std::vector<std::uint64_t>().swap(keys);
@@ -194,10 +220,11 @@ bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::u
   return true;
 }
 
-// key_of(i) -> std::uint64_t holding a key of `key_bits` bits (16, 32 or 64), for i in [0, n).
-template <class KeyOf>
+// key_of(i) -> std::uint64_t holding a key of `key_bits` bits (16, 32 or 64), for i in [0, n);
+// count_chunk does the bracket passes over the same keys (bracket_counter).
+template <class KeyOf, class CountChunk>
 ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, std::uint64_t largest_valid,
-                                const KeyOf& key_of) {
+                                const KeyOf& key_of, const CountChunk& count_chunk) {
   ChunkedSelection selection;
   const std::int64_t chunks = select_chunk_count(n);
   selection.selected_before.assign(static_cast<std::size_t>(chunks + 1), 0);
@@ -214,20 +241,24 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
   if (n >= 16 * kSample) {
     std::vector<std::uint64_t> sample(static_cast<std::size_t>(kSample));
     for (std::int64_t j = 0; j < kSample; ++j) sample[static_cast<std::size_t>(j)] = key_of(j * (n / kSample));
-    std::sort(sample.begin(), sample.end(), std::greater<>());
     const double rank = static_cast<double>(k) / static_cast<double>(n) * static_cast<double>(kSample) - 1.0;
     const double margin = 4.5 * std::sqrt(std::max(rank, 1.0) * (1.0 - rank / kSample)) + 16.0;
     const auto top = static_cast<std::int64_t>(std::floor(rank - margin));
     const auto bottom = static_cast<std::int64_t>(std::ceil(rank + margin));
-    const std::uint64_t high = top < 0 ? all_ones : sample[static_cast<std::size_t>(top)];
-    const std::uint64_t low = bottom >= kSample ? 0 : sample[static_cast<std::size_t>(bottom)];
+    // The sample's top-th and bottom-th largest (two partial selections, not a sort).
+    auto sample_rank = [&](std::int64_t rank_from_top) {
+      std::nth_element(sample.begin(), sample.begin() + rank_from_top, sample.end(), std::greater<>());
+      return sample[static_cast<std::size_t>(rank_from_top)];
+    };
+    const std::uint64_t low = bottom >= kSample ? 0 : sample_rank(bottom);
+    const std::uint64_t high = top < 0 ? all_ones : sample_rank(top);
     // Keys repeated across the bracket's ends (many equal keys) can make it hold far more than
     // its ranks: then the radix passes serve better than a pass that would give up collecting.
     const auto sampled_inside =
         std::count_if(sample.begin(), sample.end(), [&](std::uint64_t key) { return key - low <= high - low; });
     const bool narrow = low == high || static_cast<double>(sampled_inside) / kSample * static_cast<double>(n) <
                                            0.5 * static_cast<double>(collect_limit);
-    if (narrow && (select_in_bracket(n, k, low, high, low != high, collect_limit, largest_valid, key_of, selection) ||
+    if (narrow && (select_in_bracket(n, k, low, high, low != high, collect_limit, count_chunk, selection) ||
                    selection.invalid > 0)) {
       return selection;
     }
@@ -276,8 +307,14 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
   const int open_bits = key_bits - resolved;
   const std::uint64_t low = prefix << open_bits;
   const std::uint64_t high = low | (open_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - open_bits)));
-  select_in_bracket(n, k, low, high, open_bits > 0, n, largest_valid, key_of, selection);
+  select_in_bracket(n, k, low, high, open_bits > 0, n, count_chunk, selection);
   return selection;
+}
+
+template <class KeyOf>
+ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, std::uint64_t largest_valid,
+                                const KeyOf& key_of) {
+  return select_largest(n, k, key_bits, largest_valid, key_of, bracket_counter(largest_valid, key_of));
 }
 
 }  // namespace mlprims::detail

@@ -33,56 +33,60 @@ MLPRIMS_HD inline float float_from_bits(std::uint32_t bits) {
 
 MLPRIMS_HD inline float to_float(BFloat16 h) { return float_from_bits(static_cast<std::uint32_t>(h.bits) << 16); }
 
+// The conversions are written without branches (selects between values computed for every case)
+// so that loops over arrays of them vectorize. A select through a mask: GCC does not if-convert
+// a ?: whose operand is a floating-point product (it may trap, so it will not be speculated).
+MLPRIMS_HD inline std::uint32_t select_bits(bool condition, std::uint32_t if_true, std::uint32_t if_false) {
+  const std::uint32_t mask = 0u - static_cast<std::uint32_t>(condition);
+  return (if_true & mask) | (if_false & ~mask);
+}
+
 MLPRIMS_HD inline float to_float(Float16 h) {
   const std::uint32_t sign = static_cast<std::uint32_t>(h.bits & 0x8000u) << 16;
   const std::uint32_t exponent = (h.bits >> 10) & 0x1fu;
   const std::uint32_t mantissa = h.bits & 0x3ffu;
-  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24, exact in float
-    const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;
-    return float_from_bits(float_bits(magnitude) | sign);
-  }
-  if (exponent == 31) return float_from_bits(sign | 0x7f800000u | (mantissa << 13));
-  return float_from_bits(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+  // zero or subnormal: mantissa * 2^-24, exact in float
+  const std::uint32_t small = float_bits(static_cast<float>(mantissa) * 5.9604644775390625e-8f) | sign;
+  const std::uint32_t special = sign | 0x7f800000u | (mantissa << 13);  // inf, NaN
+  const std::uint32_t normal = sign | ((exponent + 112u) << 23) | (mantissa << 13);
+  return float_from_bits(select_bits(exponent == 0, small, select_bits(exponent == 31, special, normal)));
 }
 
 MLPRIMS_HD inline BFloat16 bfloat16_from_float(float value) {
   const std::uint32_t bits = float_bits(value);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return {static_cast<std::uint16_t>((bits >> 16) | 0x40u)};  // quiet NaN
   const std::uint32_t bias = 0x7fffu + ((bits >> 16) & 1u);
-  return {static_cast<std::uint16_t>((bits + bias) >> 16)};
+  const std::uint32_t rounded = (bits + bias) >> 16;
+  const std::uint32_t quiet_nan = (bits >> 16) | 0x40u;
+  return {static_cast<std::uint16_t>((bits & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded)};
 }
 
 MLPRIMS_HD inline Float16 float16_from_float(float value) {
   const std::uint32_t bits = float_bits(value);
-  const std::uint16_t sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
+  const std::uint32_t sign = (bits >> 16) & 0x8000u;
   const std::uint32_t magnitude = bits & 0x7fffffffu;
-  if (magnitude > 0x7f800000u) return {static_cast<std::uint16_t>(sign | 0x7e00u)};
-  if (magnitude >= 0x477ff000u) return {static_cast<std::uint16_t>(sign | 0x7c00u)};  // >= 65520: inf
-  if (magnitude < 0x38800000u) {                  // below 2^-14: a subnormal half (units of 2^-24) or zero
-    if (magnitude <= 0x33000000u) return {sign};  // <= 2^-25 rounds to zero (the tie to even)
-    const std::uint32_t exponent = magnitude >> 23;
-    const std::uint32_t significand = (magnitude & 0x7fffffu) | 0x800000u;
-    const std::uint32_t shift = 126u - exponent;  // 14 ... 24
-    std::uint32_t rounded = significand >> shift;
-    const std::uint32_t rest = significand & ((1u << shift) - 1u);
-    const std::uint32_t half = 1u << (shift - 1u);
-    if (rest > half || (rest == half && (rounded & 1u))) ++rounded;
-    return {static_cast<std::uint16_t>(sign | rounded)};
-  }
+  // Below 2^-14: a subnormal half (units of 2^-24) or zero. |value| * 2^24 is exact, and adding
+  // 2^23 rounds it to an integer, ties to even (<= 2^-25 becomes 0).
+  const bool subnormal = magnitude < 0x38800000u;
+  const float scaled = float_from_bits(select_bits(subnormal, magnitude, 0u)) * 16777216.0f;
+  const auto small = static_cast<std::uint32_t>(static_cast<std::int32_t>((scaled + 8388608.0f) - 8388608.0f));
   const std::uint32_t rebiased = magnitude - 0x38000000u;  // exponent 127 -> 15
-  return {static_cast<std::uint16_t>(sign | ((rebiased + 0xfffu + ((rebiased >> 13) & 1u)) >> 13))};
+  const std::uint32_t normal = (rebiased + 0xfffu + ((rebiased >> 13) & 1u)) >> 13;
+  const std::uint32_t finite = select_bits(subnormal, small, normal);
+  const std::uint32_t half = select_bits(magnitude > 0x7f800000u, 0x7e00u,               // NaN
+                                         select_bits(magnitude >= 0x477ff000u, 0x7c00u,  // >= 65520: inf
+                                                     finite));
+  return {static_cast<std::uint16_t>(sign | half)};
 }
 
 // The float nearest to `value` toward zero, with its last bit set when inexact ("round to odd"):
 // rounding it again to any format at least two bits narrower gives the correctly rounded result.
 MLPRIMS_HD inline float float_round_to_odd(double value) {
   const float nearest = static_cast<float>(value);
-  if (value != value) return nearest;
   const double back = static_cast<double>(nearest);
   // Without branches (fabs, not a ternary): the signs and the rounding direction are random, and a
   // mispredicted branch per element was most of the cost of a bfloat16 Adam step.
-  const std::uint32_t away = fabs(back) > fabs(value) ? 1u : 0u;  // step toward zero (sign-magnitude bits)
-  const std::uint32_t inexact = back != value ? 1u : 0u;
+  const std::uint32_t away = fabs(back) > fabs(value) ? 1u : 0u;     // step toward zero (sign-magnitude bits)
+  const std::uint32_t inexact = (back != value) & (value == value);  // a NaN stays as it is
   return float_from_bits((float_bits(nearest) - away) | inexact);
 }
 

@@ -1,16 +1,19 @@
 // Extraction: the passes of each selection rule over (base, tuned), then the fill pass.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/checks.hpp"
-#include "core/counter_random.hpp"
 #include "core/exact_select.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/sparse.hpp"
 #include "sparse/argument_checks.hpp"
 #include "sparse/delta_source.hpp"
+#include "sparse/keep_passes.hpp"
 #include "sparse/row_select.hpp"
 #include "sparse/rows.hpp"
 
@@ -36,18 +39,6 @@ struct Extraction::State {
 namespace {
 
 constexpr const char* kFunction = "sparse.extract";
-
-template <class T, class V>
-bool is_changed(const DeltaSource<T, V>& delta, std::int64_t i, double atol) {
-  return atol == 0.0 ? delta.bits_differ(i) : !(std::fabs(delta.exact(i)) <= atol);
-}
-
-template <class T, class V>
-bool is_kept(const DeltaSource<T, V>& delta, std::int64_t i, const SelectRule& rule) {
-  if (rule.select == Select::kChanged) return is_changed(delta, i, rule.atol);
-  return delta.bits_differ(i) &&
-         mlprims::detail::counter_uniform(rule.seed, static_cast<std::uint64_t>(i)) < rule.density;
-}
 
 [[noreturn]] void throw_nan(std::int64_t count) {
   throw ValueError(std::string(kFunction) + ": 'tuned' - 'base' has " + (count > 0 ? std::to_string(count) + " " : "") +
@@ -89,6 +80,32 @@ void check_rule(const SelectRule& rule, std::int64_t numel, std::int64_t row_len
   }
 }
 
+// The vectorized passes of the tensor rules, for what `s` selects (the tie count of a chunk is
+// filled in per chunk).
+detail::ChunkRule chunk_rule(const Extraction::State& s) {
+  detail::ChunkRule rule;
+  switch (s.rule.select) {
+    case Select::kChanged:
+      rule.kind = detail::ChunkRule::Kind::kChanged;
+      rule.atol = s.rule.atol;
+      break;
+    case Select::kRandom:
+      rule.kind = detail::ChunkRule::Kind::kRandom;
+      rule.seed = s.rule.seed;
+      rule.density = s.rule.density;
+      rule.value_scale = 1.0 / s.rule.density;
+      break;
+    default:
+      rule.kind = detail::ChunkRule::Kind::kMagnitude;
+      rule.threshold = s.table.threshold;
+  }
+  return rule;
+}
+
+const detail::KeepKernels& kernels_of(const Extraction::State& s) {
+  return detail::keep_kernels(s.base.dtype(), s.value_dtype, true);
+}
+
 template <class T, class V>
 void plan(Extraction::State& s) {
   const DeltaSource<T, V> delta{s.base.data_as<const T>(), s.tuned.data_as<const T>()};
@@ -97,17 +114,21 @@ void plan(Extraction::State& s) {
     s.nnz = s.rows.count * s.row_count;
     return;
   }
+  const detail::KeepKernels& kernels = kernels_of(s);
+  const void* base = s.base.data();
+  const void* tuned = s.tuned.data();
   if (s.rule.select == Select::kMagnitude) {
-    s.table = mlprims::detail::select_largest(n, s.rule.k, 8 * static_cast<int>(sizeof(V)),
-                                              mlprims::detail::infinity_key<V>(),
-                                              [&](std::int64_t i) { return delta.key(i); });
+    s.table =
+        detail::select_largest_keys(kernels, base, tuned, n, s.rule.k, 8 * static_cast<int>(sizeof(V)),
+                                    mlprims::detail::infinity_key<V>(), [&](std::int64_t i) { return delta.key(i); });
     if (s.table.invalid > 0) throw_nan(s.table.invalid);
     s.nnz = s.rule.k;
     return;
   }
   // kChanged, kRandom: count per chunk.
-  s.table.selected_before =
-      mlprims::detail::count_kept_per_chunk(n, [&](std::int64_t i) { return is_kept(delta, i, s.rule); });
+  const detail::ChunkRule rule = chunk_rule(s);
+  s.table.selected_before = mlprims::detail::count_per_chunk(
+      n, [&](std::int64_t begin, std::int64_t end) { return kernels.count_kept(base, tuned, begin, end, rule); });
   s.table.ties_before.assign(s.table.selected_before.size(), 0);
   s.nnz = s.table.selected_before.back();
 }
@@ -139,23 +160,13 @@ void fill_rows(const Extraction::State& s, I* indices, V* values) {
   if (!ranked) throw_nan(0);
 }
 
-// Tensor rules: one pass (core/exact_select's write_kept), positions to a list or a bitmask.
-template <class T, class V, class PutPosition>
-void fill_tensor(const Extraction::State& s, V* values, const PutPosition& put_position) {
-  const DeltaSource<T, V> delta{s.base.data_as<const T>(), s.tuned.data_as<const T>()};
-  const bool magnitude = s.rule.select == Select::kMagnitude;
-  const double inverse_density = s.rule.select == Select::kRandom ? 1.0 / s.rule.density : 1.0;
-  mlprims::detail::write_kept(
-      s.rows.numel, s.table.selected_before, s.table.ties_before,
-      [&](std::int64_t i, std::int64_t& ties_seen) {
-        return magnitude ? s.table.keeps(delta.key(i), ties_seen) : is_kept(delta, i, s.rule);
-      },
-      [&](std::int64_t slot, std::int64_t i, bool kept) {
-        put_position(slot, i, kept);
-        values[slot] = s.rule.select == Select::kRandom
-                           ? mlprims::detail::round_from_double<V>(delta.exact(i) * inverse_density)
-                           : delta.value(i);
-      });
+// Tensor rules: one pass (keep_kernels.hpp's write_kept_chunks).
+template <class V, class PutWords>
+void fill_tensor(const Extraction::State& s, V* values, const PutWords& put_words) {
+  if (!detail::write_kept_chunks(kernels_of(s), s.base.data(), s.tuned.data(), s.rows.numel, s.table, chunk_rule(s),
+                                 values, sizeof(V), put_words)) {
+    throw std::logic_error(std::string(kFunction) + ": internal: the write pass disagrees with the plan");
+  }
 }
 
 }  // namespace
@@ -229,8 +240,10 @@ void Extraction::write(const TensorView& indices, const TensorView& values) cons
           fill_rows<T, V, I>(*state_, indices.data_as<I>(), values.data_as<V>());
         } else {
           I* out = indices.data_as<I>();
-          fill_tensor<T, V>(*state_, values.data_as<V>(),
-                            [out](std::int64_t slot, std::int64_t i, bool) { out[slot] = static_cast<I>(i); });
+          fill_tensor(*state_, values.data_as<V>(),
+                      [out](std::int64_t begin, std::int64_t end, const std::uint64_t* words, std::int64_t slot) {
+                        detail::write_positions(begin, end, words, slot, out);
+                      });
         }
       });
     });
@@ -254,10 +267,12 @@ void Extraction::write_bitmask(const TensorView& bitmask, const TensorView& valu
         std::fill(mask, mask + (n + 7) / 8, std::uint8_t{0});
         for (std::int64_t p : positions) mask[p >> 3] |= static_cast<std::uint8_t>(1u << (p & 7));
       } else {
-        std::fill(mask, mask + (n + 7) / 8, std::uint8_t{0});
-        fill_tensor<T, V>(*state_, values.data_as<V>(), [mask](std::int64_t, std::int64_t i, bool kept) {
-          mask[i >> 3] |= static_cast<std::uint8_t>(static_cast<unsigned>(kept) << (i & 7));
-        });
+        // Bit j of a word is position 64w + j: little-endian, its bytes are the mask's bytes.
+        static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the bitmask is the words' bytes");
+        fill_tensor(*state_, values.data_as<V>(),
+                    [mask](std::int64_t begin, std::int64_t end, const std::uint64_t* words, std::int64_t) {
+                      std::memcpy(mask + begin / 8, words, static_cast<std::size_t>((end - begin + 7) / 8));
+                    });
       }
     });
   });

@@ -1,5 +1,6 @@
 // Exact selection by magnitude on one tensor: the k-th largest |x| and the k largest entries.
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "core/exact_select.hpp"
@@ -7,17 +8,20 @@
 #include "mlprims/core/error.hpp"
 #include "mlprims/sparse.hpp"
 #include "sparse/argument_checks.hpp"
+#include "sparse/keep_passes.hpp"
 
 namespace mlprims::sparse {
 
 namespace {
 
+const detail::KeepKernels& kernels_of(const TensorView& x) { return detail::keep_kernels(x.dtype(), x.dtype(), false); }
+
 template <class T>
 mlprims::detail::ChunkedSelection select_abs(const char* function, const TensorView& x, std::int64_t k) {
   const T* data = x.data_as<const T>();
-  auto selection =
-      mlprims::detail::select_largest(x.numel(), k, 8 * static_cast<int>(sizeof(T)), mlprims::detail::infinity_key<T>(),
-                                      [&](std::int64_t i) { return mlprims::detail::magnitude_key(data[i]); });
+  auto selection = detail::select_largest_keys(kernels_of(x), nullptr, data, x.numel(), k,
+                                               8 * static_cast<int>(sizeof(T)), mlprims::detail::infinity_key<T>(),
+                                               [&](std::int64_t i) { return mlprims::detail::magnitude_key(data[i]); });
   if (selection.invalid > 0) {
     throw ValueError(std::string(function) + ": 'x' has " + std::to_string(selection.invalid) +
                      " NaN entries, which cannot be ranked by magnitude");
@@ -60,20 +64,18 @@ void topk_abs(const TensorView& x, std::int64_t k, const TensorView& indices, co
   mlprims::detail::visit_float_type(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const auto selection = select_abs<T>(kFunction, x, k);
-    const T* data = x.data_as<const T>();
-    T* out_values = values.data_as<T>();
+    detail::ChunkRule rule;
+    rule.threshold = selection.threshold;
     mlprims::detail::visit_index_type(indices.dtype(), [&](auto index_tag) {
       using I = decltype(index_tag);
-      I* out_indices = indices.data_as<I>();
-      mlprims::detail::write_kept(
-          x.numel(), selection.selected_before, selection.ties_before,
-          [&](std::int64_t i, std::int64_t& ties_seen) {
-            return selection.keeps(mlprims::detail::magnitude_key(data[i]), ties_seen);
-          },
-          [&](std::int64_t slot, std::int64_t i, bool) {
-            out_indices[slot] = static_cast<I>(i);
-            out_values[slot] = data[i];
+      I* out = indices.data_as<I>();
+      const bool consistent = detail::write_kept_chunks(
+          kernels_of(x), nullptr, x.data(), x.numel(), selection, rule, values.data(), sizeof(T),
+          [out](std::int64_t begin, std::int64_t end, const std::uint64_t* words, std::int64_t slot) {
+            detail::write_positions(begin, end, words, slot, out);
           });
+      if (!consistent)
+        throw std::logic_error(std::string(kFunction) + ": internal: the write pass disagrees with the plan");
     });
   });
 }

@@ -1,0 +1,350 @@
+// The kernels of keep_kernels.hpp for one instruction set (MLPRIMS_ISA names the namespace).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "core/counter_random.hpp"
+#include "core/float_elements.hpp"
+#include "core/half_float.hpp"
+#include "sparse/keep_kernels.hpp"
+
+#ifndef MLPRIMS_ISA
+#error "compile with -DMLPRIMS_ISA=<namespace>"
+#endif
+
+namespace mlprims::sparse::detail::MLPRIMS_ISA {
+
+namespace {
+
+using mlprims::detail::BFloat16;
+using mlprims::detail::BracketCounts;
+using mlprims::detail::Float16;
+using mlprims::detail::MagnitudeKey;
+
+constexpr int kBlock = 64;
+
+// The storage bits of a value as an unsigned integer of its width.
+template <class T>
+inline MagnitudeKey<T> storage_bits(T value) {
+  if constexpr (std::is_same_v<T, BFloat16> || std::is_same_v<T, Float16>) {
+    return value.bits;
+  } else {
+    MagnitudeKey<T> bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    return bits;
+  }
+}
+
+// |value|'s bits read as a signed integer: magnitude keys never have the top bit set, and signed
+// comparisons vectorize on every instruction set (unsigned 64-bit ones do not on AVX2).
+template <class V>
+inline std::make_signed_t<MagnitudeKey<V>> signed_key(V value) {
+  using Key = MagnitudeKey<V>;
+  constexpr Key kMagnitude = std::numeric_limits<Key>::max() >> 1;
+  return static_cast<std::make_signed_t<Key>>(storage_bits(value) & kMagnitude);
+}
+
+// A bound on keys in the signed key type; bounds past every key clamp to the largest key (that of
+// a NaN, which the selections refuse before they compare against it).
+template <class V>
+inline std::make_signed_t<MagnitudeKey<V>> clamp_key(std::uint64_t bound) {
+  using Signed = std::make_signed_t<MagnitudeKey<V>>;
+  constexpr auto kLargest = static_cast<std::uint64_t>(std::numeric_limits<Signed>::max());
+  return static_cast<Signed>(bound < kLargest ? bound : kLargest);
+}
+
+template <class T, class V, bool kDelta>
+inline double exact_delta(const T* base, const T* tuned, std::int64_t i) {
+  if constexpr (kDelta) {
+    return mlprims::detail::to_double(tuned[i]) - mlprims::detail::to_double(base[i]);
+  } else {
+    return mlprims::detail::to_double(tuned[i]);
+  }
+}
+
+template <class T>
+constexpr bool kHalf = std::is_same_v<T, BFloat16> || std::is_same_v<T, Float16>;
+
+// The stored value of position i: the delta rounded once to V, or the entry itself.
+// A float delta of 16-bit entries is one float subtraction, which rounds the exact difference
+// once, as the double subtraction and the rounding to float of delta_source.hpp do: the double
+// difference is exact unless the operands' exponents are more than 45 apart, and then both give
+// the larger operand, far from any float rounding boundary. (Half the vector width of doubles.)
+template <class T, class V, bool kDelta>
+inline V value_at(const T* base, const T* tuned, std::int64_t i) {
+  if constexpr (!kDelta) {
+    static_assert(std::is_same_v<T, V>);
+    return tuned[i];
+  } else if constexpr (kHalf<T> && std::is_same_v<V, float>) {
+    return mlprims::detail::to_float(tuned[i]) - mlprims::detail::to_float(base[i]);
+  } else {
+    return mlprims::detail::round_from_double<V>(exact_delta<T, V, kDelta>(base, tuned, i));
+  }
+}
+
+// 64 flags (bytes 0 or 1) as the bits of a word: each multiply gathers 8 bytes' low bits into
+// one byte (the products of distinct bytes land on distinct bits, so nothing carries).
+inline std::uint64_t pack_flags(const std::uint8_t* flags) {
+  std::uint64_t word = 0;
+  for (int byte = 0; byte < 8; ++byte) {
+    std::uint64_t eight;
+    std::memcpy(&eight, flags + 8 * byte, sizeof eight);
+    word |= ((eight * 0x0102040810204080ull) >> 56) << (8 * byte);
+  }
+  return word;
+}
+
+template <class Visit>
+inline void for_each_bit(std::uint64_t word, const Visit& visit) {
+  while (word != 0) {
+    visit(__builtin_ctzll(word));
+    word &= word - 1;
+  }
+}
+
+// Appends items[j] for the set bits j of `word` to out[count...], in order; returns the new count.
+// The first two go without a branch: a bracket pass finds about one key per block, and a loop
+// whose trip count is 0, 1 or 2 at random mispredicts once a block, which cost more than the
+// block's arithmetic.
+template <class Item>
+inline int append_set(std::uint64_t word, const Item* items, Item* out, int count) {
+  for (int r = 0; r < 2; ++r) {
+    out[count] = items[__builtin_ctzll(word | (std::uint64_t{1} << 63))];  // word = 0: a harmless copy
+    count += word != 0;
+    word &= word - 1;
+  }
+  for_each_bit(word, [&](int j) { out[count++] = items[j]; });
+  return count;
+}
+
+// Stores values[j] for the set bits j of `kept` at out[slot...] in order, and returns the next
+// slot; nothing is stored at or past `capacity`. With AVX-512 a compress per 8 or 16 values
+// replaces the loop over bits, whose exit mispredicts once a block.
+template <class V>
+inline std::int64_t store_kept(std::uint64_t kept, const MagnitudeKey<V>* values, V* out, std::int64_t slot,
+                               std::int64_t capacity) {
+#if defined(__AVX512F__)
+  if (slot + __builtin_popcountll(kept) <= capacity) {
+    if constexpr (sizeof(V) == 8) {
+      for (int part = 0; part < kBlock / 8; ++part) {
+        const auto select = static_cast<__mmask8>(kept >> (8 * part));
+        const __m512i packed = _mm512_maskz_compress_epi64(select, _mm512_loadu_si512(values + 8 * part));
+        const int taken = __builtin_popcount(select);
+        _mm512_mask_storeu_epi64(out + slot, static_cast<__mmask8>((1u << taken) - 1u), packed);
+        slot += taken;
+      }
+      return slot;
+    } else if constexpr (sizeof(V) == 4) {
+      for (int part = 0; part < kBlock / 16; ++part) {
+        const auto select = static_cast<__mmask16>(kept >> (16 * part));
+        const __m512i packed = _mm512_maskz_compress_epi32(select, _mm512_loadu_si512(values + 16 * part));
+        const int taken = __builtin_popcount(select);
+        _mm512_mask_storeu_epi32(out + slot, static_cast<__mmask16>((1u << taken) - 1u), packed);
+        slot += taken;
+      }
+      return slot;
+    }
+  }
+#endif
+  for_each_bit(kept, [&](int j) {
+    if (slot < capacity) std::memcpy(out + slot, values + j, sizeof(V));
+    ++slot;
+  });
+  return slot;
+}
+
+template <class T, class V, bool kDelta>
+BracketCounts count_bracket(const void* base_data, const void* tuned_data, std::int64_t begin, std::int64_t end,
+                            std::uint64_t low, std::uint64_t high, std::uint64_t largest_valid, bool store,
+                            std::vector<std::uint64_t>& inside) {
+  const auto* base = static_cast<const T*>(base_data);
+  const auto* tuned = static_cast<const T*>(tuned_data);
+  using Signed = std::make_signed_t<MagnitudeKey<V>>;
+  const Signed low_key = clamp_key<V>(low), high_key = clamp_key<V>(high), valid_key = clamp_key<V>(largest_valid);
+  BracketCounts counts;
+  // Keys found go to a local buffer first (flushed when it may not hold another block).
+  constexpr int kFound = 16 * kBlock;
+  Signed found[kFound + kBlock];
+  int found_count = 0;
+  for (std::int64_t start = begin; start < end; start += kBlock) {
+    const int count = static_cast<int>(std::min<std::int64_t>(kBlock, end - start));
+    Signed keys[kBlock];
+    std::uint8_t within[kBlock];
+    if (count < kBlock) std::memset(within, 0, sizeof within);
+    int above = 0, invalid = 0, inside_count = 0;  // per block: narrow counters vectorize better
+#pragma omp simd reduction(+ : above, invalid, inside_count)
+    for (int j = 0; j < count; ++j) {
+      const Signed key = signed_key(value_at<T, V, kDelta>(base, tuned, start + j));
+      keys[j] = key;
+      above += key > high_key;
+      invalid += key > valid_key;
+      const bool in = (key >= low_key) & (key <= high_key);
+      within[j] = in;
+      inside_count += in;
+    }
+    counts.above += above;
+    counts.invalid += invalid;
+    counts.within += inside_count;
+    if (store) {
+      found_count = append_set(pack_flags(within), keys, found, found_count);
+      if (found_count > kFound) {
+        inside.insert(inside.end(), found, found + found_count);
+        found_count = 0;
+      }
+    }
+  }
+  inside.insert(inside.end(), found, found + found_count);
+  return counts;
+}
+
+// Whether the rule keeps position i (kChanged, kRandom).
+template <ChunkRule::Kind kKind, class T>
+inline bool rule_keeps(const T* base, const T* tuned, std::int64_t i, const ChunkRule& rule) {
+  if constexpr (kKind == ChunkRule::Kind::kChanged) {
+    // Both tests and a select by the loop-invariant atol == 0, not a branch: the loop vectorizes.
+    const bool bits_differ = storage_bits(tuned[i]) != storage_bits(base[i]);
+    const bool beyond_atol = !(std::fabs(exact_delta<T, T, true>(base, tuned, i)) <= rule.atol);
+    const bool bitwise = rule.atol == 0.0;
+    return (bits_differ & bitwise) | (beyond_atol & !bitwise);
+  } else {
+    return (storage_bits(tuned[i]) != storage_bits(base[i])) &
+           (mlprims::detail::counter_uniform(rule.seed, static_cast<std::uint64_t>(i)) < rule.density);
+  }
+}
+
+template <ChunkRule::Kind kKind, class T>
+std::int64_t count_rule(const T* base, const T* tuned, std::int64_t begin, std::int64_t end, const ChunkRule& rule) {
+  std::int64_t kept = 0;
+  if (kKind == ChunkRule::Kind::kChanged && rule.atol == 0.0) {
+#pragma omp simd reduction(+ : kept)
+    for (std::int64_t i = begin; i < end; ++i) kept += storage_bits(tuned[i]) != storage_bits(base[i]);
+  } else {
+#pragma omp simd reduction(+ : kept)
+    for (std::int64_t i = begin; i < end; ++i) kept += rule_keeps<kKind>(base, tuned, i, rule);
+  }
+  return kept;
+}
+
+template <class T>
+std::int64_t count_kept(const void* base, const void* tuned, std::int64_t begin, std::int64_t end,
+                        const ChunkRule& rule) {
+  const auto* b = static_cast<const T*>(base);
+  const auto* t = static_cast<const T*>(tuned);
+  if (rule.kind == ChunkRule::Kind::kChanged) return count_rule<ChunkRule::Kind::kChanged>(b, t, begin, end, rule);
+  return count_rule<ChunkRule::Kind::kRandom>(b, t, begin, end, rule);
+}
+
+template <ChunkRule::Kind kKind, class T, class V, bool kDelta>
+std::int64_t write_rule(const T* base, const T* tuned, std::int64_t begin, std::int64_t end, const ChunkRule& rule,
+                        std::uint64_t* words, V* out, std::int64_t capacity) {
+  using Signed = std::make_signed_t<MagnitudeKey<V>>;
+  const Signed threshold = clamp_key<V>(rule.threshold);
+  // A threshold past every key keeps nothing (k = 0); clamped, it would tie with a NaN's key.
+  const bool none = rule.threshold > static_cast<std::uint64_t>(threshold);
+  std::int64_t ties_left = rule.ties_left;
+  std::int64_t slot = 0;
+  for (std::int64_t start = begin; start < end; start += kBlock) {
+    const int count = static_cast<int>(std::min<std::int64_t>(kBlock, end - start));
+    MagnitudeKey<V> values[kBlock];  // storage bits: a struct-typed array would not vectorize
+    std::uint8_t kept_flags[kBlock], tie_flags[kBlock];
+    if (count < kBlock) {
+      std::memset(kept_flags, 0, sizeof kept_flags);
+      std::memset(tie_flags, 0, sizeof tie_flags);
+    }
+    std::uint64_t kept;
+    if constexpr (kKind == ChunkRule::Kind::kMagnitude) {
+#pragma omp simd
+      for (int j = 0; j < count; ++j) {
+        const V value = value_at<T, V, kDelta>(base, tuned, start + j);
+        const Signed key = signed_key(value);
+        values[j] = storage_bits(value);
+        kept_flags[j] = key > threshold;
+        tie_flags[j] = key == threshold;
+      }
+      kept = pack_flags(kept_flags);
+      std::uint64_t ties = none ? 0 : pack_flags(tie_flags);
+      const auto tie_count = static_cast<std::int64_t>(__builtin_popcountll(ties));
+      if (tie_count <= ties_left) {
+        kept |= ties;
+        ties_left -= tie_count;
+      } else {
+        for (; ties_left > 0; --ties_left) {  // the first ties in position order: the lowest bits
+          kept |= ties & (~ties + 1);
+          ties &= ties - 1;
+        }
+      }
+    } else {
+#pragma omp simd
+      for (int j = 0; j < count; ++j) {
+        const std::int64_t i = start + j;
+        kept_flags[j] = rule_keeps<kKind>(base, tuned, i, rule);
+        if constexpr (kKind == ChunkRule::Kind::kRandom) {
+          values[j] = storage_bits(
+              mlprims::detail::round_from_double<V>(exact_delta<T, V, true>(base, tuned, i) * rule.value_scale));
+        } else {
+          values[j] = storage_bits(value_at<T, V, true>(base, tuned, i));
+        }
+      }
+      kept = pack_flags(kept_flags);
+    }
+    words[(start - begin) / kBlock] = kept;
+    slot = store_kept(kept, values, out, slot, capacity);
+  }
+  return slot;
+}
+
+template <class T, class V, bool kDelta>
+std::int64_t write_kept(const void* base_data, const void* tuned_data, std::int64_t begin, std::int64_t end,
+                        const ChunkRule& rule, std::uint64_t* words, void* values, std::int64_t capacity) {
+  const auto* base = static_cast<const T*>(base_data);
+  const auto* tuned = static_cast<const T*>(tuned_data);
+  auto* out = static_cast<V*>(values);
+  using Kind = ChunkRule::Kind;
+  if constexpr (kDelta) {
+    if (rule.kind == Kind::kChanged) {
+      return write_rule<Kind::kChanged, T, V, true>(base, tuned, begin, end, rule, words, out, capacity);
+    }
+    if (rule.kind == Kind::kRandom) {
+      return write_rule<Kind::kRandom, T, V, true>(base, tuned, begin, end, rule, words, out, capacity);
+    }
+  }
+  return write_rule<Kind::kMagnitude, T, V, kDelta>(base, tuned, begin, end, rule, words, out, capacity);
+}
+
+template <class T, class V, bool kDelta>
+constexpr KeepKernels kernels_of() {
+  return {&count_bracket<T, V, kDelta>, kDelta ? &count_kept<T> : nullptr, &write_kept<T, V, kDelta>};
+}
+
+template <class T>
+const KeepKernels& kernels_for_stored(int value, bool delta) {
+  static constexpr KeepKernels kDeltas[4] = {kernels_of<T, Float16, true>(), kernels_of<T, BFloat16, true>(),
+                                             kernels_of<T, float, true>(), kernels_of<T, double, true>()};
+  static constexpr KeepKernels kEntries = kernels_of<T, T, false>();
+  return delta ? kDeltas[value] : kEntries;
+}
+
+}  // namespace
+
+const KeepKernels& keep_kernels(int stored, int value, bool delta) {
+  switch (stored) {
+    case 0:
+      return kernels_for_stored<Float16>(value, delta);
+    case 1:
+      return kernels_for_stored<BFloat16>(value, delta);
+    case 2:
+      return kernels_for_stored<float>(value, delta);
+    default:
+      return kernels_for_stored<double>(value, delta);
+  }
+}
+
+}  // namespace mlprims::sparse::detail::MLPRIMS_ISA
