@@ -33,8 +33,10 @@ std::vector<std::pair<const char*, Variant>> variants_this_cpu_runs() {
   namespace k = mlprims::sparse::detail;
   std::vector<std::pair<const char*, Variant>> variants = {{"baseline", k::baseline::keep_kernels}};
   const auto best = mlprims::detail::best_instruction_set();
-  if (best != mlprims::detail::InstructionSet::kBaseline) variants.emplace_back("x86-64-v3", k::x86_64_v3::keep_kernels);
-  if (best == mlprims::detail::InstructionSet::kX86_64_V4) variants.emplace_back("x86-64-v4", k::x86_64_v4::keep_kernels);
+  if (best != mlprims::detail::InstructionSet::kBaseline)
+    variants.emplace_back("x86-64-v3", k::x86_64_v3::keep_kernels);
+  if (best == mlprims::detail::InstructionSet::kX86_64_V4)
+    variants.emplace_back("x86-64-v4", k::x86_64_v4::keep_kernels);
   return variants;
 }
 
@@ -113,23 +115,28 @@ void check_pair(const KeepKernels& kernels, const char* isa) {
   std::vector<std::uint64_t> sorted = keys;
   std::sort(sorted.begin(), sorted.end());
 
-  // Bracket passes: a middle bracket, everything, and one past every key.
   const std::uint64_t all_ones = ~std::uint64_t{0};
   const std::uint64_t largest_valid = mlprims::detail::infinity_key<V>();
-  for (auto [low, high] : {std::pair{sorted[1000], sorted[2000]}, std::pair{std::uint64_t{0}, all_ones},
-                           std::pair{all_ones, all_ones}}) {
+  // Bracket passes: a middle bracket, one of a single key, everything, and past every key.
+  for (auto [low, high] : {std::pair{sorted[1000], sorted[2000]}, std::pair{sorted[1500], sorted[1500]},
+                           std::pair{std::uint64_t{0}, all_ones}, std::pair{all_ones, all_ones}}) {
     mlprims::detail::BracketCounts expected;
     std::vector<std::uint64_t> expected_inside, inside;
     for (std::uint64_t k : keys) {
       expected.above += k > high;
+      expected.at_high += k == high;
+      expected.at_low += low < high && k == low;
       expected.invalid += k > largest_valid;
-      if (k >= low && k <= high) {
+      if (k > low && k < high) {
         ++expected.within;
         expected_inside.push_back(k);
       }
     }
-    const auto got = kernels.count_bracket(base_data, tuned.data(), kBegin, kEnd, low, high, largest_valid, true, inside);
+    const auto got =
+        kernels.count_bracket(base_data, tuned.data(), kBegin, kEnd, low, high, largest_valid, true, inside);
     EXPECT_EQ(got.above, expected.above);
+    EXPECT_EQ(got.at_high, expected.at_high);
+    EXPECT_EQ(got.at_low, expected.at_low);
     EXPECT_EQ(got.within, expected.within);
     EXPECT_EQ(got.invalid, expected.invalid);
     EXPECT_EQ(inside, expected_inside);

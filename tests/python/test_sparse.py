@@ -129,6 +129,28 @@ def test_ties_go_to_the_lower_position_on_any_thread_count(two_threads):
             np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32"])
+def test_fine_tune_deltas_above_the_sample_size(dtype, two_threads):
+    # The vectorized passes over n > 2**20 (the sampled bracket), on a fine-tune's deltas: in 16 bits
+    # they take few distinct values, so the bracket's ends are keys shared by many entries.
+    gen = torch.Generator().manual_seed(11)
+    n = 1_200_007
+    base = (0.02 * torch.randn(n, generator=gen)).to(getattr(torch, dtype))
+    tuned = (base.double() + 1e-3 * torch.randn(n, generator=gen, dtype=torch.float64)).to(base.dtype)
+    value_dtype = default_value_dtype(dtype)
+    values = reference_delta(base, tuned, value_dtype)
+    for density in (0.01, 0.05, 0.3):
+        k = math.floor(density * n)
+        delta = sparse.extract(base, tuned, density=density)
+        expected = reference_top(values, k)
+        np.testing.assert_array_equal(to64(delta.positions()), expected)
+        np.testing.assert_array_equal(to64(delta.values), values[expected])
+        top = sparse.topk_abs(tuned, k)
+        expected = reference_top(to64(tuned).ravel(), k)
+        np.testing.assert_array_equal(to64(top.indices), expected)
+        np.testing.assert_array_equal(bits(top.values), bits(tuned.ravel()[expected]))
+
+
 def test_all_equal_magnitudes_and_all_zero_deltas(two_threads):
     n = 300_000
     base = np.zeros(n)

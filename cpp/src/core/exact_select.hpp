@@ -1,11 +1,10 @@
 // Exact selection of the k largest of n unsigned keys, in O(n) and without sorting. One pass
-// counts the keys above a bracket [low, high] that must hold the k-th largest and collects the
-// keys inside it; the k-th largest is then found among those few. The bracket comes from a
-// sample of 2^16 keys (Floyd and Rivest's idea), wide enough that it misses the k-th key with
-// probability below 1e-4; when it does miss, or would collect too many keys, radix passes (16-bit
-// digit histograms) narrow the bracket down instead, until it holds at most n/16 + 2^16 keys. So
-// a selection reads the keys once on typical data and at most five times, and never stores
-// more than n/16 + 2^16 of them.
+// counts the keys above a bracket [low, high] that must hold the k-th largest and at its ends,
+// and collects the keys strictly inside it; the k-th largest is an end or found among those few. The bracket comes from
+// a sample of 2^16 keys (Floyd and Rivest's idea), wide enough that it misses the k-th key with probability below 1e-4;
+// when it does miss, or would collect too many keys, radix passes (16-bit digit histograms) narrow the bracket down
+// instead, until it holds at most n/16 + 2^16 keys. So a selection reads the keys once on typical data and at most five
+// times, and never stores more than n/16 + 2^16 of them.
 //
 // Order: larger keys first; among equal keys the lower position first. The result is a table per
 // chunk of kSelectChunk positions (how many kept and how many ties met before it), so that a
@@ -119,25 +118,30 @@ void write_kept(std::int64_t n, const std::vector<std::int64_t>& selected_before
   });
 }
 
-// What one chunk holds relative to a bracket [low, high]: keys above it, keys inside it, and
-// keys above the largest valid key (NaN).
+// What one chunk holds relative to a bracket [low, high]: keys above it, keys equal to its ends
+// (at_low is 0 when low == high), keys strictly inside it, and keys above the largest valid key
+// (NaN). The ends are counted, not stored: when many keys are equal (the deltas of 16-bit weights
+// take few distinct values) a bracket whose ends are such keys still stores few.
 struct BracketCounts {
-  std::int64_t above = 0, within = 0, invalid = 0;
+  std::int64_t above = 0, at_high = 0, within = 0, at_low = 0, invalid = 0;
 };
 
 // The bracket pass over one chunk for keys key_of(i): count_chunk(begin, end, low, high, store,
-// inside) counts [begin, end) and, when `store`, appends the keys inside to `inside`.
+// inside) counts [begin, end) and, when `store`, appends the keys strictly inside to `inside`.
 // (sparse/keep_kernels.hpp has vectorized ones for weight deltas.)
 template <class KeyOf>
 auto bracket_counter(std::uint64_t largest_valid, const KeyOf& key_of) {
   return [largest_valid, &key_of](std::int64_t begin, std::int64_t end, std::uint64_t low, std::uint64_t high,
                                   bool store, std::vector<std::uint64_t>& inside) {
     BracketCounts counts;
+    const bool two_ends = low < high;
     for (std::int64_t i = begin; i < end; ++i) {
       const std::uint64_t key = key_of(i);
       counts.invalid += key > largest_valid;
       counts.above += key > high;
-      if (key - low <= high - low) {  // one unsigned comparison: no branch on which side of low
+      counts.at_high += key == high;
+      counts.at_low += two_ends & (key == low);
+      if ((key > low) & (key < high)) {
         ++counts.within;
         if (store) inside.push_back(key);
       }
@@ -146,67 +150,79 @@ auto bracket_counter(std::uint64_t largest_valid, const KeyOf& key_of) {
   };
 }
 
-// One pass over the keys for a bracket [low, high]: per chunk, the keys above it and (stored when
-// `store`) those inside it; then, if the k-th largest lies inside, its value and the tables.
-// Returns false (selection untouched but for `invalid`) when it does not, or when more than
-// `store_limit` keys would be stored.
+// One pass over the keys for a bracket [low, high] (low <= high): per chunk, the keys above it,
+// at its ends, and (stored) strictly inside it; then, if the k-th largest lies in the bracket,
+// its value and the tables. Returns false (selection untouched but for `invalid`) when it does
+// not, or when more than `store_limit` keys would be stored.
 template <class CountChunk>
-bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::uint64_t high, bool store,
-                       std::int64_t store_limit, const CountChunk& count_chunk, ChunkedSelection& selection) {
+bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::uint64_t high, std::int64_t store_limit,
+                       const CountChunk& count_chunk, ChunkedSelection& selection) {
   const std::int64_t chunks = select_chunk_count(n);
   const int threads = select_threads(n);
-  std::vector<std::int64_t> greater(static_cast<std::size_t>(chunks), 0), inside(static_cast<std::size_t>(chunks), 0);
+  std::vector<BracketCounts> per_chunk(static_cast<std::size_t>(chunks));
   std::vector<std::vector<std::uint64_t>> collected(static_cast<std::size_t>(threads));
-  std::vector<std::int64_t> invalid(static_cast<std::size_t>(threads), 0);
   std::vector<char> overflow(static_cast<std::size_t>(threads), 0);
   const std::int64_t per_thread_limit = store_limit / threads + 1;
   for_each_chunk(n, threads, [&](std::int64_t c, int t) {
     auto& keys = collected[static_cast<std::size_t>(t)];
-    const bool storing = store && !overflow[static_cast<std::size_t>(t)];
-    const BracketCounts counts =
+    const bool storing = !overflow[static_cast<std::size_t>(t)];
+    per_chunk[static_cast<std::size_t>(c)] =
         count_chunk(c * kSelectChunk, std::min(n, (c + 1) * kSelectChunk), low, high, storing, keys);
-    greater[static_cast<std::size_t>(c)] = counts.above;
-    inside[static_cast<std::size_t>(c)] = counts.within;
-    invalid[static_cast<std::size_t>(t)] += counts.invalid;
-    if (store && static_cast<std::int64_t>(keys.size()) > per_thread_limit) {
+    if (static_cast<std::int64_t>(keys.size()) > per_thread_limit) {
       overflow[static_cast<std::size_t>(t)] = 1;  // the bracket failed: count on, store no more
       std::vector<std::uint64_t>().swap(keys);
     }
   });
-  for (std::int64_t v : invalid) selection.invalid += v;
+  BracketCounts total;
+  for (const BracketCounts& c : per_chunk) {
+    total.above += c.above;
+    total.at_high += c.at_high;
+    total.within += c.within;
+    total.at_low += c.at_low;
+    total.invalid += c.invalid;
+  }
+  selection.invalid += total.invalid;
   if (selection.invalid > 0) return false;
-  for (char o : overflow) {
-    if (o) return false;
-  }
-  std::int64_t above_total = 0, inside_total = 0;
-  for (std::int64_t c = 0; c < chunks; ++c) {
-    above_total += greater[static_cast<std::size_t>(c)];
-    inside_total += inside[static_cast<std::size_t>(c)];
-  }
-  if (!(above_total < k && k <= above_total + inside_total)) return false;
-  const std::int64_t rank = k - above_total;  // the k-th largest is the rank-th largest inside
+  if (!(total.above < k && k <= total.above + total.at_high + total.within + total.at_low)) return false;
 
-  std::vector<std::int64_t> ties = inside;
-  if (store) {
+  // Per chunk: the keys above the threshold, and those equal to it.
+  std::vector<std::int64_t> greater(static_cast<std::size_t>(chunks)), ties(static_cast<std::size_t>(chunks));
+  if (k <= total.above + total.at_high) {
+    selection.threshold = high;
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      greater[static_cast<std::size_t>(c)] = per_chunk[static_cast<std::size_t>(c)].above;
+      ties[static_cast<std::size_t>(c)] = per_chunk[static_cast<std::size_t>(c)].at_high;
+    }
+  } else if (k <= total.above + total.at_high + total.within) {
+    for (char o : overflow) {
+      if (o) return false;
+    }
+    const std::int64_t rank = k - total.above - total.at_high;  // the rank-th largest strictly inside
     std::vector<std::uint64_t> keys;
-    keys.reserve(static_cast<std::size_t>(inside_total));
+    keys.reserve(static_cast<std::size_t>(total.within));
     for (const auto& part : collected) keys.insert(keys.end(), part.begin(), part.end());
     std::vector<std::uint64_t> order = keys;
     std::nth_element(order.begin(), order.begin() + (rank - 1), order.end(), std::greater<>());
     selection.threshold = order[static_cast<std::size_t>(rank - 1)];
     std::size_t next = 0;
     for (std::int64_t c = 0; c < chunks; ++c) {
+      const BracketCounts& counts = per_chunk[static_cast<std::size_t>(c)];
       std::int64_t bigger = 0, equal = 0;
-      for (std::int64_t j = 0; j < inside[static_cast<std::size_t>(c)]; ++j) {
+      for (std::int64_t j = 0; j < counts.within; ++j) {
         const std::uint64_t key = keys[next++];
         bigger += key > selection.threshold;
         equal += key == selection.threshold;
       }
-      greater[static_cast<std::size_t>(c)] += bigger;
+      greater[static_cast<std::size_t>(c)] = counts.above + counts.at_high + bigger;
       ties[static_cast<std::size_t>(c)] = equal;
     }
   } else {
-    selection.threshold = low;  // a bracket of one key
+    selection.threshold = low;
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      const BracketCounts& counts = per_chunk[static_cast<std::size_t>(c)];
+      greater[static_cast<std::size_t>(c)] = counts.above + counts.at_high + counts.within;
+      ties[static_cast<std::size_t>(c)] = counts.at_low;
+    }
   }
   std::int64_t above_threshold = 0;
   for (std::int64_t g : greater) above_threshold += g;
@@ -252,14 +268,15 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
     };
     const std::uint64_t low = bottom >= kSample ? 0 : sample_rank(bottom);
     const std::uint64_t high = top < 0 ? all_ones : sample_rank(top);
-    // Keys repeated across the bracket's ends (many equal keys) can make it hold far more than
-    // its ranks: then the radix passes serve better than a pass that would give up collecting.
+    // Keys strictly inside are stored, so repeated keys at the ends cost nothing; repeated keys
+    // between them can make the bracket hold far more than its ranks, and then the radix passes
+    // serve better than a pass that would give up collecting.
     const auto sampled_inside =
-        std::count_if(sample.begin(), sample.end(), [&](std::uint64_t key) { return key - low <= high - low; });
+        std::count_if(sample.begin(), sample.end(), [&](std::uint64_t key) { return low < key && key < high; });
     const bool narrow = low == high || static_cast<double>(sampled_inside) / kSample * static_cast<double>(n) <
                                            0.5 * static_cast<double>(collect_limit);
-    if (narrow && (select_in_bracket(n, k, low, high, low != high, collect_limit, count_chunk, selection) ||
-                   selection.invalid > 0)) {
+    if (narrow &&
+        (select_in_bracket(n, k, low, high, collect_limit, count_chunk, selection) || selection.invalid > 0)) {
       return selection;
     }
   }
@@ -307,7 +324,7 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
   const int open_bits = key_bits - resolved;
   const std::uint64_t low = prefix << open_bits;
   const std::uint64_t high = low | (open_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - open_bits)));
-  select_in_bracket(n, k, low, high, open_bits > 0, n, count_chunk, selection);
+  select_in_bracket(n, k, low, high, n, count_chunk, selection);
   return selection;
 }
 

@@ -36,9 +36,10 @@ struct ChunkRule {
 // of 64.
 struct KeepKernels {
   // A bracket pass (core/exact_select.hpp's bracket_counter) over the values' magnitude keys.
-  mlprims::detail::BracketCounts (*count_bracket)(const void* base, const void* tuned, std::int64_t begin, std::int64_t end,
-                                 std::uint64_t low, std::uint64_t high, std::uint64_t largest_valid, bool store,
-                                 std::vector<std::uint64_t>& inside);
+  mlprims::detail::BracketCounts (*count_bracket)(const void* base, const void* tuned, std::int64_t begin,
+                                                  std::int64_t end, std::uint64_t low, std::uint64_t high,
+                                                  std::uint64_t largest_valid, bool store,
+                                                  std::vector<std::uint64_t>& inside);
   // How many positions the rule keeps (kChanged, kRandom).
   std::int64_t (*count_kept)(const void* base, const void* tuned, std::int64_t begin, std::int64_t end,
                              const ChunkRule& rule);
@@ -53,8 +54,8 @@ struct KeepKernels {
 const KeepKernels& keep_kernels(DType stored, DType value, bool delta);
 
 // The variants; dtypes as indices in the order float16, bfloat16, float32, float64.
-#define MLPRIMS_DECLARE_KEEP_KERNELS(ISA) \
-  namespace ISA {                         \
+#define MLPRIMS_DECLARE_KEEP_KERNELS(ISA)                             \
+  namespace ISA {                                                     \
   const KeepKernels& keep_kernels(int stored, int value, bool delta); \
   }
 MLPRIMS_DECLARE_KEEP_KERNELS(baseline)

@@ -7,7 +7,7 @@
 #include <type_traits>
 #include <vector>
 
-#if defined(__AVX512F__)
+#if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
 #endif
 
@@ -90,9 +90,19 @@ inline V value_at(const T* base, const T* tuned, std::int64_t i) {
   }
 }
 
-// 64 flags (bytes 0 or 1) as the bits of a word: each multiply gathers 8 bytes' low bits into
-// one byte (the products of distinct bytes land on distinct bits, so nothing carries).
+// 64 flags (bytes 0 or 1) as the bits of a word: one byte comparison with AVX-512, two byte
+// masks with AVX2; else each multiply gathers 8 bytes' low bits into one byte (the products of
+// distinct bytes land on distinct bits, so nothing carries).
 inline std::uint64_t pack_flags(const std::uint8_t* flags) {
+#if defined(__AVX512BW__)
+  return _mm512_test_epi8_mask(_mm512_loadu_si512(flags), _mm512_set1_epi8(1));
+#elif defined(__AVX2__)
+  auto top_bits = [](const std::uint8_t* bytes) {  // bit 0 of each byte moved to bit 7
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bytes));
+    return static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_slli_epi16(v, 7)));
+  };
+  return top_bits(flags) | (std::uint64_t{top_bits(flags + 32)} << 32);
+#else
   std::uint64_t word = 0;
   for (int byte = 0; byte < 8; ++byte) {
     std::uint64_t eight;
@@ -100,6 +110,7 @@ inline std::uint64_t pack_flags(const std::uint8_t* flags) {
     word |= ((eight * 0x0102040810204080ull) >> 56) << (8 * byte);
   }
   return word;
+#endif
 }
 
 template <class Visit>
@@ -108,21 +119,6 @@ inline void for_each_bit(std::uint64_t word, const Visit& visit) {
     visit(__builtin_ctzll(word));
     word &= word - 1;
   }
-}
-
-// Appends items[j] for the set bits j of `word` to out[count...], in order; returns the new count.
-// The first two go without a branch: a bracket pass finds about one key per block, and a loop
-// whose trip count is 0, 1 or 2 at random mispredicts once a block, which cost more than the
-// block's arithmetic.
-template <class Item>
-inline int append_set(std::uint64_t word, const Item* items, Item* out, int count) {
-  for (int r = 0; r < 2; ++r) {
-    out[count] = items[__builtin_ctzll(word | (std::uint64_t{1} << 63))];  // word = 0: a harmless copy
-    count += word != 0;
-    word &= word - 1;
-  }
-  for_each_bit(word, [&](int j) { out[count++] = items[j]; });
-  return count;
 }
 
 // Stores values[j] for the set bits j of `kept` at out[slot...] in order, and returns the next
@@ -169,39 +165,58 @@ BracketCounts count_bracket(const void* base_data, const void* tuned_data, std::
   const auto* tuned = static_cast<const T*>(tuned_data);
   using Signed = std::make_signed_t<MagnitudeKey<V>>;
   const Signed low_key = clamp_key<V>(low), high_key = clamp_key<V>(high), valid_key = clamp_key<V>(largest_valid);
+  // An end past every key (clamped) has no key equal to it; a bracket of one key has one end.
+  const bool count_high = high == static_cast<std::uint64_t>(high_key);
+  const bool count_low = low < high && low == static_cast<std::uint64_t>(low_key);
+  auto key_at = [&](std::int64_t i) { return signed_key(value_at<T, V, kDelta>(base, tuned, i)); };
   BracketCounts counts;
-  // Keys found go to a local buffer first (flushed when it may not hold another block).
-  constexpr int kFound = 16 * kBlock;
-  Signed found[kFound + kBlock];
-  int found_count = 0;
-  for (std::int64_t start = begin; start < end; start += kBlock) {
-    const int count = static_cast<int>(std::min<std::int64_t>(kBlock, end - start));
-    Signed keys[kBlock];
-    std::uint8_t within[kBlock];
-    if (count < kBlock) std::memset(within, 0, sizeof within);
-    int above = 0, invalid = 0, inside_count = 0;  // per block: narrow counters vectorize better
-#pragma omp simd reduction(+ : above, invalid, inside_count)
+  // One vector loop over a span counts and flags; the keys inside (about 1% of them) are then
+  // recomputed one by one from the flags, which costs less than storing every key.
+  constexpr int kSpan = 4096;
+  alignas(64) std::uint8_t within[kSpan];
+  for (std::int64_t start = begin; start < end; start += kSpan) {
+    const int count = static_cast<int>(std::min<std::int64_t>(kSpan, end - start));
+    // Counters as wide as the keys: the comparisons' lanes add up without conversions (a span
+    // fits even 16-bit counters).
+    Signed above = 0, at_high = 0, at_low = 0, invalid = 0, inside_count = 0;
+#pragma omp simd reduction(+ : above, at_high, at_low, invalid, inside_count)
     for (int j = 0; j < count; ++j) {
-      const Signed key = signed_key(value_at<T, V, kDelta>(base, tuned, start + j));
-      keys[j] = key;
+      const Signed key = key_at(start + j);
       above += key > high_key;
+      at_high += (key == high_key) & count_high;
+      at_low += (key == low_key) & count_low;
       invalid += key > valid_key;
-      const bool in = (key >= low_key) & (key <= high_key);
+      const bool in = (key > low_key) & (key < high_key);
       within[j] = in;
       inside_count += in;
     }
     counts.above += above;
+    counts.at_high += at_high;
+    counts.at_low += at_low;
     counts.invalid += invalid;
     counts.within += inside_count;
-    if (store) {
-      found_count = append_set(pack_flags(within), keys, found, found_count);
-      if (found_count > kFound) {
-        inside.insert(inside.end(), found, found + found_count);
-        found_count = 0;
+    if (!store || inside_count == 0) continue;
+    if (count % kBlock != 0) std::memset(within + count, 0, static_cast<std::size_t>(kBlock - count % kBlock));
+    const std::size_t found = inside.size();
+    inside.resize(found + static_cast<std::size_t>(inside_count) + 1);  // + 1: the harmless stores below
+    std::uint64_t* out = inside.data() + found;
+    int taken = 0;
+    for (int w = 0; w < (count + kBlock - 1) / kBlock; ++w) {
+      std::uint64_t word = pack_flags(within + kBlock * w);
+      const std::int64_t first = start + kBlock * w;
+      const int last = std::min(kBlock, count - kBlock * w) - 1;
+      // The first two without a branch: a block holds about one, and a loop whose trip count is
+      // 0, 1 or 2 at random mispredicts once a block, which cost as much as the block's arithmetic.
+      for (int r = 0; r < 2; ++r) {
+        const int j = std::min(last, __builtin_ctzll(word | (std::uint64_t{1} << 63)));  // word = 0: a harmless read
+        out[taken] = static_cast<std::uint64_t>(key_at(first + j));
+        taken += word != 0;
+        word &= word - 1;
       }
+      for_each_bit(word, [&](int j) { out[taken++] = static_cast<std::uint64_t>(key_at(first + j)); });
     }
+    inside.resize(found + static_cast<std::size_t>(taken));
   }
-  inside.insert(inside.end(), found, found + found_count);
   return counts;
 }
 

@@ -18,12 +18,12 @@ template <class KeyOf>
 mlprims::detail::ChunkedSelection select_largest_keys(const KeepKernels& kernels, const void* base, const void* tuned,
                                                       std::int64_t n, std::int64_t k, int key_bits,
                                                       std::uint64_t largest_valid, const KeyOf& key_of) {
-  return mlprims::detail::select_largest(
-      n, k, key_bits, largest_valid, key_of,
-      [&](std::int64_t begin, std::int64_t end, std::uint64_t low, std::uint64_t high, bool store,
-          std::vector<std::uint64_t>& inside) {
-        return kernels.count_bracket(base, tuned, begin, end, low, high, largest_valid, store, inside);
-      });
+  return mlprims::detail::select_largest(n, k, key_bits, largest_valid, key_of,
+                                         [&](std::int64_t begin, std::int64_t end, std::uint64_t low,
+                                             std::uint64_t high, bool store, std::vector<std::uint64_t>& inside) {
+                                           return kernels.count_bracket(base, tuned, begin, end, low, high,
+                                                                        largest_valid, store, inside);
+                                         });
 }
 
 // The write pass of a chunked selection, chunks in parallel: each chunk's kernel writes its values
