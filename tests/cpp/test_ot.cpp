@@ -13,6 +13,7 @@
 #include "core/instruction_set.hpp"
 #include "core/top_entries.hpp"
 #include "linalg/exp_sums.hpp"
+#include "linalg/kernel_rows.hpp"
 #include "linalg/log_sum_exp.hpp"
 #include "linalg/sparse_matrix.hpp"
 #include "mlprims/core/error.hpp"
@@ -66,6 +67,30 @@ TEST(LogSumExp, AllMinusInfinityIsMinusInfinityAndNaNPropagates) {
   EXPECT_EQ(linalg::log_sum_exp_row(3, c.data(), 1.0, bias.data()), -inf);
   const std::vector<double> with_nan = {1.0, std::nan(""), 3.0};
   EXPECT_TRUE(std::isnan(linalg::log_sum_exp_row(3, with_nan.data(), 1.0, nullptr)));
+}
+
+TEST(KernelRows, EveryVariantTheCpuRunsMatchesALongDoubleReference) {
+  const std::int64_t m = 1003;  // not a multiple of any vector width
+  const std::vector<double> k = uniform(m, 0.0, 2.0, 31), v = uniform(m, 0.1, 3.0, 32), start = uniform(m, -1, 1, 33);
+  using Kernel = double (*)(std::int64_t, const double*, const double*, double, double*);
+  std::vector<Kernel> variants = {linalg::dot_then_accumulate, linalg::baseline::dot_then_accumulate};
+  const auto best = mlprims::detail::best_instruction_set();
+  if (best != mlprims::detail::InstructionSet::kBaseline) variants.push_back(linalg::x86_64_v3::dot_then_accumulate);
+  if (best == mlprims::detail::InstructionSet::kX86_64_V4) variants.push_back(linalg::x86_64_v4::dot_then_accumulate);
+  long double dot = 0.0L;
+  for (std::int64_t j = 0; j < m; ++j) dot += static_cast<long double>(k[j]) * v[j];
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (Kernel kernel : variants) {
+    std::vector<double> out = start;
+    const double s = kernel(m, k.data(), v.data(), 0.7, out.data());
+    // positive terms: any summation order (with or without FMA) is within (m + 1) eps of the sum
+    EXPECT_NEAR(s, static_cast<double>(dot), (m + 1) * eps * static_cast<double>(dot));
+    const double scale = 0.7 / s;
+    for (std::int64_t j = 0; j < m; ++j) {
+      const double expected = start[j] + scale * k[j];
+      EXPECT_NEAR(out[j], expected, 2 * eps * (std::fabs(start[j]) + scale * k[j])) << j;
+    }
+  }
 }
 
 TEST(ExpSums, EveryVariantTheCpuRunsMatchesStdExp) {

@@ -6,6 +6,7 @@
 
 #include "core/math/elementary.hpp"
 #include "core/parallel.hpp"
+#include "linalg/kernel_rows.hpp"
 #include "ot/plan_rows.hpp"
 
 namespace mlprims::ot::detail {
@@ -40,15 +41,10 @@ bool scale_rows(std::int64_t n, std::int64_t m, const std::vector<double>& K, co
     const double* vv = v.data();
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) {
-      const double* k = K.data() + i * m;
-      double s = 0.0;
-#pragma omp simd reduction(+ : s)
-      for (std::int64_t j = 0; j < m; ++j) s += k[j] * vv[j];
+      const double s = linalg::dot_then_accumulate(m, K.data() + i * m, vv, a[i], out);
       const double ui = a[i] / s;
       ok = ok && s > 0.0 && std::isfinite(ui);
       u[i] = ui;
-#pragma omp simd
-      for (std::int64_t j = 0; j < m; ++j) out[j] += ui * k[j];
     }
   }
   std::fill(Ktu.begin(), Ktu.end(), 0.0);
