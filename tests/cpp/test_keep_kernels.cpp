@@ -18,7 +18,7 @@
 #include "core/float_elements.hpp"
 #include "core/instruction_set.hpp"
 #include "sparse/delta_source.hpp"
-#include "sparse/keep_kernels.hpp"
+#include "sparse/keep_passes.hpp"
 
 namespace {
 
@@ -93,7 +93,7 @@ std::pair<std::vector<T>, std::vector<T>> awkward_pair(std::int64_t n, unsigned 
   return {base, tuned};
 }
 
-constexpr std::int64_t kBegin = 128, kEnd = 128 + 3001;  // a partial last block
+constexpr std::int64_t kBegin = 128, kEnd = 128 + 9001;  // spans of 4096 and a partial last block
 
 template <class T, class V, bool kDelta>
 void check_pair(const KeepKernels& kernels, const char* isa) {
@@ -118,7 +118,7 @@ void check_pair(const KeepKernels& kernels, const char* isa) {
   const std::uint64_t all_ones = ~std::uint64_t{0};
   const std::uint64_t largest_valid = mlprims::detail::infinity_key<V>();
   // Bracket passes: a middle bracket, one of a single key, everything, and past every key.
-  for (auto [low, high] : {std::pair{sorted[1000], sorted[2000]}, std::pair{sorted[1500], sorted[1500]},
+  for (auto [low, high] : {std::pair{sorted[3000], sorted[6000]}, std::pair{sorted[4500], sorted[4500]},
                            std::pair{std::uint64_t{0}, all_ones}, std::pair{all_ones, all_ones}}) {
     mlprims::detail::BracketCounts expected;
     std::vector<std::uint64_t> expected_inside, inside;
@@ -132,8 +132,8 @@ void check_pair(const KeepKernels& kernels, const char* isa) {
         expected_inside.push_back(k);
       }
     }
-    const auto got =
-        kernels.count_bracket(base_data, tuned.data(), kBegin, kEnd, low, high, largest_valid, true, inside);
+    mlprims::sparse::detail::AppendToVector sink(inside);
+    const auto got = kernels.count_bracket(base_data, tuned.data(), kBegin, kEnd, low, high, largest_valid, true, sink);
     EXPECT_EQ(got.above, expected.above);
     EXPECT_EQ(got.at_high, expected.at_high);
     EXPECT_EQ(got.at_low, expected.at_low);

@@ -199,6 +199,23 @@ TEST(ExactSelect, SampledBracketAndItsFallbackEqualSorting) {
   }
 }
 
+// Below 2^20 keys the radix passes choose the bracket. Here it holds 74,600 keys, all in the
+// chunks of the second of two threads, more than half of n: a per-thread share of a store limit
+// used to refuse them, and the selection came back empty (nnz = k, nothing written).
+TEST(ExactSelect, LastRadixBracketHeldByOneThreadEqualsSorting) {
+  const std::int64_t n = 149000, split = 74400;
+  std::vector<std::uint64_t> keys(static_cast<std::size_t>(n), 0x3f000000u);  // 0.5f
+  for (std::int64_t i = split; i < n; ++i)
+    keys[static_cast<std::size_t>(i)] = 0x3f800000u + 1 + static_cast<std::uint64_t>((i - split) % 65534);
+  for (std::int64_t k : {std::int64_t{100}, std::int64_t{50000}, n - split + 7}) {
+    const auto expected = sorted_largest(keys, k);
+    for (int threads : {1, 2}) {
+      mlprims::set_num_threads(threads);
+      ASSERT_EQ(selected(keys, k, 32), expected) << "k " << k << ", threads " << threads;
+    }
+  }
+}
+
 TEST(SparseApi, ExtractApplyReproducesTunedInBfloat16) {
   const std::int64_t n = 100000;
   std::mt19937_64 rng(4);

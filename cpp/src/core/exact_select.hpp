@@ -16,6 +16,8 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <stdexcept>
 #include <vector>
 
 #include "core/parallel.hpp"
@@ -162,7 +164,7 @@ bool select_in_bracket(std::int64_t n, std::int64_t k, std::uint64_t low, std::u
   std::vector<BracketCounts> per_chunk(static_cast<std::size_t>(chunks));
   std::vector<std::vector<std::uint64_t>> collected(static_cast<std::size_t>(threads));
   std::vector<char> overflow(static_cast<std::size_t>(threads), 0);
-  const std::int64_t per_thread_limit = store_limit / threads + 1;
+  const std::int64_t per_thread_limit = store_limit / threads + (store_limit % threads != 0);  // no overflow at max
   for_each_chunk(n, threads, [&](std::int64_t c, int t) {
     auto& keys = collected[static_cast<std::size_t>(t)];
     const bool storing = !overflow[static_cast<std::size_t>(t)];
@@ -324,7 +326,13 @@ ChunkedSelection select_largest(std::int64_t n, std::int64_t k, int key_bits, st
   const int open_bits = key_bits - resolved;
   const std::uint64_t low = prefix << open_bits;
   const std::uint64_t high = low | (open_bits == 0 ? 0 : (~std::uint64_t{0} >> (64 - open_bits)));
-  select_in_bracket(n, k, low, high, n, count_chunk, selection);
+  // The radix passes left at most collect_limit keys in this bracket (none strictly inside when
+  // every bit is resolved), so it stores them without a limit: a per-thread share of a limit can
+  // be smaller than what one thread's chunks hold, and the selection then came back empty.
+  if (!select_in_bracket(n, k, low, high, std::numeric_limits<std::int64_t>::max(), count_chunk, selection) &&
+      selection.invalid == 0) {
+    throw std::logic_error("internal: the last bracket of an exact selection does not hold the k-th key");
+  }
   return selection;
 }
 

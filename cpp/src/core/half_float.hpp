@@ -65,7 +65,9 @@ MLPRIMS_HD inline Float16 float16_from_float(float value) {
   const std::uint32_t sign = (bits >> 16) & 0x8000u;
   const std::uint32_t magnitude = bits & 0x7fffffffu;
   // Below 2^-14: a subnormal half (units of 2^-24) or zero. |value| * 2^24 is exact, and adding
-  // 2^23 rounds it to an integer, ties to even (<= 2^-25 becomes 0).
+  // 2^23 rounds it to an integer, ties to even (<= 2^-25 becomes 0), in the default rounding mode
+  // (mlprims never changes it); a compiler may fuse the two into a multiply-add, with the same
+  // result since the product is exact.
   const bool subnormal = magnitude < 0x38800000u;
   const float scaled = float_from_bits(select_bits(subnormal, magnitude, 0u)) * 16777216.0f;
   const auto small = static_cast<std::uint32_t>(static_cast<std::int32_t>((scaled + 8388608.0f) - 8388608.0f));

@@ -11,8 +11,8 @@ namespace mlprims::linalg {
 // Returns s = sum_j k_j v_j and adds (a / s) k_j to out_j (whatever s is: the caller checks it).
 double dot_then_accumulate(std::int64_t m, const double* k, const double* v, double a, double* out);
 
-#define MLPRIMS_DECLARE_KERNEL_ROW_KERNELS(ISA)                                                      \
-  namespace ISA {                                                                                    \
+#define MLPRIMS_DECLARE_KERNEL_ROW_KERNELS(ISA)                                                        \
+  namespace ISA {                                                                                      \
   double dot_then_accumulate(std::int64_t m, const double* k, const double* v, double a, double* out); \
   }
 

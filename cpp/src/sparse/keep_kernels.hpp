@@ -6,12 +6,11 @@
 // and touches individual positions only through the set bits of that word. So a pass costs a
 // few instructions per position plus a few per kept one, instead of a branch-free but scalar
 // read-modify-write per position. The results are those of the scalar definitions
-// (sparse/delta_source.hpp) bit for bit: the kernels use the same conversions, without
-// contraction (no multiply-add appears).
+// (sparse/delta_source.hpp) bit for bit: the kernels use the same conversions (the one multiply-add
+// a compiler may form, in the float16 rounding, has an exact product).
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "core/exact_select.hpp"
 #include "mlprims/core/tensor.hpp"
@@ -31,6 +30,18 @@ struct ChunkRule {
   double value_scale = 1.0;
 };
 
+// Where a bracket pass puts the keys strictly inside its bracket. It is implemented outside the
+// per-instruction-set files on purpose: a standard-library template instantiated in them (a
+// vector's growth, say) would be emitted there as a weak copy compiled for AVX-512, and the linker
+// keeps one copy of each for the whole library.
+class KeySink {
+ public:
+  virtual void append(const std::uint64_t* keys, std::int64_t count) = 0;
+
+ protected:
+  ~KeySink() = default;
+};
+
 // The kernels for one (stored dtype, value dtype) pair. `base` is null for a single tensor
 // (topk_abs), whose values are its own entries. Positions are [begin, end) with begin a multiple
 // of 64.
@@ -38,8 +49,7 @@ struct KeepKernels {
   // A bracket pass (core/exact_select.hpp's bracket_counter) over the values' magnitude keys.
   mlprims::detail::BracketCounts (*count_bracket)(const void* base, const void* tuned, std::int64_t begin,
                                                   std::int64_t end, std::uint64_t low, std::uint64_t high,
-                                                  std::uint64_t largest_valid, bool store,
-                                                  std::vector<std::uint64_t>& inside);
+                                                  std::uint64_t largest_valid, bool store, KeySink& inside);
   // How many positions the rule keeps (kChanged, kRandom).
   std::int64_t (*count_kept)(const void* base, const void* tuned, std::int64_t begin, std::int64_t end,
                              const ChunkRule& rule);

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
-#include <vector>
 
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>
@@ -53,7 +52,8 @@ inline std::make_signed_t<MagnitudeKey<V>> signed_key(V value) {
 }
 
 // A bound on keys in the signed key type; bounds past every key clamp to the largest key (that of
-// a NaN, which the selections refuse before they compare against it).
+// a NaN: a comparison with it may then count wrongly, but any NaN also counts as invalid in the
+// same pass, and the selection is refused).
 template <class V>
 inline std::make_signed_t<MagnitudeKey<V>> clamp_key(std::uint64_t bound) {
   using Signed = std::make_signed_t<MagnitudeKey<V>>;
@@ -73,6 +73,15 @@ inline double exact_delta(const T* base, const T* tuned, std::int64_t i) {
 template <class T>
 constexpr bool kHalf = std::is_same_v<T, BFloat16> || std::is_same_v<T, Float16>;
 
+// x86 returns the first operand's NaN from a subtraction of two NaNs, as the double path does
+// after widening; ARM prefers a signalling operand, so there the float shortcut below would keep
+// another NaN's payload.
+#if defined(__x86_64__) || defined(__i386__)
+constexpr bool kFloatDeltaShortcut = true;
+#else
+constexpr bool kFloatDeltaShortcut = false;
+#endif
+
 // The stored value of position i: the delta rounded once to V, or the entry itself.
 // A float delta of 16-bit entries is one float subtraction, which rounds the exact difference
 // once, as the double subtraction and the rounding to float of delta_source.hpp do: the double
@@ -83,7 +92,7 @@ inline V value_at(const T* base, const T* tuned, std::int64_t i) {
   if constexpr (!kDelta) {
     static_assert(std::is_same_v<T, V>);
     return tuned[i];
-  } else if constexpr (kHalf<T> && std::is_same_v<V, float>) {
+  } else if constexpr (kHalf<T> && std::is_same_v<V, float> && kFloatDeltaShortcut) {
     return mlprims::detail::to_float(tuned[i]) - mlprims::detail::to_float(base[i]);
   } else {
     return mlprims::detail::round_from_double<V>(exact_delta<T, V, kDelta>(base, tuned, i));
@@ -121,6 +130,24 @@ inline void for_each_bit(std::uint64_t word, const Visit& visit) {
   }
 }
 
+#if defined(__AVX512F__)
+// AVX-512 compress and masked store of 64-bit or 32-bit lanes.
+template <int kLaneBytes>
+struct Compress;
+template <>
+struct Compress<8> {
+  using Mask = __mmask8;
+  static __m512i packed(Mask select, __m512i lanes) { return _mm512_maskz_compress_epi64(select, lanes); }
+  static void store(void* out, Mask first, __m512i lanes) { _mm512_mask_storeu_epi64(out, first, lanes); }
+};
+template <>
+struct Compress<4> {
+  using Mask = __mmask16;
+  static __m512i packed(Mask select, __m512i lanes) { return _mm512_maskz_compress_epi32(select, lanes); }
+  static void store(void* out, Mask first, __m512i lanes) { _mm512_mask_storeu_epi32(out, first, lanes); }
+};
+#endif
+
 // Stores values[j] for the set bits j of `kept` at out[slot...] in order, and returns the next
 // slot; nothing is stored at or past `capacity`. With AVX-512 a compress per 8 or 16 values
 // replaces the loop over bits, whose exit mispredicts once a block.
@@ -128,22 +155,15 @@ template <class V>
 inline std::int64_t store_kept(std::uint64_t kept, const MagnitudeKey<V>* values, V* out, std::int64_t slot,
                                std::int64_t capacity) {
 #if defined(__AVX512F__)
-  if (slot + __builtin_popcountll(kept) <= capacity) {
-    if constexpr (sizeof(V) == 8) {
-      for (int part = 0; part < kBlock / 8; ++part) {
-        const auto select = static_cast<__mmask8>(kept >> (8 * part));
-        const __m512i packed = _mm512_maskz_compress_epi64(select, _mm512_loadu_si512(values + 8 * part));
+  if constexpr (sizeof(V) == 8 || sizeof(V) == 4) {
+    if (slot + __builtin_popcountll(kept) <= capacity) {
+      using C = Compress<sizeof(V)>;
+      constexpr int kLanes = 64 / sizeof(V);
+      for (int part = 0; part < kBlock / kLanes; ++part) {
+        const auto select = static_cast<typename C::Mask>(kept >> (kLanes * part));
+        const __m512i packed = C::packed(select, _mm512_loadu_si512(values + kLanes * part));
         const int taken = __builtin_popcount(select);
-        _mm512_mask_storeu_epi64(out + slot, static_cast<__mmask8>((1u << taken) - 1u), packed);
-        slot += taken;
-      }
-      return slot;
-    } else if constexpr (sizeof(V) == 4) {
-      for (int part = 0; part < kBlock / 16; ++part) {
-        const auto select = static_cast<__mmask16>(kept >> (16 * part));
-        const __m512i packed = _mm512_maskz_compress_epi32(select, _mm512_loadu_si512(values + 16 * part));
-        const int taken = __builtin_popcount(select);
-        _mm512_mask_storeu_epi32(out + slot, static_cast<__mmask16>((1u << taken) - 1u), packed);
+        C::store(out + slot, static_cast<typename C::Mask>((1u << taken) - 1u), packed);
         slot += taken;
       }
       return slot;
@@ -160,7 +180,7 @@ inline std::int64_t store_kept(std::uint64_t kept, const MagnitudeKey<V>* values
 template <class T, class V, bool kDelta>
 BracketCounts count_bracket(const void* base_data, const void* tuned_data, std::int64_t begin, std::int64_t end,
                             std::uint64_t low, std::uint64_t high, std::uint64_t largest_valid, bool store,
-                            std::vector<std::uint64_t>& inside) {
+                            KeySink& inside) {
   const auto* base = static_cast<const T*>(base_data);
   const auto* tuned = static_cast<const T*>(tuned_data);
   using Signed = std::make_signed_t<MagnitudeKey<V>>;
@@ -174,6 +194,7 @@ BracketCounts count_bracket(const void* base_data, const void* tuned_data, std::
   // recomputed one by one from the flags, which costs less than storing every key.
   constexpr int kSpan = 4096;
   alignas(64) std::uint8_t within[kSpan];
+  std::uint64_t out[kSpan + 1];  // + 1: the harmless stores below
   for (std::int64_t start = begin; start < end; start += kSpan) {
     const int count = static_cast<int>(std::min<std::int64_t>(kSpan, end - start));
     // Counters as wide as the keys: the comparisons' lanes add up without conversions (a span
@@ -197,9 +218,6 @@ BracketCounts count_bracket(const void* base_data, const void* tuned_data, std::
     counts.within += inside_count;
     if (!store || inside_count == 0) continue;
     if (count % kBlock != 0) std::memset(within + count, 0, static_cast<std::size_t>(kBlock - count % kBlock));
-    const std::size_t found = inside.size();
-    inside.resize(found + static_cast<std::size_t>(inside_count) + 1);  // + 1: the harmless stores below
-    std::uint64_t* out = inside.data() + found;
     int taken = 0;
     for (int w = 0; w < (count + kBlock - 1) / kBlock; ++w) {
       std::uint64_t word = pack_flags(within + kBlock * w);
@@ -215,7 +233,7 @@ BracketCounts count_bracket(const void* base_data, const void* tuned_data, std::
       }
       for_each_bit(word, [&](int j) { out[taken++] = static_cast<std::uint64_t>(key_at(first + j)); });
     }
-    inside.resize(found + static_cast<std::size_t>(taken));
+    inside.append(out, taken);
   }
   return counts;
 }
@@ -270,7 +288,8 @@ std::int64_t write_rule(const T* base, const T* tuned, std::int64_t begin, std::
     const int count = static_cast<int>(std::min<std::int64_t>(kBlock, end - start));
     MagnitudeKey<V> values[kBlock];  // storage bits: a struct-typed array would not vectorize
     std::uint8_t kept_flags[kBlock], tie_flags[kBlock];
-    if (count < kBlock) {
+    if (count < kBlock) {  // the last block: lanes past it are loaded (not kept) by store_kept
+      std::memset(values, 0, sizeof values);
       std::memset(kept_flags, 0, sizeof kept_flags);
       std::memset(tie_flags, 0, sizeof tie_flags);
     }

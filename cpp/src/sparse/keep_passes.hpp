@@ -14,6 +14,16 @@ namespace mlprims::sparse::detail {
 
 // The k largest magnitude keys of what `kernels` reads (core/exact_select's select_largest, its
 // bracket passes vectorized); key_of(i) is the scalar key, for the sample and the radix passes.
+// keep_kernels.hpp's KeySink over a vector.
+class AppendToVector final : public KeySink {
+ public:
+  explicit AppendToVector(std::vector<std::uint64_t>& keys) : keys_(keys) {}
+  void append(const std::uint64_t* keys, std::int64_t count) override { keys_.insert(keys_.end(), keys, keys + count); }
+
+ private:
+  std::vector<std::uint64_t>& keys_;
+};
+
 template <class KeyOf>
 mlprims::detail::ChunkedSelection select_largest_keys(const KeepKernels& kernels, const void* base, const void* tuned,
                                                       std::int64_t n, std::int64_t k, int key_bits,
@@ -21,8 +31,9 @@ mlprims::detail::ChunkedSelection select_largest_keys(const KeepKernels& kernels
   return mlprims::detail::select_largest(n, k, key_bits, largest_valid, key_of,
                                          [&](std::int64_t begin, std::int64_t end, std::uint64_t low,
                                              std::uint64_t high, bool store, std::vector<std::uint64_t>& inside) {
+                                           AppendToVector sink(inside);
                                            return kernels.count_bracket(base, tuned, begin, end, low, high,
-                                                                        largest_valid, store, inside);
+                                                                        largest_valid, store, sink);
                                          });
 }
 
