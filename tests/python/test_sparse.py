@@ -151,6 +151,21 @@ def test_fine_tune_deltas_above_the_sample_size(dtype, two_threads):
         np.testing.assert_array_equal(bits(top.values), bits(tuned.ravel()[expected]))
 
 
+def test_a_radix_bracket_held_by_one_thread(two_threads):
+    # Below 2**20 entries the radix passes choose the bracket; here its 74,600 keys all lie in the
+    # second thread's chunks. Such a selection used to come back empty (nothing written, no error).
+    n, split = 149_000, 74_400
+    x = np.full(n, 0.5, dtype=np.float32)
+    x[split:] = 1.0 + (1 + np.arange(n - split) % 65534) * 2.0**-23
+    for k in (100, 50_000):
+        expected = reference_top(x.astype(np.float64), k)
+        top = sparse.topk_abs(x, k)
+        np.testing.assert_array_equal(to64(top.indices), expected)
+        np.testing.assert_array_equal(top.values, x[expected])
+        delta = sparse.extract(np.zeros_like(x), x, k=k, encoding="indices")
+        np.testing.assert_array_equal(to64(delta.indices), expected)
+
+
 def test_all_equal_magnitudes_and_all_zero_deltas(two_threads):
     n = 300_000
     base = np.zeros(n)
