@@ -22,11 +22,10 @@ function(mlprims_add_simd_kernels target sources)
     target_include_directories(${target}_simd_${isa} PRIVATE
       ${PROJECT_SOURCE_DIR}/cpp/src ${PROJECT_SOURCE_DIR}/cpp/include)
     set_target_properties(${target}_simd_${isa} PROPERTIES POSITION_INDEPENDENT_CODE ON)
-    # Appended after the library's own sources, and that order matters: an inline function of a
-    # shared header that a kernel file emits out of line (a weak copy compiled for AVX-512) is also
-    # emitted by plain sources, and the linker keeps the first copy it meets, the baseline one.
-    # New kernel files should not emit any (`nm -C --defined-only` on their objects shows W symbols
-    # outside the ISA namespace); the Bessel kernels still do (docs/design_notes.md, Elementwise).
+    # Inline functions these objects emit out of line must not share names with the plain
+    # sources' copies (the linker would keep one for the whole library): the shared headers put
+    # them in an inline namespace per instruction set (core/isa_copies.hpp), and
+    # scripts/check_simd_symbols.sh checks the objects.
     target_sources(${target} PRIVATE $<TARGET_OBJECTS:${target}_simd_${isa}>)
   endforeach()
 endfunction()

@@ -6,8 +6,10 @@
 #include <cstdint>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 
 namespace mlprims::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 constexpr std::uint64_t kSplitMixGamma = 0x9E3779B97F4A7C15ull;
 
@@ -28,4 +30,5 @@ MLPRIMS_HD inline double counter_uniform(std::uint64_t seed, std::uint64_t index
   return static_cast<double>(counter_bits(seed, index) >> 11) * 0x1.0p-53;
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::detail

@@ -9,10 +9,12 @@
 #include <type_traits>
 
 #include "core/half_float.hpp"
+#include "core/isa_copies.hpp"
 #include "mlprims/core/error.hpp"
 #include "mlprims/core/tensor.hpp"
 
 namespace mlprims::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 // Calls visit(T{}) with T the C++ type of a float16/bfloat16/float32/float64 dtype.
 template <class Visitor>
@@ -65,4 +67,5 @@ MLPRIMS_HD inline bool same_bits(T x, T y) {
   return std::memcmp(&x, &y, sizeof(T)) == 0;
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::detail

@@ -10,8 +10,10 @@
 #include <cstring>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 
 namespace mlprims::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 struct BFloat16 {
   std::uint16_t bits;
@@ -117,4 +119,5 @@ MLPRIMS_HD inline Float16 round_from_double<Float16>(double value) {
   return float16_from_float(float_round_to_odd(value));
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::detail

@@ -8,8 +8,10 @@
 #include <limits>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 
 namespace mlprims::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 MLPRIMS_HD inline std::uint64_t bits_of(double x) {
 #if defined(__CUDA_ARCH__)
@@ -161,4 +163,5 @@ MLPRIMS_HD inline double exp_flush_to_zero(double x) {
   return x < -708.0 ? 0.0 : (x > 708.0 ? kInfinityValue : (x == x ? value : x));
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::detail

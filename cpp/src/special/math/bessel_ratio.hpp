@@ -9,9 +9,11 @@
 #include <cmath>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 #include "special/math/constants.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 struct RatioAndComplement {
   double ratio;       // I_v(x) / I_{v-1}(x)
@@ -80,4 +82,5 @@ MLPRIMS_HD inline double iv_ratio_derivative(double v, double x) {
   return r.complement * (1.0 + r.ratio) - (2.0 * v - 1.0) * (r.ratio / x);
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail

@@ -4,8 +4,10 @@
 #include <limits>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 constexpr double kPi = 3.141592653589793;
 constexpr double kLn2 = 0.6931471805599453;
@@ -24,4 +26,5 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 MLPRIMS_HD inline bool is_nan(double x) { return x != x; }
 MLPRIMS_HD inline bool is_inf(double x) { return x == kInfinity || x == -kInfinity; }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail

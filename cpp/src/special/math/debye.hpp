@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 #include "core/math/elementary.hpp"
 #include "special/math/constants.hpp"
 #include "special/math/debye_polynomials.hpp"
@@ -15,6 +16,7 @@
 #include "special/math/regions.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 // P_K(s) + z * (P_{K+1}(s) + z * (... P_N(s))), Horner in z; kV picks the v_k polynomials.
 template <int K, int N, bool kV>
@@ -160,4 +162,5 @@ MLPRIMS_HD inline double log_kv_derivative_debye(const DebyeVariables& d) {
   return -d.rho_over_x * (v / u);
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail

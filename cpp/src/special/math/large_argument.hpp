@@ -6,10 +6,12 @@
 #pragma once
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 #include "core/math/elementary.hpp"
 #include "special/math/constants.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 MLPRIMS_HD inline bool in_hankel_region(double v, double x) { return x >= 1000.0 && v * v <= 0.005 * x; }
 
@@ -31,4 +33,5 @@ MLPRIMS_HD inline double log_bessel_hankel(double v, double x) {
   return kI ? x + log_part : log_part - x;
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail

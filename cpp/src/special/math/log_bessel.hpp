@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 #include "special/math/bessel_ratio.hpp"
 #include "special/math/constants.hpp"
 #include "special/math/debye.hpp"
@@ -16,6 +17,7 @@
 #include "special/math/small_order_k.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 // --- region kernels (valid only inside their region) ------------------------------------------
 
@@ -169,4 +171,5 @@ MLPRIMS_HD inline double log_kv_derivative(double v, double x) {
   return log_kv_derivative_debye(debye_variables(v, x));
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail

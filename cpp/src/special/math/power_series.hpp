@@ -6,11 +6,13 @@
 #pragma once
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 #include "core/math/elementary.hpp"
 #include "special/math/constants.hpp"
 #include "special/math/reciprocal_gamma.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 using mlprims::detail::DoubleDouble;
 
@@ -111,4 +113,5 @@ MLPRIMS_HD inline double log_iv_power_series(double v, double x) {
   return head.hi + rest;
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail

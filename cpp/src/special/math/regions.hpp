@@ -17,11 +17,13 @@
 #include <cstdint>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 #include "special/math/constants.hpp"
 #include "special/math/laplace_limit.hpp"
 #include "special/math/large_argument.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 enum class Region : std::uint8_t {
   kGeneral,
@@ -75,4 +77,5 @@ MLPRIMS_HD inline Region region_of_k(double v, double x) {
   return x <= 8.0 ? Region::kQuadrature1 : Region::kQuadrature2;
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "core/hd.hpp"
+#include "core/isa_copies.hpp"
 #include "core/math/elementary.hpp"
 #include "special/math/constants.hpp"
 #include "special/math/k_quadrature.hpp"
@@ -16,6 +17,7 @@
 #include "special/math/regions.hpp"
 
 namespace mlprims::special::detail {
+MLPRIMS_BEGIN_ISA_COPIES
 
 struct LogKAndRatio {
   double log_k;     // log K_nu(x)
@@ -208,4 +210,5 @@ MLPRIMS_HD inline double log_kv_derivative_tiny_x(double v, double x) {
   return (v - 2.0 * t.p / t.f) / x;
 }
 
+MLPRIMS_END_ISA_COPIES
 }  // namespace mlprims::special::detail
