@@ -27,28 +27,16 @@ using mlprims::detail::BFloat16;
 using mlprims::detail::BracketCounts;
 using mlprims::detail::Float16;
 using mlprims::detail::MagnitudeKey;
+using mlprims::detail::same_bits;
+using mlprims::detail::storage_bits;
 
 constexpr int kBlock = 64;
-
-// The storage bits of a value as an unsigned integer of its width.
-template <class T>
-inline MagnitudeKey<T> storage_bits(T value) {
-  if constexpr (std::is_same_v<T, BFloat16> || std::is_same_v<T, Float16>) {
-    return value.bits;
-  } else {
-    MagnitudeKey<T> bits;
-    std::memcpy(&bits, &value, sizeof bits);
-    return bits;
-  }
-}
 
 // |value|'s bits read as a signed integer: magnitude keys never have the top bit set, and signed
 // comparisons vectorize on every instruction set (unsigned 64-bit ones do not on AVX2).
 template <class V>
 inline std::make_signed_t<MagnitudeKey<V>> signed_key(V value) {
-  using Key = MagnitudeKey<V>;
-  constexpr Key kMagnitude = std::numeric_limits<Key>::max() >> 1;
-  return static_cast<std::make_signed_t<Key>>(storage_bits(value) & kMagnitude);
+  return static_cast<std::make_signed_t<MagnitudeKey<V>>>(mlprims::detail::magnitude_key(value));
 }
 
 // A bound on keys in the signed key type; bounds past every key clamp to the largest key (that of
@@ -61,17 +49,11 @@ inline std::make_signed_t<MagnitudeKey<V>> clamp_key(std::uint64_t bound) {
   return static_cast<Signed>(bound < kLargest ? bound : kLargest);
 }
 
-template <class T, class V, bool kDelta>
-inline double exact_delta(const T* base, const T* tuned, std::int64_t i) {
-  if constexpr (kDelta) {
-    return mlprims::detail::to_double(tuned[i]) - mlprims::detail::to_double(base[i]);
-  } else {
-    return mlprims::detail::to_double(tuned[i]);
-  }
-}
-
+// tuned - base in float64 (delta_source.hpp's exact).
 template <class T>
-constexpr bool kHalf = std::is_same_v<T, BFloat16> || std::is_same_v<T, Float16>;
+inline double exact_delta(const T* base, const T* tuned, std::int64_t i) {
+  return mlprims::detail::to_double(tuned[i]) - mlprims::detail::to_double(base[i]);
+}
 
 // x86 returns the first operand's NaN from a subtraction of two NaNs, as the double path does
 // after widening; ARM prefers a signalling operand, so there the float shortcut below would keep
@@ -92,10 +74,10 @@ inline V value_at(const T* base, const T* tuned, std::int64_t i) {
   if constexpr (!kDelta) {
     static_assert(std::is_same_v<T, V>);
     return tuned[i];
-  } else if constexpr (kHalf<T> && std::is_same_v<V, float> && kFloatDeltaShortcut) {
+  } else if constexpr (sizeof(T) == 2 && std::is_same_v<V, float> && kFloatDeltaShortcut) {
     return mlprims::detail::to_float(tuned[i]) - mlprims::detail::to_float(base[i]);
   } else {
-    return mlprims::detail::round_from_double<V>(exact_delta<T, V, kDelta>(base, tuned, i));
+    return mlprims::detail::round_from_double<V>(exact_delta(base, tuned, i));
   }
 }
 
@@ -243,12 +225,12 @@ template <ChunkRule::Kind kKind, class T>
 inline bool rule_keeps(const T* base, const T* tuned, std::int64_t i, const ChunkRule& rule) {
   if constexpr (kKind == ChunkRule::Kind::kChanged) {
     // Both tests and a select by the loop-invariant atol == 0, not a branch: the loop vectorizes.
-    const bool bits_differ = storage_bits(tuned[i]) != storage_bits(base[i]);
-    const bool beyond_atol = !(std::fabs(exact_delta<T, T, true>(base, tuned, i)) <= rule.atol);
+    const bool bits_differ = !same_bits(tuned[i], base[i]);
+    const bool beyond_atol = !(std::fabs(exact_delta(base, tuned, i)) <= rule.atol);
     const bool bitwise = rule.atol == 0.0;
     return (bits_differ & bitwise) | (beyond_atol & !bitwise);
   } else {
-    return (storage_bits(tuned[i]) != storage_bits(base[i])) &
+    return !same_bits(tuned[i], base[i]) &
            (mlprims::detail::counter_uniform(rule.seed, static_cast<std::uint64_t>(i)) < rule.density);
   }
 }
@@ -258,7 +240,7 @@ std::int64_t count_rule(const T* base, const T* tuned, std::int64_t begin, std::
   std::int64_t kept = 0;
   if (kKind == ChunkRule::Kind::kChanged && rule.atol == 0.0) {
 #pragma omp simd reduction(+ : kept)
-    for (std::int64_t i = begin; i < end; ++i) kept += storage_bits(tuned[i]) != storage_bits(base[i]);
+    for (std::int64_t i = begin; i < end; ++i) kept += !same_bits(tuned[i], base[i]);
   } else {
 #pragma omp simd reduction(+ : kept)
     for (std::int64_t i = begin; i < end; ++i) kept += rule_keeps<kKind>(base, tuned, i, rule);
@@ -321,8 +303,8 @@ std::int64_t write_rule(const T* base, const T* tuned, std::int64_t begin, std::
         const std::int64_t i = start + j;
         kept_flags[j] = rule_keeps<kKind>(base, tuned, i, rule);
         if constexpr (kKind == ChunkRule::Kind::kRandom) {
-          values[j] = storage_bits(
-              mlprims::detail::round_from_double<V>(exact_delta<T, V, true>(base, tuned, i) * rule.value_scale));
+          values[j] =
+              storage_bits(mlprims::detail::round_from_double<V>(exact_delta(base, tuned, i) * rule.value_scale));
         } else {
           values[j] = storage_bits(value_at<T, V, true>(base, tuned, i));
         }

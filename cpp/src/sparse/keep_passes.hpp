@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "core/exact_select.hpp"
@@ -12,8 +14,6 @@
 
 namespace mlprims::sparse::detail {
 
-// The k largest magnitude keys of what `kernels` reads (core/exact_select's select_largest, its
-// bracket passes vectorized); key_of(i) is the scalar key, for the sample and the radix passes.
 // keep_kernels.hpp's KeySink over a vector.
 class AppendToVector final : public KeySink {
  public:
@@ -24,6 +24,8 @@ class AppendToVector final : public KeySink {
   std::vector<std::uint64_t>& keys_;
 };
 
+// The k largest magnitude keys of what `kernels` reads (core/exact_select's select_largest, its
+// bracket passes vectorized); key_of(i) is the scalar key, for the sample and the radix passes.
 template <class KeyOf>
 mlprims::detail::ChunkedSelection select_largest_keys(const KeepKernels& kernels, const void* base, const void* tuned,
                                                       std::int64_t n, std::int64_t k, int key_bits,
@@ -39,12 +41,12 @@ mlprims::detail::ChunkedSelection select_largest_keys(const KeepKernels& kernels
 
 // The write pass of a chunked selection, chunks in parallel: each chunk's kernel writes its values
 // (value_size bytes each) from slot table.selected_before[chunk] on and returns the kept positions
-// as bits, which put_words(begin, end, words, first_slot) stores as a list or a bitmask. Returns
-// false (an internal error) when a chunk keeps other than its planned count.
+// as bits, which put_words(begin, end, words, first_slot) stores as a list or a bitmask. A chunk
+// that keeps other than its planned count is an internal error of `function`.
 template <class PutWords>
-bool write_kept_chunks(const KeepKernels& kernels, const void* base, const void* tuned, std::int64_t n,
-                       const mlprims::detail::ChunkedSelection& table, const ChunkRule& rule, void* values,
-                       std::size_t value_size, const PutWords& put_words) {
+void write_kept_chunks(const char* function, const KeepKernels& kernels, const void* base, const void* tuned,
+                       std::int64_t n, const mlprims::detail::ChunkedSelection& table, const ChunkRule& rule,
+                       void* values, std::size_t value_size, const PutWords& put_words) {
   const int threads = mlprims::detail::select_threads(n);
   std::vector<std::vector<std::uint64_t>> words(static_cast<std::size_t>(threads));
   bool consistent = true;
@@ -66,7 +68,7 @@ bool write_kept_chunks(const KeepKernels& kernels, const void* base, const void*
     }
     put_words(begin, end, chunk_words.data(), first);
   });
-  return consistent;
+  if (!consistent) throw std::logic_error(std::string(function) + ": internal: the write pass disagrees with the plan");
 }
 
 // put_words for a list: the positions of the set bits, in order, from out[slot] on.
