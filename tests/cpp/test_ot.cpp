@@ -157,7 +157,7 @@ TEST(SparseMatrix, ProductsAndTransposeMatchDense) {
 
 TEST(TopEntries, LargestWithTiesToTheLowerPositionByScanAndBySelection) {
   const std::vector<double> v = {3, 7, 7, 1, std::nan(""), 9, 7, 2};
-  std::vector<std::int64_t> scratch;
+  mlprims::detail::LargestEntriesScratch scratch;
   for (const std::int64_t k : {1, 3, 4}) {
     std::vector<std::int64_t> got(static_cast<std::size_t>(k));
     mlprims::detail::largest_entries(8, v.data(), k, got.data(), scratch);
@@ -175,6 +175,56 @@ TEST(TopEntries, LargestWithTiesToTheLowerPositionByScanAndBySelection) {
   std::vector<std::int64_t> top(order.begin(), order.begin() + 40);
   std::sort(top.begin(), top.end());
   EXPECT_EQ(got, top);
+}
+
+// The threshold path (k above the scan's limit) on rows like a plan's and on the rows it must
+// hand back: ties at the k-th value, zeros, negatives, NaN, subnormals, a flat row, and rows
+// whose k-th value lies much further below the largest than the previous row's did.
+TEST(TopEntries, ThresholdSelectionEqualsSortingOnAwkwardRows) {
+  const auto by_sorting = [](const std::vector<double>& v, std::int64_t k) {
+    std::vector<std::int64_t> order(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+      const bool nan_a = std::isnan(v[a]), nan_b = std::isnan(v[b]);
+      if (nan_a || nan_b) return !nan_a && nan_b;
+      return v[a] > v[b];
+    });
+    order.resize(static_cast<std::size_t>(k));
+    std::sort(order.begin(), order.end());
+    return order;
+  };
+  std::vector<std::vector<double>> rows;
+  std::vector<double> plan_like = uniform(500, -700, 0, 11);
+  for (double& x : plan_like) x = std::exp(x / 10.0);
+  rows.push_back(plan_like);
+  std::vector<double> steeper = plan_like;  // the k-th value 2^-300 below the largest
+  for (double& x : steeper) x = std::pow(x, 30.0);
+  rows.push_back(steeper);
+  std::vector<double> ties = plan_like;
+  for (std::size_t i = 0; i < ties.size(); i += 3) ties[i] = 0.5;
+  rows.push_back(ties);
+  std::vector<double> awkward = plan_like;
+  for (std::size_t i = 0; i < awkward.size(); i += 4) awkward[i] = 0.0;
+  for (std::size_t i = 1; i < awkward.size(); i += 7) awkward[i] = -1.0;
+  for (std::size_t i = 2; i < awkward.size(); i += 9) awkward[i] = std::nan("");
+  for (std::size_t i = 3; i < awkward.size(); i += 11) awkward[i] = 4.9e-324 * static_cast<double>(i);
+  rows.push_back(awkward);
+  rows.push_back(std::vector<double>(500, 0.25));  // flat
+  std::vector<double> few_positive(500, -2.0);     // fewer positives than k: the full selection
+  for (std::size_t i = 0; i < 20; ++i) few_positive[i * 13] = 1.0 + static_cast<double>(i);
+  few_positive[7] = std::nan("");
+  rows.push_back(few_positive);
+  mlprims::detail::LargestEntriesScratch scratch;  // carried from row to row, as in a plan
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      for (const std::int64_t k : {17, 40, 499}) {
+        std::vector<std::int64_t> got(static_cast<std::size_t>(k));
+        mlprims::detail::largest_entries(500, rows[r].data(), k, got.data(), scratch);
+        std::sort(got.begin(), got.end());
+        EXPECT_EQ(got, by_sorting(rows[r], k)) << "row " << r << ", k = " << k;
+      }
+    }
+  }
 }
 
 // One dense solve with uniform weights: f and g receive the potentials.

@@ -7,10 +7,19 @@
 
 namespace mlprims::detail {
 
+// What largest_entries keeps between calls on the rows of one matrix: a workspace, and how far
+// below the row's largest value the k-th largest fell in the last row (rows of a plan are alike,
+// so that guess usually lets a single pass find the candidates).
+struct LargestEntriesScratch {
+  std::vector<std::int64_t> positions;
+  int below_largest_log2 = 8;
+};
+
 // Writes to `indices` the positions of the k largest of values[0, m) (k <= m), in no particular
 // order; among equal values the lower position wins, so the choice is reproducible. NaN counts as
-// smaller than every number. `scratch` is resized as needed and may be reused across calls.
+// smaller than every number. `scratch` may be reused across calls (and must not be shared
+// between threads).
 void largest_entries(std::int64_t m, const double* values, std::int64_t k, std::int64_t* indices,
-                     std::vector<std::int64_t>& scratch);
+                     LargestEntriesScratch& scratch);
 
 }  // namespace mlprims::detail

@@ -54,7 +54,8 @@ namespace {
 // What one thread gathers over its rows.
 struct ThreadSums {
   std::vector<double> col_sums, best_value;
-  std::vector<std::int64_t> best_row, order;  // order: largest_entries' workspace
+  std::vector<std::int64_t> best_row;
+  mlprims::detail::LargestEntriesScratch top;
   double total = 0.0, transport_cost = 0.0;
 };
 
@@ -91,11 +92,16 @@ PlanEvaluation evaluate_plan(const CostRows& cost, const Marginals& w, double re
                       mine.transport_cost += row_cost;
                       if (keep > 0) {
                         std::int64_t* index = kept_index.data() + i * keep;
-                        mlprims::detail::largest_entries(m, pv, keep, index, mine.order);
+                        mlprims::detail::largest_entries(m, pv, keep, index, mine.top);
                         std::sort(index, index + keep);
                         for (std::int64_t k = 0; k < keep; ++k) kept_value[i * keep + k] = pv[index[k]];
-                        for (std::int64_t j = 0; j < m; ++j) {
-                          if (pv[j] > mine.best_value[j]) mine.best_value[j] = pv[j], mine.best_row[j] = i;
+                        double* best_value = mine.best_value.data();
+                        std::int64_t* best_row = mine.best_row.data();
+#pragma omp simd
+                        for (std::int64_t j = 0; j < m; ++j) {  // selects, not branches: they vectorize
+                          const bool larger = pv[j] > best_value[j];
+                          best_value[j] = larger ? pv[j] : best_value[j];
+                          best_row[j] = larger ? i : best_row[j];
                         }
                       }
                     });
