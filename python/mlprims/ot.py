@@ -19,12 +19,13 @@ Conventions, the same for every function here:
   potentials and rebuild their kernels from them whenever the scalings grow.
 
 Methods: ``'sinkhorn'`` (alternating projections; on a dense cost each iteration is one read of a
-kernel kept in memory), ``'sns'`` (Sinkhorn-Newton-Sparse, Tang et al., ICLR 2024: Sinkhorn until
-the largest entries of each row and column of the plan hold ``newton_mass`` of its mass, then
-Newton steps on the dual with that sparse Hessian, solved by preconditioned conjugate gradient,
+kernel kept in memory), ``'sns'`` (Sinkhorn-Newton-Sparse, Tang et al., ICLR 2024: a few Sinkhorn
+iterations, then the largest entries of each row and column of the plan, as many as hold
+``newton_mass`` of its mass (or a quarter of each row), make a sparse Hessian for Newton steps on
+the dual, widened while full steps converge slowly, solved by preconditioned conjugate gradient,
 or where that stalls (small reg, where the plan nearly splits into blocks) and min(n, m) <= 3000 by
-a dense Cholesky factorization of its Schur complement, and a line search), and ``'auto'`` (Sinkhorn while its observed rate predicts few more iterations,
-then as 'sns'). At reg below 5e-4 times the cost range every method starts by epsilon scaling
+a dense Cholesky factorization of its Schur complement, and a line search), and ``'auto'`` (Sinkhorn while its observed rate predicts fewer
+further iterations than a Newton phase on that many kept entries costs, then as 'sns'). At reg below 5e-4 times the cost range every method starts by epsilon scaling
 (option ``eps_scaling``). Computation is in float64 on the CPU; float32 inputs give float32 potentials,
 whose rounding limits the marginal error to about ``1e-7 * max|f| / reg`` (default ``tol`` 1e-5).
 CUDA tensors are a TypeError for now: the GPU back end of ``ot`` is not built yet.
@@ -199,11 +200,12 @@ def sinkhorn(a, b, C, reg: float, *, method: str = "auto", tol: float | None = N
     callback : callback(iteration, marginal_error) after every iteration; a true result stops.
     **options : eps_scaling (solve at reg 4^k times the target first, from the cost range down;
         None, the default: when reg < 5e-4 times the cost range, where it pays), warmup
-        (Sinkhorn iterations before the first Newton check, 10), newton_mass (0.9), max_warmup
+        (Sinkhorn iterations before the first Newton check, 10), newton_mass (0.99), max_warmup
         (Sinkhorn iterations after which Newton starts regardless), density (fraction of the
-        plan kept in the sparse Hessian, default 10/n with at least two entries per row, which
-        'sns' doubles, up to a quarter of a row, while the kept entries hold less than
-        newton_mass of the plan; each row's and column's largest entry are always kept), cg_tol
+        plan kept in the sparse Hessian, default 10/n with at least two entries per row, doubled,
+        up to a quarter of a row, while the kept entries hold less than newton_mass of the plan
+        or a full Newton step cuts the error by less than 4x; each row's and column's largest
+        entry are always kept), cg_tol
         (default
         min(0.1, sqrt(marginal error))), cg_max_iter (500), armijo (1e-4), max_line_search (30).
 

@@ -46,12 +46,13 @@ struct SinkhornOptions {
   // sns/auto: Sinkhorn iterations at least before the first Newton step (-1: 10).
   std::int64_t warmup = -1;
   // sns/auto: Newton starts once the kept entries carry this fraction of the plan's mass or more
-  // (-1: 0.9); below it Sinkhorn goes on (up to `max_warmup`, -1: unbounded within max_iter).
+  // (-1: 0.99); below it Sinkhorn goes on (up to `max_warmup`, -1: unbounded within max_iter).
   double newton_mass = -1.0;
   std::int64_t max_warmup = -1;
   // sns/auto: entries of the plan kept in the sparse Hessian, as a fraction of n*m (-1: 10/n, at
-  // least 2 per row, and for sns doubled, up to m/4 per row, while they hold less than
-  // newton_mass of the plan); the largest of each row and of each column are always kept.
+  // least 2 per row, doubled, up to m/4 per row, while they hold less than newton_mass of the
+  // plan or a full Newton step cuts the marginal error by less than 4x); the largest of each row
+  // and of each column are always kept.
   double density = -1.0;
   // sns/auto: conjugate-gradient relative residual for the Newton system (-1: adaptive,
   // min(0.1, sqrt(marginal error)), at least 1e-12) and its iteration cap (-1: 500).

@@ -19,8 +19,43 @@ namespace {
 // Sinkhorn anyway: 100 costs little there and wins where Newton pays.
 double auto_newton_after(const CostRows& cost) { return cost.is_dense() ? 100.0 : 50.0; }
 
+// 'auto' asks Sinkhorn's predicted iterations to exceed auto_newton_after times this factor: the
+// conjugate-gradient products of a Newton phase grow with the kept entries per row, and with a
+// quarter of each row kept (smooth costs at moderate reg) they cost about twice as much as the
+// plan evaluations (squared-Euclidean clouds at n = 500, reg 1e-2: 184 Sinkhorn iterations took
+// 30 ms, Newton with m/5 per row 104 ms).
+double newton_cost_factor(std::int64_t keep_per_row, std::int64_t m) {
+  return 1.0 + 5.0 * static_cast<double>(keep_per_row) / static_cast<double>(std::max<std::int64_t>(m, 1));
+}
+
+// The widest sparse Hessian tried: a quarter of each row (the CG products then cost about as much
+// as the dense plan evaluation a Newton step needs anyway).
+std::int64_t widest_keep(const SolveSettings& settings, std::int64_t m) {
+  return std::max(settings.newton.keep_per_row, m / 4);
+}
+
+// Doubles the kept entries per row, re-evaluating the plan at (f, g), while they hold less than
+// `newton_mass` of it: on smooth costs the rows of the plan spread over tens of entries, and a
+// Newton step on a Hessian missing 4% of the plan's mass barely beats a Sinkhorn iteration
+// (2-D clouds, n = 1000, reg 1e-3: 20 per row miss 4e-2 of the mass and Newton stalled; 50 miss
+// 3.5e-4 and it converged in 9 steps).
+void widen_kept_entries(const CostRows& cost, const Marginals& w, double reg, const std::vector<double>& f,
+                        const std::vector<double>& g, double newton_mass, std::int64_t widest, NewtonSettings& newton,
+                        PlanEvaluation& current, int threads) {
+  while (current.kept_mass < newton_mass && newton.keep_per_row < widest) {
+    newton.keep_per_row = std::min(2 * newton.keep_per_row, widest);
+    current = evaluate_plan(cost, w, reg, f.data(), g.data(), newton.keep_per_row, threads);
+  }
+}
+
 // EpsScaling::kAuto's threshold on reg / cost range (see mlprims/ot.hpp).
 constexpr double kAutoEpsScalingBelow = 5e-4;
+
+// Kept entries holding this fraction of the plan make a sparse Hessian whose slow steps are not
+// its fault: they are widened no further.
+constexpr double kWellKeptMass = 1.0 - 1e-6;
+// A full Newton step that leaves more than this fraction of the marginal error widens them.
+constexpr double kWidenRatio = 0.25;
 
 // A Newton step that leaves more than this fraction of the marginal error hands back to Sinkhorn.
 constexpr double kSlowNewtonRatio = 0.5;
@@ -129,22 +164,28 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
         result.sinkhorn_iterations += run.iterations;
         if (run.converged || user_stopped || done >= settings.max_iter) break;
         const bool warmup_over = settings.max_warmup >= 0 && result.sinkhorn_iterations >= settings.max_warmup;
-        if (settings.method == Method::kAuto && !warmup_over &&
-            predicted_iterations(errors, tol) <= auto_newton_after(cost)) {
+        const bool is_auto = settings.method == Method::kAuto;
+        if (is_auto && !warmup_over && predicted_iterations(errors, tol) <= auto_newton_after(cost)) {
           next_check = done + std::max(settings.warmup, done / 2);
           continue;
         }
         current = evaluate_plan(cost, w, reg, f.data(), g.data(), newton.keep_per_row, threads);
         if (current.marginal_error <= tol) break;
-        if (current.kept_mass < settings.newton_mass && !warmup_over) {
-          // The plan's rows spread wider than the kept entries (smooth costs, larger reg): 'sns'
-          // keeps more of them, else Newton might never start ('auto' stays with Sinkhorn there:
-          // such dense Newton steps were measured not to pay).
-          const std::int64_t widest = std::max(settings.newton.keep_per_row, cost.cols() / 4);
-          if (settings.adaptive_density && settings.method == Method::kSns)
-            newton.keep_per_row = std::min(2 * newton.keep_per_row, widest);
-          next_check = done + std::max(settings.warmup, done / 2);
-          continue;
+        if (!warmup_over) {
+          const std::int64_t widest = widest_keep(settings, cost.cols());
+          if (settings.adaptive_density)
+            widen_kept_entries(cost, w, reg, f, g, settings.newton_mass, widest, newton, current, threads);
+          // At their widest the kept entries are what sns's Newton gets (waiting would not widen
+          // them); auto stays with Sinkhorn there, where such steps were measured not to pay.
+          const bool kept_enough = current.kept_mass >= settings.newton_mass ||
+                                   (!is_auto && settings.adaptive_density && newton.keep_per_row >= widest);
+          const bool pays =
+              !is_auto || predicted_iterations(errors, tol) >
+                              auto_newton_after(cost) * newton_cost_factor(newton.keep_per_row, cost.cols());
+          if (!kept_enough || !pays) {
+            next_check = done + std::max(settings.warmup, done / 2);
+            continue;
+          }
         }
         // Newton steps until converged or one fails to improve; then Sinkhorn again for a while.
         while (done < settings.max_iter && !user_stopped) {
@@ -163,7 +204,19 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
           // the sparse Hessian misses too much of the plan here: Sinkhorn again for a while. A
           // damped step is the line search's way to the region where full steps converge fast
           // (at small reg, where Sinkhorn barely moves, that region is reached only this way).
-          if (step.step_size == 1.0 && current.marginal_error > kSlowNewtonRatio * previous_error) {
+          const bool full_step = step.step_size == 1.0;
+          // A full step that converges only linearly says the kept entries miss too much of the
+          // plan: they are widened (digits at reg 1e-3 miss 7e-3 of it at 20 per row and stall, at
+          // 40 they miss 2e-5 and converge; random costs, n = 2000, reg 3e-4: 10 per row miss
+          // 5e-5 and each step cuts the error by 0.37 only).
+          const std::int64_t widest = widest_keep(settings, cost.cols());
+          if (full_step && current.marginal_error > kWidenRatio * previous_error && settings.adaptive_density &&
+              current.kept_mass < kWellKeptMass && newton.keep_per_row < widest) {
+            widen_kept_entries(cost, w, reg, f, g, current.kept_mass + (1.0 - current.kept_mass) * 0.5, widest, newton,
+                               current, threads);
+            continue;
+          }
+          if (full_step && current.marginal_error > kSlowNewtonRatio * previous_error) {
             // A conjugate-gradient solve accurate to its residual can still point poorly where the
             // system is ill-conditioned: the direct solve gets a chance before Sinkhorn does.
             if (!step.direct && newton.direct_fits(cost.rows(), cost.cols())) {

@@ -21,11 +21,11 @@ struct SolveSettings {
   EpsScaling eps_scaling = EpsScaling::kAuto;
   double cost_range = 1.0;  // max C - min C, where epsilon scaling starts
   std::int64_t warmup = 10;
-  double newton_mass = 0.9;
+  double newton_mass = 0.99;
   std::int64_t max_warmup = -1;
   NewtonSettings newton;
-  // sns: the kept entries per row double (up to a quarter of the row) while they hold too little
-  // of the plan for Newton to start; off when the caller set a density.
+  // The kept entries per row double (up to a quarter of the row) while they hold too little of the
+  // plan for Newton to start; off when the caller set a density.
   bool adaptive_density = true;
 };
 
