@@ -28,12 +28,6 @@ double newton_cost_factor(std::int64_t keep_per_row, std::int64_t m) {
   return 1.0 + 5.0 * static_cast<double>(keep_per_row) / static_cast<double>(std::max<std::int64_t>(m, 1));
 }
 
-// The widest sparse Hessian tried: a quarter of each row (the CG products then cost about as much
-// as the dense plan evaluation a Newton step needs anyway).
-std::int64_t widest_keep(const SolveSettings& settings, std::int64_t m) {
-  return std::max(settings.newton.keep_per_row, m / 4);
-}
-
 // Doubles the kept entries per row, re-evaluating the plan at (f, g), while they hold less than
 // `newton_mass` of it: on smooth costs the rows of the plan spread over tens of entries, and a
 // Newton step on a Hessian missing 4% of the plan's mass barely beats a Sinkhorn iteration
@@ -151,6 +145,9 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
   PlanEvaluation current;
   bool direct = false;  // Newton systems solved directly from now on (set when CG's steps disappoint)
   NewtonSettings newton = settings.newton;
+  // The widest sparse Hessian tried: a quarter of each row (the CG products then cost about as
+  // much as the dense plan evaluation a Newton step needs anyway).
+  const std::int64_t widest = std::max(settings.newton.keep_per_row, cost.cols() / 4);
   // A few passes at a tighter internal tolerance when the returned potentials miss `tol` by rounding.
   for (int attempt = 0; attempt < 3 && !user_stopped && done < settings.max_iter; ++attempt) {
     const double tol = settings.tol * std::pow(0.25, attempt);
@@ -176,7 +173,6 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
         current = evaluate_plan(cost, w, reg, f.data(), g.data(), newton.keep_per_row, threads);
         if (current.marginal_error <= tol) break;
         if (!warmup_over) {
-          const std::int64_t widest = widest_keep(settings, cost.cols());
           if (settings.adaptive_density)
             widen_kept_entries(cost, w, reg, f, g, settings.newton_mass, widest, newton, current, threads);
           // At their widest the kept entries are what sns's Newton gets (waiting would not widen
@@ -206,22 +202,22 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
             finished = true;
             break;
           }
-          // A step costs a few Sinkhorn iterations; a full one that does not halve the error means
-          // the sparse Hessian misses too much of the plan here: Sinkhorn again for a while. A
-          // damped step is the line search's way to the region where full steps converge fast
-          // (at small reg, where Sinkhorn barely moves, that region is reached only this way).
+          // Only full steps judge the Hessian: a damped step is the line search's way to the
+          // region where full steps converge fast (at small reg, where Sinkhorn barely moves,
+          // that region is reached only this way).
           const bool full_step = step.step_size == 1.0;
           // A full step that converges only linearly says the kept entries miss too much of the
           // plan: they are widened (digits at reg 1e-3 miss 7e-3 of it at 20 per row and stall, at
           // 40 they miss 2e-5 and converge; random costs, n = 2000, reg 3e-4: 10 per row miss
           // 5e-5 and each step cuts the error by 0.37 only).
-          const std::int64_t widest = widest_keep(settings, cost.cols());
           if (full_step && current.marginal_error > kWidenRatio * previous_error && settings.adaptive_density &&
               current.kept_mass < kWellKeptMass && newton.keep_per_row < widest) {
             widen_kept_entries(cost, w, reg, f, g, current.kept_mass + (1.0 - current.kept_mass) * 0.5, widest, newton,
                                current, threads);
             continue;
           }
+          // A step costs a few Sinkhorn iterations; a full one that does not halve the error,
+          // with nothing left to widen, hands back to Sinkhorn for a while.
           if (full_step && current.marginal_error > kSlowNewtonRatio * previous_error) {
             // A conjugate-gradient solve accurate to its residual can still point poorly where the
             // system is ill-conditioned: the direct solve gets a chance before Sinkhorn does.
