@@ -12,13 +12,17 @@ from mlprims import lowrank
 RNG_SEED = 20261122
 
 
+@functools.cache
 def decaying_matrix(m, n, decay, seed, dtype=np.float64):
-    """m x n with singular values k^-decay (decay 0: flat, like transformer weights)."""
+    """m x n with singular values k^-decay (decay 0: flat, like transformer weights). Cached (the two
+    QR factorizations take a second at 1400 x 1536) and read-only, so no test changes another's."""
     rng = np.random.default_rng(seed)
     u, _ = np.linalg.qr(rng.standard_normal((m, min(m, n))))
     v, _ = np.linalg.qr(rng.standard_normal((n, min(m, n))))
     s = np.arange(1, min(m, n) + 1, dtype=np.float64) ** -decay
-    return ((u * s) @ v.T).astype(dtype)
+    matrix = ((u * s) @ v.T).astype(dtype)
+    matrix.flags.writeable = False
+    return matrix
 
 
 def gapped_matrix(m, n, rank, dtype, seed):
@@ -33,9 +37,15 @@ def gapped_matrix(m, n, rank, dtype, seed):
     return ((u * s) @ v.T).astype(dtype)
 
 
-def optimal_error(M, rank):
-    s = np.linalg.svd(M.astype(np.float64), compute_uv=False)
+def optimal_error(M, rank, singular_values=None):
+    s = np.linalg.svd(M.astype(np.float64), compute_uv=False) if singular_values is None else singular_values
     return float(np.sqrt(np.sum(s[rank:] ** 2)))
+
+
+@functools.cache
+def decaying_matrix_singular_values(*args):
+    """numpy's singular values of decaying_matrix(*args) as stored (rounded to its dtype)."""
+    return np.linalg.svd(decaying_matrix(*args).astype(np.float64), compute_uv=False)
 
 
 def cholesky_root(gram):
@@ -115,13 +125,14 @@ def test_singular_value_placement(problem, placement):
 @pytest.mark.parametrize("decay", [0.0, 0.3, 1.0])
 @pytest.mark.parametrize("rank", [8, 64, 256])
 def test_randomized_float32_is_within_0_1_percent_of_the_optimum(decay, rank, method):
-    W = decaying_matrix(1400, 1536, decay, seed=rank, dtype=np.float32)  # a rank-256 Krylov basis fits
+    matrix = (1400, 1536, decay, 1400, np.float32)  # m, n, decay, seed, dtype: a rank-256 Krylov basis fits
+    W = decaying_matrix(*matrix)
     result = lowrank.truncated_svd(W, rank, method=method)
     # decay 0: all singular values equal, a cluster no half-rank block resolves; at rank 256 the
     # basis rebuilt with blocks of rank + oversample would exceed min(m, n): the exact SVD runs.
     cluster_falls_back = method == "krylov" and decay == 0.0 and rank == 256
     assert result.method == ("exact" if cluster_falls_back else method) and result.left.dtype == np.float32
-    best = optimal_error(W, rank)
+    best = optimal_error(W, rank, decaying_matrix_singular_values(*matrix))
     achieved = np.linalg.norm(W.astype(np.float64) - result.left.astype(np.float64) @ result.right.astype(np.float64))
     assert achieved <= 1.001 * best
     assert abs(result.weighted_error - achieved) <= 1e-4 * achieved

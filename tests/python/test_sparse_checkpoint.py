@@ -4,19 +4,23 @@ tensor-level functions, and the ``python -m mlprims sparse`` command line."""
 
 from __future__ import annotations
 
+import contextlib
 import doctest
+import io
 import json
 import math
 import os
 import struct
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 safetensors = pytest.importorskip("safetensors")
+from mlprims import __main__ as command_line  # noqa: E402
 from mlprims import _sparse_checkpoint as ckpt  # noqa: E402  (needs torch and safetensors)
 from mlprims import sparse  # noqa: E402
 from safetensors import safe_open  # noqa: E402
@@ -569,9 +573,36 @@ def test_docstring_examples_run():
 # The command line
 
 
-def _cli(*args, cwd):
+def _cli_process(*args, cwd):
     return subprocess.run([sys.executable, "-m", "mlprims", "sparse", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd)
+
+
+def _cli(*args, cwd):
+    """`python -m mlprims sparse ARGS` run by its main() in this process, with what a process would
+    see: its exit status, stdout and stderr (not terminals). A process per call would spend 2 s
+    importing torch; test_command_line_runs_as_a_process runs real ones."""
+    stdout, stderr, previous_cwd = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(cwd)  # contextlib.chdir needs Python 3.11
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            status = command_line.main(["sparse", *map(str, args)])
+    except SystemExit as exit_:  # argparse's usage errors
+        status = exit_.code
+    finally:
+        os.chdir(previous_cwd)
+    return types.SimpleNamespace(returncode=status, stdout=stdout.getvalue(), stderr=stderr.getvalue())
+
+
+def test_command_line_runs_as_a_process(tmp_path):
+    save_file({"w": torch.zeros(4)}, tmp_path / "base.safetensors")
+    save_file({"w": torch.ones(4)}, tmp_path / "tuned.safetensors")
+    run = _cli_process("stats", "base.safetensors", "tuned.safetensors", cwd=tmp_path)
+    assert run.returncode == 0 and "changed 4," in run.stdout and run.stderr == ""
+    run = _cli_process("extract", "base.safetensors", "tuned.safetensors", "d.safetensors", "--density", "2",
+                       cwd=tmp_path)
+    assert run.returncode == 2 and run.stderr.startswith("error: sparse.extract: 'density' must be in (0, 1]")
+    assert "Traceback" not in run.stderr
 
 
 def test_command_line_equals_the_library(tmp_path):
