@@ -146,7 +146,7 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
 
   PlanEvaluation current;
   bool direct = false;           // Newton systems solved directly from now on (set when CG's steps disappoint)
-  std::int64_t short_width = 0;  // the widest kept entries found to hold less than newton_mass
+  std::int64_t short_width = 0;  // the widest kept entries found to hold less than a Newton start needs
   NewtonSettings newton = settings.newton;
   // The widest sparse Hessian tried: a quarter of each row (the CG products then cost about as
   // much as the dense plan evaluation a Newton step needs anyway).
@@ -184,11 +184,11 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
           limit = is_auto ? newton.keep_per_row : widest;
           while (limit < widest && newton_pays(std::min(2 * limit, widest))) limit = std::min(2 * limit, widest);
         }
-        // auto evaluates the plan only where Newton may start: where it pays at the present width,
-        // and not where the widths at which it pays were found short of newton_mass at an earlier
-        // check (the fraction a width holds barely moves as Sinkhorn converges: 0.8136, 0.8121,
-        // 0.8117 at three checks on 2-D clouds at reg 1e-2).
-        if (!warmup_over && (!newton_pays(newton.keep_per_row) || (is_auto && limit <= short_width))) {
+        // The plan is evaluated only where Newton may start: where it pays (auto) at the present
+        // width, and not where the widths it may start on were all found short of the mass a start
+        // needs at an earlier check (the fraction a width holds barely moves as Sinkhorn
+        // converges: 0.8136, 0.8121, 0.8117 at three checks on 2-D clouds at reg 1e-2).
+        if (!warmup_over && (!newton_pays(newton.keep_per_row) || limit <= short_width)) {
           next_check = done + std::max(settings.warmup, done / 2);
           continue;
         }
@@ -197,14 +197,18 @@ SinkhornResult solve_problem(const CostRows& cost, const Marginals& w, double re
         if (!warmup_over) {
           if (settings.adaptive_density)
             widen_kept_entries(cost, w, reg, f, g, settings.newton_mass, limit, newton, current, threads);
-          if (current.kept_mass < settings.newton_mass) short_width = std::max(short_width, newton.keep_per_row);
           // At their widest the kept entries are what sns's Newton gets (waiting would not widen
-          // them) if they hold most of the plan; auto stays with Sinkhorn there, where such steps
-          // were measured not to pay.
-          const bool kept_enough = current.kept_mass >= settings.newton_mass ||
-                                   (!is_auto && settings.adaptive_density && newton.keep_per_row >= widest &&
-                                    current.kept_mass >= kWidestStartMass);
-          if (!kept_enough || !newton_pays(newton.keep_per_row)) {
+          // them), and it starts there if they hold most of the plan; auto stays with Sinkhorn
+          // there, where such steps were measured not to pay.
+          const bool at_widest = settings.adaptive_density && newton.keep_per_row >= widest;
+          const double needed =
+              !is_auto && at_widest ? std::min(settings.newton_mass, kWidestStartMass) : settings.newton_mass;
+          if (current.kept_mass < needed) {
+            short_width = std::max(short_width, newton.keep_per_row);
+            next_check = done + std::max(settings.warmup, done / 2);
+            continue;
+          }
+          if (!newton_pays(newton.keep_per_row)) {
             next_check = done + std::max(settings.warmup, done / 2);
             continue;
           }
